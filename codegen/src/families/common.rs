@@ -1,0 +1,118 @@
+//! Pieces shared by the family emitters: the function frame, activations, expression helpers.
+
+use crate::isa::Vocab;
+use crate::manifest::{Act, Variant};
+use crate::writer::Writer;
+
+/// Writes the doc comment, attributes and signature of `v`'s kernel, opens the `unsafe`
+/// body (with its SAFETY argument), declares the activation constants, and runs `body`.
+pub fn kernel_fn(w: &mut Writer, v: &Variant, summary: &str, body: impl FnOnce(&mut Writer)) {
+    let args = v.family.args_ty();
+    w.line(format!("/// {summary}"));
+    w.line("///");
+    w.line(format!("/// Generated variant `{}`.", v.id()));
+    w.line("///");
+    w.line("/// # Safety");
+    w.line(format!(
+        "/// `p` must satisfy the contract documented on [`{args}`] and the CPU must support `{}`.",
+        v.isa.name()
+    ));
+    if let Some(tf) = v.isa.target_feature() {
+        w.line(format!("#[target_feature(enable = \"{tf}\")]"));
+    }
+    w.block(
+        format!("pub unsafe fn {}(p: &{args})", v.fn_name()),
+        "",
+        |w| {
+            w.line(
+                "// SAFETY: every access below stays inside the buffers that `p` describes, which",
+            );
+            w.line(
+                "// the caller guarantees to be valid (see the argument struct's contract); lanes",
+            );
+            w.line("// past a buffer's end are only formed with `wrapping_add` and masked out.");
+            w.block("unsafe", "", |w| {
+                act_consts(w, v.isa.vocab(), v.act);
+                body(w);
+            });
+        },
+    );
+}
+
+/// Declares the splatted constants that `act` needs.
+pub fn act_consts(w: &mut Writer, x: &dyn Vocab, act: Act) {
+    let needs: &[(&str, &str)] = match act {
+        Act::Linear => &[],
+        Act::Relu => &[("v_zero", "0.0f32")],
+        Act::Relu6 => &[("v_zero", "0.0f32"), ("v_six", "6.0f32")],
+        Act::Hswish | Act::Hsigmoid => &[
+            ("v_zero", "0.0f32"),
+            ("v_three", "3.0f32"),
+            ("v_six", "6.0f32"),
+            ("v_sixth", "1.0f32 / 6.0"),
+        ],
+    };
+    for (name, value) in needs {
+        w.line(format!("let {name} = {};", x.splat(value)));
+    }
+}
+
+/// `act(v)` as an expression; `v` must be a plain variable (it may be repeated).
+pub fn act_apply(x: &dyn Vocab, act: Act, v: &str) -> String {
+    let relu6 = |e: &str| x.min("v_six", &x.max("v_zero", e));
+    match act {
+        Act::Linear => v.to_string(),
+        Act::Relu => x.max("v_zero", v),
+        Act::Relu6 => relu6(v),
+        Act::Hswish => x.mul(v, &x.mul(&relu6(&x.add(v, "v_three")), "v_sixth")),
+        Act::Hsigmoid => x.mul(&relu6(&x.add(v, "v_three")), "v_sixth"),
+    }
+}
+
+/// A sum of `coef * name` terms plus a constant, with zero terms dropped and unit
+/// coefficients elided: `lin(&[(2, "row"), (1, "c")], 16)` is `2 * row + c + 16`.
+pub fn lin(terms: &[(usize, &str)], konst: usize) -> String {
+    let mut parts: Vec<String> = terms
+        .iter()
+        .filter(|(k, _)| *k != 0)
+        .map(|&(k, n)| {
+            if k == 1 {
+                n.to_string()
+            } else {
+                format!("{k} * {n}")
+            }
+        })
+        .collect();
+    if konst != 0 || parts.is_empty() {
+        parts.push(konst.to_string());
+    }
+    parts.join(" + ")
+}
+
+/// The mask-count expression for vector `j` of a block whose valid lane count is `rem`.
+pub fn lane_count(rem: &str, j: usize, lanes: usize) -> String {
+    if j == 0 {
+        format!("{rem}.min({lanes})")
+    } else {
+        format!("{rem}.saturating_sub({}).min({lanes})", j * lanes)
+    }
+}
+
+/// Declares masks `mk0..mk{nv}` for a block with `rem` valid lanes.
+pub fn masks(w: &mut Writer, x: &dyn Vocab, rem: &str, nv: usize, lanes: usize) {
+    for j in 0..nv {
+        w.line(format!(
+            "let mk{j} = {};",
+            x.mask(&lane_count(rem, j, lanes))
+        ));
+    }
+}
+
+/// Writes the valid-tap range for a window starting at signed `start` over an axis of length
+/// `len` (an `isize` expression): `lo..hi` within `0..k`.
+pub fn tap_range(w: &mut Writer, lo: &str, hi: &str, start: &str, len: &str, k: &str) {
+    w.line(format!("let {lo} = (-{start}).max(0) as usize;"));
+    w.line(format!(
+        "let {hi} = ({len} - {start}).clamp(0, {k} as isize) as usize;"
+    ));
+}

@@ -1,0 +1,65 @@
+//! Global average pool over NHWC pixels: one CB-channel block at a time, summing every pixel.
+
+use super::common::{kernel_fn, lin, masks};
+use crate::manifest::{Tile, Variant};
+use crate::writer::{Writer, at, at_wrapping};
+
+/// Emits `y[c] = mean_px x[px][c]`.
+pub fn emit(w: &mut Writer, v: &Variant) {
+    let Tile::Channels { cb } = v.tile else {
+        unreachable!("gavgpool emitter given {v:?}")
+    };
+    let x = v.isa.vocab();
+    let l = v.isa.lanes();
+    let nv = cb / l;
+    kernel_fn(
+        w,
+        v,
+        "Global average pool `y[c] = mean over pixels of x[px][c]`.",
+        |w| {
+            w.line(format!("const CB: usize = {cb};"));
+            w.line("let c = p.channels;");
+            w.line(format!(
+                "let inv = {};",
+                x.splat("1.0f32 / p.pixels as f32")
+            ));
+            w.line("let mut cb = 0usize;");
+            w.block("while cb < c", "", |w| {
+                w.line("let crem = c - cb;");
+                let body = |w: &mut Writer, masked: bool| {
+                    if masked {
+                        masks(w, x, "crem", nv, l);
+                    }
+                    for j in 0..nv {
+                        w.line(format!("let mut acc{j} = {};", x.zero()));
+                    }
+                    w.block("for px in 0..p.pixels", "", |w| {
+                        w.line("let ip = p.input.add(px * c + cb);");
+                        for j in 0..nv {
+                            let off = lin(&[], j * l);
+                            let src = if masked {
+                                x.load_masked(&at_wrapping("ip", &off), &format!("mk{j}"))
+                            } else {
+                                x.load(&at("ip", &off))
+                            };
+                            w.line(format!("acc{j} = {};", x.add(&format!("acc{j}"), &src)));
+                        }
+                    });
+                    w.line("let op = p.output.add(cb);");
+                    for j in 0..nv {
+                        let off = lin(&[], j * l);
+                        let val = x.mul(&format!("acc{j}"), "inv");
+                        let stmt = if masked {
+                            x.store_masked(&at_wrapping("op", &off), &format!("mk{j}"), &val)
+                        } else {
+                            x.store(&at("op", &off), &val)
+                        };
+                        w.line(format!("{stmt};"));
+                    }
+                };
+                w.if_else("crem >= CB", |w| body(w, false), |w| body(w, true));
+                w.line("cb += CB;");
+            });
+        },
+    );
+}

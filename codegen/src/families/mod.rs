@@ -1,0 +1,28 @@
+//! One emitter per kernel family. Each turns a [`Variant`] into a Rust function.
+
+mod channel;
+mod common;
+mod conv3x3;
+mod dwconv;
+mod gavgpool;
+mod gemm;
+mod pool;
+mod vact;
+
+use crate::manifest::{Family, Variant};
+use crate::writer::Writer;
+
+/// Emits the kernel function of `v` (not its descriptor).
+pub fn emit_kernel(w: &mut Writer, v: &Variant) {
+    match v.family {
+        Family::Gemm => gemm::emit(w, v),
+        Family::Dwconv => dwconv::emit(w, v),
+        Family::Conv3x3 => conv3x3::emit(w, v),
+        Family::Bn => channel::emit_bn(w, v),
+        Family::Chscale => channel::emit_chscale(w, v),
+        Family::Vact => vact::emit(w, v),
+        Family::Gavgpool => gavgpool::emit(w, v),
+        Family::Maxpool => pool::emit_max(w, v),
+        Family::Avgpool => pool::emit_avg(w, v),
+    }
+}

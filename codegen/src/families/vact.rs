@@ -1,0 +1,44 @@
+//! Elementwise activation over a flat array: N elements per unrolled step, then a masked tail.
+
+use super::common::{act_apply, kernel_fn, lin};
+use crate::manifest::{Tile, Variant};
+use crate::writer::{Writer, at};
+
+/// Emits `y[i] = act(x[i])` for `i < p.n`.
+pub fn emit(w: &mut Writer, v: &Variant) {
+    let Tile::Elems { n } = v.tile else {
+        unreachable!("vact emitter given {v:?}")
+    };
+    let x = v.isa.vocab();
+    let l = v.isa.lanes();
+    let summary = format!("Elementwise `y = {}(x)` over `p.n` floats.", v.act.name());
+    kernel_fn(w, v, &summary, |w| {
+        w.line(format!("const N: usize = {n};"));
+        w.line("let mut i = 0usize;");
+        w.block("while i + N <= p.n", "", |w| {
+            for j in 0..n / l {
+                let off = lin(&[(1, "i")], j * l);
+                w.line(format!("let v{j} = {};", x.load(&at("p.input", &off))));
+                let val = act_apply(x, v.act, &format!("v{j}"));
+                w.line(format!("{};", x.store(&at("p.output", &off), &val)));
+            }
+            w.line("i += N;");
+        });
+        w.block("while i < p.n", "", |w| {
+            w.line(format!(
+                "let mk = {};",
+                x.mask(&format!("(p.n - i).min({l})"))
+            ));
+            w.line(format!(
+                "let v = {};",
+                x.load_masked(&at("p.input", "i"), "mk")
+            ));
+            let val = act_apply(x, v.act, "v");
+            w.line(format!(
+                "{};",
+                x.store_masked(&at("p.output", "i"), "mk", &val)
+            ));
+            w.line(format!("i += {l};"));
+        });
+    });
+}

@@ -1,0 +1,361 @@
+//! THE manifest: every kernel variant that exists, and nothing else.
+//!
+//! Each row below names a family, the ISA, the tile(s) and the epilogues it is generated for.
+//! [`manifest`] expands the rows into one [`Variant`] per generated function; everything
+//! downstream (kernel source, dispatch overlays, per-variant tests, bench registry) is derived
+//! from that list.
+
+use crate::isa::Isa;
+
+/// A fused activation (the "epilogue" of a kernel). Semantics as in PyTorch:
+/// relu6(x) = min(max(x, 0), 6), hardswish(x) = x·relu6(x+3)/6, hardsigmoid(x) = relu6(x+3)/6.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Act {
+    /// Identity.
+    Linear,
+    /// max(x, 0).
+    Relu,
+    /// min(max(x, 0), 6).
+    Relu6,
+    /// x·relu6(x+3)/6.
+    Hswish,
+    /// relu6(x+3)/6.
+    Hsigmoid,
+}
+
+impl Act {
+    /// Name used in kernel ids.
+    pub fn name(self) -> &'static str {
+        match self {
+            Act::Linear => "linear",
+            Act::Relu => "relu",
+            Act::Relu6 => "relu6",
+            Act::Hswish => "hswish",
+            Act::Hsigmoid => "hsigmoid",
+        }
+    }
+
+    /// The matching `ruvector_cnn_kernels::Activation` path.
+    pub fn rust_variant(self) -> &'static str {
+        match self {
+            Act::Linear => "Activation::Linear",
+            Act::Relu => "Activation::Relu",
+            Act::Relu6 => "Activation::Relu6",
+            Act::Hswish => "Activation::Hswish",
+            Act::Hsigmoid => "Activation::Hsigmoid",
+        }
+    }
+}
+
+/// A kernel family: one emitter, one argument struct, one generated module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    /// Packed-weight GEMM for 1x1 convolutions and fully-connected layers.
+    Gemm,
+    /// Depthwise KxK convolution, NHWC.
+    Dwconv,
+    /// Dense 3x3 convolution, NHWC, direct (stem and general).
+    Conv3x3,
+    /// Per-channel scale + shift (batch-norm inference) with activation.
+    Bn,
+    /// Per-channel scale (squeeze-excitation gate).
+    Chscale,
+    /// Elementwise activation over a flat array.
+    Vact,
+    /// Global average pool over pixels, NHWC.
+    Gavgpool,
+    /// Max pool, KxK window, stride s, NHWC.
+    Maxpool,
+    /// Average pool, KxK window, stride s, NHWC.
+    Avgpool,
+}
+
+impl Family {
+    /// Every family, in generation order.
+    pub const ALL: [Family; 9] = [
+        Family::Gemm,
+        Family::Dwconv,
+        Family::Conv3x3,
+        Family::Bn,
+        Family::Chscale,
+        Family::Vact,
+        Family::Gavgpool,
+        Family::Maxpool,
+        Family::Avgpool,
+    ];
+
+    /// Module and file name (`ukernels::<name>`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Gemm => "gemm",
+            Family::Dwconv => "dwconv",
+            Family::Conv3x3 => "conv3x3",
+            Family::Bn => "bn",
+            Family::Chscale => "chscale",
+            Family::Vact => "vact",
+            Family::Gavgpool => "gavgpool",
+            Family::Maxpool => "maxpool",
+            Family::Avgpool => "avgpool",
+        }
+    }
+
+    /// The descriptor type alias in `ukernels::<name>` (e.g. `GemmUkernel`).
+    pub fn ukernel_ty(self) -> &'static str {
+        match self {
+            Family::Gemm => "GemmUkernel",
+            Family::Dwconv => "DwconvUkernel",
+            Family::Conv3x3 => "Conv3x3Ukernel",
+            Family::Bn => "BnUkernel",
+            Family::Chscale => "ChscaleUkernel",
+            Family::Vact => "VactUkernel",
+            Family::Gavgpool => "GavgpoolUkernel",
+            Family::Maxpool => "MaxpoolUkernel",
+            Family::Avgpool => "AvgpoolUkernel",
+        }
+    }
+
+    /// The argument struct every kernel of the family takes by reference.
+    pub fn args_ty(self) -> &'static str {
+        match self {
+            Family::Gemm => "GemmArgs",
+            Family::Dwconv => "DwconvArgs",
+            Family::Conv3x3 => "Conv3x3Args",
+            Family::Bn | Family::Chscale => "ChannelArgs",
+            Family::Vact => "VactArgs",
+            Family::Gavgpool => "GavgpoolArgs",
+            Family::Maxpool | Family::Avgpool => "PoolArgs",
+        }
+    }
+
+    /// The `AnyUkernel` variant name in the registry.
+    pub fn registry_variant(self) -> &'static str {
+        match self {
+            Family::Gemm => "Gemm",
+            Family::Dwconv => "Dwconv",
+            Family::Conv3x3 => "Conv3x3",
+            Family::Bn => "Bn",
+            Family::Chscale => "Chscale",
+            Family::Vact => "Vact",
+            Family::Gavgpool => "Gavgpool",
+            Family::Maxpool => "Maxpool",
+            Family::Avgpool => "Avgpool",
+        }
+    }
+}
+
+/// The tile (register-blocking) shape of a variant; determines the generated code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tile {
+    /// GEMM register tile.
+    Gemm {
+        /// Rows (pixels) per call.
+        mr: usize,
+        /// Columns (output channels) per packed panel.
+        nr: usize,
+        /// Adds a residual tensor before the activation.
+        residual: bool,
+    },
+    /// Depthwise window and channel block.
+    Dwconv {
+        /// Window size (KxK).
+        k: usize,
+        /// Stride.
+        s: usize,
+        /// Channels per block.
+        cb: usize,
+    },
+    /// Dense 3x3 convolution tile.
+    Conv3x3 {
+        /// Stride.
+        s: usize,
+        /// Fixed input channel count, if specialised.
+        cin: Option<usize>,
+        /// Output pixels per tile.
+        mr: usize,
+        /// Output channels per packed panel.
+        nr: usize,
+    },
+    /// Channel block (Bn, Chscale, Gavgpool, Maxpool, Avgpool).
+    Channels {
+        /// Channels per step.
+        cb: usize,
+    },
+    /// Elements per unrolled step (Vact).
+    Elems {
+        /// Elements per step.
+        n: usize,
+    },
+}
+
+/// One generated kernel function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Variant {
+    /// The kernel family.
+    pub family: Family,
+    /// The instruction set it is written for.
+    pub isa: Isa,
+    /// The fused activation.
+    pub act: Act,
+    /// The tile shape.
+    pub tile: Tile,
+}
+
+impl Variant {
+    /// The function name, e.g. `f32_gemm_relu_12x32` or `f32_dwconv_hswish_3x3s2_c16`.
+    pub fn fn_name(&self) -> String {
+        let fam = self.family.name();
+        let act = self.act.name();
+        match self.tile {
+            Tile::Gemm { mr, nr, residual } => {
+                let ep = if residual { "add" } else { act };
+                format!("f32_{fam}_{ep}_{mr}x{nr}")
+            }
+            Tile::Dwconv { k, s, cb } => format!("f32_{fam}_{act}_{k}x{k}s{s}_c{cb}"),
+            Tile::Conv3x3 { s, cin, mr, nr } => match cin {
+                Some(ci) => format!("f32_{fam}_{act}_s{s}_cin{ci}_{mr}x{nr}"),
+                None => format!("f32_{fam}_{act}_s{s}_{mr}x{nr}"),
+            },
+            Tile::Channels { cb } if self.act == Act::Linear => format!("f32_{fam}_c{cb}"),
+            Tile::Channels { cb } => format!("f32_{fam}_{act}_c{cb}"),
+            Tile::Elems { n } => format!("f32_{fam}_{act}_x{n}"),
+        }
+    }
+
+    /// The display id `"{isa}/{fn}"` used in test names, bench ids and logs.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.isa.name(), self.fn_name())
+    }
+
+    /// The name of the generated descriptor static (upper-case function name).
+    pub fn static_name(&self) -> String {
+        self.fn_name().to_uppercase()
+    }
+}
+
+const GEMM_EPILOGUES: [(Act, bool); 6] = [
+    (Act::Linear, false),
+    (Act::Relu, false),
+    (Act::Relu6, false),
+    (Act::Hswish, false),
+    (Act::Hsigmoid, false),
+    (Act::Linear, true),
+];
+const CONV_ACTS: [Act; 4] = [Act::Linear, Act::Relu, Act::Relu6, Act::Hswish];
+const VACT_ACTS: [Act; 4] = [Act::Relu, Act::Relu6, Act::Hswish, Act::Hsigmoid];
+
+/// Per-ISA tile choices. GEMM tiles are grouped by NR (one packing per group); every group has
+/// an MR = 1 tile so any row count can be covered.
+struct IsaRow {
+    isa: Isa,
+    gemm: &'static [(usize, usize)],
+    dw_cb: usize,
+    conv: (usize, usize),
+    stem: (usize, usize),
+    chan_cb: usize,
+    vact_n: usize,
+}
+
+const ROWS: [IsaRow; 3] = [
+    IsaRow {
+        isa: Isa::Scalar,
+        gemm: &[(4, 4), (1, 4)],
+        dw_cb: 4,
+        conv: (2, 4),
+        stem: (2, 4),
+        chan_cb: 4,
+        vact_n: 4,
+    },
+    IsaRow {
+        isa: Isa::Avx2Fma,
+        gemm: &[(6, 16), (4, 16), (1, 16), (8, 8), (1, 8)],
+        dw_cb: 8,
+        conv: (4, 16),
+        stem: (6, 8),
+        chan_cb: 16,
+        vact_n: 32,
+    },
+    IsaRow {
+        isa: Isa::Avx512F,
+        gemm: &[(12, 32), (4, 32), (1, 32), (16, 16), (4, 16), (1, 16)],
+        dw_cb: 16,
+        conv: (6, 32),
+        stem: (8, 16),
+        chan_cb: 32,
+        vact_n: 64,
+    },
+];
+
+/// Expands the manifest rows into every variant, ISA by ISA, family by family.
+pub fn manifest() -> Vec<Variant> {
+    let mut out = Vec::new();
+    for row in &ROWS {
+        let isa = row.isa;
+        let mut push = |family, act, tile| {
+            out.push(Variant {
+                family,
+                isa,
+                act,
+                tile,
+            })
+        };
+        for &(act, residual) in &GEMM_EPILOGUES {
+            for &(mr, nr) in row.gemm {
+                push(Family::Gemm, act, Tile::Gemm { mr, nr, residual });
+            }
+        }
+        for (k, s) in [(3, 1), (3, 2), (5, 1), (5, 2)] {
+            for act in CONV_ACTS {
+                push(
+                    Family::Dwconv,
+                    act,
+                    Tile::Dwconv {
+                        k,
+                        s,
+                        cb: row.dw_cb,
+                    },
+                );
+            }
+        }
+        for act in CONV_ACTS {
+            for s in [1, 2] {
+                let (mr, nr) = row.conv;
+                push(
+                    Family::Conv3x3,
+                    act,
+                    Tile::Conv3x3 {
+                        s,
+                        cin: None,
+                        mr,
+                        nr,
+                    },
+                );
+            }
+            let (mr, nr) = row.stem;
+            push(
+                Family::Conv3x3,
+                act,
+                Tile::Conv3x3 {
+                    s: 2,
+                    cin: Some(3),
+                    mr,
+                    nr,
+                },
+            );
+        }
+        for act in CONV_ACTS {
+            push(Family::Bn, act, Tile::Channels { cb: row.chan_cb });
+        }
+        for act in VACT_ACTS {
+            push(Family::Vact, act, Tile::Elems { n: row.vact_n });
+        }
+        for family in [
+            Family::Chscale,
+            Family::Gavgpool,
+            Family::Maxpool,
+            Family::Avgpool,
+        ] {
+            push(family, Act::Linear, Tile::Channels { cb: row.chan_cb });
+        }
+    }
+    out
+}

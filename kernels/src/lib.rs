@@ -1,0 +1,31 @@
+//! f32 CNN micro-kernels for CPU inference, generated per ISA from one manifest, dispatched
+//! once, and wrapped in validated operators.
+//!
+//! - [`ukernels`]: the generated kernels (scalar, AVX2+FMA, AVX-512F), raw and `unsafe`.
+//! - [`KernelTable`]: which kernel serves which operation on this CPU ([`isa`] detection).
+//! - [`pack`]: weight layouts the kernels read.
+//! - [`ops`]: safe operators (`Conv2d`, `DepthwiseConv2d`, `Pointwise`, `Linear`, `BatchNorm`,
+//!   `Elementwise`, `Pool`, `GlobalAvgPool`, `SqueezeExcite`) that validate every shape and
+//!   buffer, choose their kernel at creation and never allocate or re-detect when run.
+//! - [`reference`]: safe, naive f64 implementations: the truth the kernels are tested against.
+
+pub mod activation;
+pub mod isa;
+pub mod ops;
+pub mod pack;
+pub mod reference;
+pub mod simd;
+pub mod table;
+pub mod ukernels;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use activation::Activation;
+pub use isa::{Isa, IsaSet};
+pub use table::KernelTable;
+
+#[cfg(test)]
+mod generated_tests {
+    include!(concat!(env!("OUT_DIR"), "/tests.rs"));
+}

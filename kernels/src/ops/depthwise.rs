@@ -1,0 +1,103 @@
+//! Depthwise KxK convolution (K = 3 or 5, stride 1 or 2, zero padding) over NHWC tensors.
+
+use super::error::{Error, Result};
+use super::first;
+use super::shape::{
+    Nhwc, Padding, check_buf, check_input, check_nonzero, check_window, window_output,
+};
+use crate::ukernels::{DwconvArgs, DwconvUkernel};
+use crate::{Activation, KernelTable};
+
+/// Describes a depthwise convolution.
+#[derive(Clone, Copy, Debug)]
+pub struct DepthwiseDesc<'a> {
+    /// Channels (input = output; one filter per channel).
+    pub channels: usize,
+    /// Window size K (3 or 5).
+    pub kernel: usize,
+    /// Stride (1 or 2).
+    pub stride: usize,
+    /// Zero padding; each side must be smaller than K.
+    pub padding: Padding,
+    /// Weights `[channels][K][K]` (PyTorch `[channels, 1, K, K]`).
+    pub weights: &'a [f32],
+    /// Optional bias `[channels]`.
+    pub bias: Option<&'a [f32]>,
+    /// Fused activation.
+    pub activation: Activation,
+}
+
+/// A depthwise convolution with packed weights and its chosen kernel.
+pub struct DepthwiseConv2d {
+    channels: usize,
+    kernel: usize,
+    stride: usize,
+    padding: Padding,
+    packed: Vec<f32>,
+    uk: &'static DwconvUkernel,
+}
+
+impl DepthwiseConv2d {
+    /// Validates `desc`, packs the weights and picks the kernel from `table`.
+    pub fn new(desc: &DepthwiseDesc<'_>, table: &KernelTable) -> Result<Self> {
+        check_nonzero("channels", desc.channels)?;
+        let (k, s) = (desc.kernel, desc.stride);
+        check_window(k, k, s, s, desc.padding)?;
+        if KernelTable::dwconv_slot(k, s, desc.activation).is_none() {
+            return Err(Error::Unsupported(format!(
+                "depthwise {k}x{k} stride {s} (kernels exist for 3x3 and 5x5 at stride 1 and 2)"
+            )));
+        }
+        let uk = first(table.dwconv(k, s, desc.activation), || {
+            format!("depthwise {k}x{k} stride {s} {}", desc.activation)
+        })?;
+        let packed = crate::pack::dwconv(desc.weights, desc.bias, desc.channels, k, uk.tile.cb)?;
+        Ok(DepthwiseConv2d {
+            channels: desc.channels,
+            kernel: k,
+            stride: s,
+            padding: desc.padding,
+            packed,
+            uk,
+        })
+    }
+
+    /// The output shape for `input`.
+    pub fn output_shape(&self, input: Nhwc) -> Result<Nhwc> {
+        check_input(input, self.channels)?;
+        let (k, s) = (self.kernel, self.stride);
+        window_output(input, k, k, s, s, self.padding, self.channels)
+    }
+
+    /// Id of the chosen kernel.
+    pub fn kernel_id(&self) -> &'static str {
+        self.uk.id
+    }
+
+    /// Runs on `input` (shape `input_shape`), writing `output`; returns the output shape.
+    pub fn run(&self, input_shape: Nhwc, input: &[f32], output: &mut [f32]) -> Result<Nhwc> {
+        let out = self.output_shape(input_shape)?;
+        check_buf("input", input.len(), input_shape.len()?)?;
+        check_buf("output", output.len(), out.len()?)?;
+        let (in_img, out_img) = (input_shape.image_len()?, out.image_len()?);
+        for b in 0..input_shape.n {
+            let args = DwconvArgs {
+                input: input[b * in_img..].as_ptr(),
+                in_h: input_shape.h,
+                in_w: input_shape.w,
+                channels: self.channels,
+                w: self.packed.as_ptr(),
+                output: output[b * out_img..].as_mut_ptr(),
+                out_h: out.h,
+                out_w: out.w,
+                pad_top: self.padding.top,
+                pad_left: self.padding.left,
+            };
+            // SAFETY: image `b` of the input and output lies inside the checked buffers;
+            // `packed` was built by `pack::dwconv` for this kernel's CB and K; all dimensions
+            // are ≥ 1; the kernel's ISA is in the table the op was built from.
+            unsafe { (self.uk.func)(&args) };
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,154 @@
+//! Packed weights plus tile choice for a GEMM `C[m×n] = act(A[m×k]·W + b [+ R])`, shared by
+//! [`super::Pointwise`], [`super::Linear`] and [`super::SqueezeExcite`].
+//!
+//! Tile choice (documented rule): among the slot's kernels, the panel width NR that pads `n`
+//! least wins (ties go to the wider panel); that NR group's largest-MR kernel covers full row
+//! blocks and the remaining `m mod MR` rows are split by a small dynamic program minimising
+//! the estimated cost `max(MR·NV, MR + NV)` per reduction step (FMAs vs loads, NV = NR / lanes).
+
+use super::error::{Error, Result};
+use super::shape::{check_buf, product};
+use crate::table::Slot;
+use crate::ukernels::{GemmArgs, GemmUkernel};
+
+pub(crate) struct GemmPlan {
+    n: usize,
+    k: usize,
+    packed: Vec<f32>,
+    /// Kernels of the chosen NR, largest MR first.
+    tiles: Vec<&'static GemmUkernel>,
+    /// For `r < MR` remaining rows, the index in `tiles` of the kernel to call next.
+    rem_choice: Vec<usize>,
+}
+
+/// Residual input of a GEMM: rows of `n` floats, `stride` apart.
+pub(crate) struct Residual<'a> {
+    pub data: &'a [f32],
+    pub stride: usize,
+}
+
+fn step_cost(uk: &GemmUkernel) -> usize {
+    let nv = (uk.tile.nr / uk.isa.f32_lanes()).max(1);
+    (uk.tile.mr * nv).max(uk.tile.mr + nv)
+}
+
+impl GemmPlan {
+    /// Packs `weights` (`[n][k]`) and `bias` for the best tiles of `slot`.
+    pub fn new(
+        slot: Slot<GemmUkernel>,
+        what: &str,
+        n: usize,
+        k: usize,
+        weights: &[f32],
+        bias: Option<&[f32]>,
+    ) -> Result<Self> {
+        let nr = slot
+            .iter()
+            .map(|uk| uk.tile.nr)
+            .min_by_key(|&nr| (n.div_ceil(nr) * nr, usize::MAX - nr))
+            .ok_or_else(|| Error::Unsupported(format!("no GEMM kernel for {what}")))?;
+        let mut tiles: Vec<&'static GemmUkernel> =
+            slot.iter().copied().filter(|uk| uk.tile.nr == nr).collect();
+        tiles.sort_by_key(|uk| std::cmp::Reverse(uk.tile.mr));
+        let main_mr = tiles[0].tile.mr;
+        // best[r] = cheapest way to cover r rows; choice[r] = first kernel of that way.
+        let mut best = vec![0usize; main_mr];
+        let mut rem_choice = vec![0usize; main_mr];
+        for r in 1..main_mr {
+            let (cost, idx) = tiles
+                .iter()
+                .enumerate()
+                .map(|(i, uk)| (step_cost(uk) + best[r - r.min(uk.tile.mr)], i))
+                .min()
+                .unwrap_or((0, 0));
+            best[r] = cost;
+            rem_choice[r] = idx;
+        }
+        let packed = crate::pack::gemm(weights, bias, n, k, nr)?;
+        Ok(GemmPlan {
+            n,
+            k,
+            packed,
+            tiles,
+            rem_choice,
+        })
+    }
+
+    /// The kernel used for full row blocks.
+    pub fn kernel_id(&self) -> &'static str {
+        self.tiles[0].id
+    }
+
+    /// Computes `m` rows: row `i` of A at `a[i·a_stride..]`, of C at `c[i·c_stride..]`.
+    pub fn run(
+        &self,
+        m: usize,
+        a: &[f32],
+        a_stride: usize,
+        c: &mut [f32],
+        c_stride: usize,
+        r: Option<Residual<'_>>,
+    ) -> Result<()> {
+        if m == 0 {
+            return Ok(());
+        }
+        let rows = |stride: usize, len: usize| -> Result<usize> {
+            product(&[m - 1, stride], "GEMM operand")?
+                .checked_add(len)
+                .ok_or(Error::SizeOverflow("GEMM operand"))
+        };
+        check_buf("input", a.len(), rows(a_stride, self.k)?)?;
+        check_buf("output", c.len(), rows(c_stride, self.n)?)?;
+        if a_stride < self.k || c_stride < self.n {
+            return Err(Error::InvalidArgument(
+                "GEMM row stride shorter than a row".into(),
+            ));
+        }
+        let (r_ptr, r_stride) = match &r {
+            Some(res) => {
+                check_buf("residual", res.data.len(), rows(res.stride, self.n)?)?;
+                (res.data.as_ptr(), res.stride)
+            }
+            None => (std::ptr::null(), 0),
+        };
+        if self.tiles[0].tile.residual != r.is_some() {
+            return Err(Error::InvalidArgument(
+                "residual given to a GEMM without residual epilogue, or missing".into(),
+            ));
+        }
+        let main = self.tiles[0];
+        let mut row = 0;
+        while row < m {
+            let left = m - row;
+            let uk = if left >= main.tile.mr {
+                main
+            } else {
+                self.tiles[self.rem_choice[left]]
+            };
+            let rows = left.min(uk.tile.mr);
+            let args = GemmArgs {
+                m: rows,
+                n: self.n,
+                k: self.k,
+                a: a[row * a_stride..].as_ptr(),
+                a_stride,
+                w: self.packed.as_ptr(),
+                c: c[row * c_stride..].as_mut_ptr(),
+                c_stride,
+                r: if r_ptr.is_null() {
+                    r_ptr
+                } else {
+                    r_ptr.wrapping_add(row * r_stride)
+                },
+                r_stride,
+            };
+            // SAFETY: the buffer checks above cover rows `row..row + rows` of A, C and R with
+            // their strides; `packed` was built by `pack::gemm` for this kernel's NR with
+            // `n` columns and `k` taps; `rows ≤ MR`; C is a distinct `&mut` borrow; the kernel's
+            // ISA is in the table this plan was built from, so the CPU supports it.
+            unsafe { (uk.func)(&args) };
+            row += rows;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,41 @@
+//! Validated operators over NHWC f32 tensors.
+//!
+//! Each operator is created from a descriptor and a [`KernelTable`](crate::KernelTable):
+//! creation validates every parameter, packs the weights into the layout its kernel reads and
+//! picks the kernel. `run` validates the shapes and buffer lengths it is given, then calls the
+//! kernel; it never allocates, never consults the table and never re-detects the CPU.
+//! Output buffers may be longer than needed; only the leading `output_shape().len()` floats
+//! are written.
+
+pub mod batchnorm;
+pub mod conv2d;
+pub mod depthwise;
+pub mod elementwise;
+pub mod error;
+mod gemm_plan;
+pub mod linear;
+pub mod pointwise;
+pub mod pool;
+pub mod se;
+pub mod shape;
+
+pub use batchnorm::{BatchNorm, BatchNormDesc};
+pub use conv2d::{Conv2d, Conv2dDesc};
+pub use depthwise::{DepthwiseConv2d, DepthwiseDesc};
+pub use elementwise::Elementwise;
+pub use error::{Error, Result};
+pub use linear::{Linear, LinearDesc};
+pub use pointwise::{Pointwise, PointwiseDesc};
+pub use pool::{GlobalAvgPool, Pool, PoolDesc, PoolKind};
+pub use se::{SqueezeExcite, SqueezeExciteDesc};
+pub use shape::{Nhwc, Padding};
+
+use crate::table::Slot;
+
+/// The first kernel of a slot (the table puts the best ISA's kernels there), or an
+/// [`Error::Unsupported`] describing the missing kernel.
+fn first<U>(slot: Slot<U>, what: impl FnOnce() -> String) -> Result<&'static U> {
+    slot.first()
+        .copied()
+        .ok_or_else(|| Error::Unsupported(format!("no kernel for {}", what())))
+}

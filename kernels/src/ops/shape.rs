@@ -1,0 +1,175 @@
+//! Shapes, padding and the checked size arithmetic shared by the operators.
+
+use super::error::{Error, Result, invalid};
+
+/// Shape of an NHWC (channels-last) tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Nhwc {
+    /// Batch size.
+    pub n: usize,
+    /// Height.
+    pub h: usize,
+    /// Width.
+    pub w: usize,
+    /// Channels.
+    pub c: usize,
+}
+
+impl Nhwc {
+    /// A shape from its four dimensions.
+    pub const fn new(n: usize, h: usize, w: usize, c: usize) -> Self {
+        Nhwc { n, h, w, c }
+    }
+
+    /// `n·h·w`, or an error on overflow.
+    pub fn pixels(&self) -> Result<usize> {
+        product(&[self.n, self.h, self.w], "tensor")
+    }
+
+    /// `n·h·w·c`, or an error on overflow.
+    pub fn len(&self) -> Result<usize> {
+        product(&[self.n, self.h, self.w, self.c], "tensor")
+    }
+
+    /// Floats in one image (`h·w·c`).
+    pub fn image_len(&self) -> Result<usize> {
+        product(&[self.h, self.w, self.c], "image")
+    }
+
+    /// Whether any dimension is zero.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0 || self.h == 0 || self.w == 0 || self.c == 0
+    }
+}
+
+/// Zero padding around an image.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Padding {
+    /// Rows above.
+    pub top: usize,
+    /// Columns to the left.
+    pub left: usize,
+    /// Rows below.
+    pub bottom: usize,
+    /// Columns to the right.
+    pub right: usize,
+}
+
+impl Padding {
+    /// No padding.
+    pub const ZERO: Padding = Padding {
+        top: 0,
+        left: 0,
+        bottom: 0,
+        right: 0,
+    };
+
+    /// The same padding on all four sides (PyTorch's `padding=p`).
+    pub const fn same(p: usize) -> Self {
+        Padding {
+            top: p,
+            left: p,
+            bottom: p,
+            right: p,
+        }
+    }
+}
+
+/// Product of `dims`, or [`Error::SizeOverflow`] naming `what`.
+pub(crate) fn product(dims: &[usize], what: &'static str) -> Result<usize> {
+    dims.iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or(Error::SizeOverflow(what))
+}
+
+/// Output length of a windowed axis: `floor((input + pad_a + pad_b − k) / s) + 1`.
+pub(crate) fn out_dim(
+    axis: &str,
+    input: usize,
+    pad_a: usize,
+    pad_b: usize,
+    k: usize,
+    s: usize,
+) -> Result<usize> {
+    let padded = input
+        .checked_add(pad_a)
+        .and_then(|v| v.checked_add(pad_b))
+        .ok_or(Error::SizeOverflow("padded input"))?;
+    if padded < k {
+        return invalid!("{axis}: padded input {padded} is smaller than the window {k}");
+    }
+    Ok((padded - k) / s + 1)
+}
+
+/// Checks that a data buffer holds at least `needed` floats.
+pub(crate) fn check_buf(what: &'static str, actual: usize, needed: usize) -> Result<()> {
+    if actual < needed {
+        Err(Error::BufferTooSmall {
+            what,
+            needed,
+            actual,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks that a parameter slice has exactly `expected` values.
+pub(crate) fn check_len(what: &'static str, actual: usize, expected: usize) -> Result<()> {
+    if actual != expected {
+        Err(Error::LengthMismatch {
+            what,
+            expected,
+            actual,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks that a dimension is at least 1.
+pub(crate) fn check_nonzero(what: &str, v: usize) -> Result<()> {
+    if v == 0 {
+        invalid!("{what} must be at least 1")
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a windowed op's spatial parameters: non-zero stride, padding smaller than the window
+/// on every side (so every output window overlaps the image).
+pub(crate) fn check_window(kh: usize, kw: usize, sh: usize, sw: usize, pad: Padding) -> Result<()> {
+    check_nonzero("kernel height", kh)?;
+    check_nonzero("kernel width", kw)?;
+    check_nonzero("stride", sh.min(sw))?;
+    if pad.top >= kh || pad.bottom >= kh || pad.left >= kw || pad.right >= kw {
+        return invalid!("padding {pad:?} must be smaller than the {kh}x{kw} window on every side");
+    }
+    Ok(())
+}
+
+/// Output shape of a windowed op applied to `input`.
+pub(crate) fn window_output(
+    input: Nhwc,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    pad: Padding,
+    c: usize,
+) -> Result<Nhwc> {
+    let h = out_dim("height", input.h, pad.top, pad.bottom, kh, sh)?;
+    let w = out_dim("width", input.w, pad.left, pad.right, kw, sw)?;
+    Ok(Nhwc::new(input.n, h, w, c))
+}
+
+/// Checks that `input` has `c` channels and no zero dimension.
+pub(crate) fn check_input(input: Nhwc, c: usize) -> Result<()> {
+    if input.c != c {
+        return invalid!("input has {} channels, the operator expects {c}", input.c);
+    }
+    if input.is_empty() {
+        return invalid!("input shape {input:?} has a zero dimension");
+    }
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! Hand-written helpers that generated kernels call.
+
+pub mod scalar;

@@ -1,0 +1,169 @@
+//! The dispatch table: for every operation key, the kernels that serve it.
+//!
+//! [`KernelTable::generic`] holds the scalar kernel of every slot. Each higher ISA in a set
+//! overlays (replaces) the slots it has kernels for, lowest tier first, so a table built for
+//! `{scalar, avx2fma, avx512f}` serves each slot from the best ISA that implements it. The
+//! overlay code is generated from the manifest (`table.rs` in `OUT_DIR`).
+//!
+//! Operators read the table once, at creation, and keep `&'static` descriptors: running an
+//! operator never consults the table or the CPU again.
+
+use std::sync::OnceLock;
+
+use crate::Activation;
+use crate::isa::{self, Isa, IsaSet};
+use crate::ukernels::avgpool::AvgpoolUkernel;
+use crate::ukernels::bn::BnUkernel;
+use crate::ukernels::chscale::ChscaleUkernel;
+use crate::ukernels::gavgpool::GavgpoolUkernel;
+use crate::ukernels::maxpool::MaxpoolUkernel;
+use crate::ukernels::vact::VactUkernel;
+use crate::ukernels::{
+    Conv3x3Ukernel, DwconvUkernel, GemmUkernel, avgpool, bn, chscale, conv3x3, dwconv, gavgpool,
+    gemm, maxpool, vact,
+};
+
+/// The kernels serving one key (e.g. "GEMM with relu"): alternatives with different tiles,
+/// all of one ISA. Empty when no kernel exists for the key.
+pub type Slot<U> = &'static [&'static U];
+
+const ACTS: usize = Activation::COUNT;
+
+/// Kernels per operation key, resolved for one set of ISA levels.
+#[derive(Clone, Debug)]
+pub struct KernelTable {
+    isa: IsaSet,
+    gemm: [Slot<GemmUkernel>; 2 * ACTS],
+    dwconv: [Slot<DwconvUkernel>; 4 * ACTS],
+    conv3x3: [Slot<Conv3x3Ukernel>; 2 * ACTS],
+    bn: [Slot<BnUkernel>; ACTS],
+    vact: [Slot<VactUkernel>; ACTS],
+    chscale: Slot<ChscaleUkernel>,
+    gavgpool: Slot<GavgpoolUkernel>,
+    maxpool: Slot<MaxpoolUkernel>,
+    avgpool: Slot<AvgpoolUkernel>,
+}
+
+impl KernelTable {
+    fn empty() -> Self {
+        KernelTable {
+            isa: IsaSet::EMPTY,
+            gemm: [&[]; 2 * ACTS],
+            dwconv: [&[]; 4 * ACTS],
+            conv3x3: [&[]; 2 * ACTS],
+            bn: [&[]; ACTS],
+            vact: [&[]; ACTS],
+            chscale: &[],
+            gavgpool: &[],
+            maxpool: &[],
+            avgpool: &[],
+        }
+    }
+
+    /// The portable table: scalar kernels only.
+    pub fn generic() -> Self {
+        let mut t = Self::empty();
+        t.overlay(Isa::Scalar);
+        t.isa = IsaSet::scalar();
+        t
+    }
+
+    /// A table using at most the levels in `set` that this CPU supports (scalar is always
+    /// included). Tests and `RVCNN_ISA` use this to run lower tiers on a capable CPU.
+    pub fn with_isa(set: IsaSet) -> Self {
+        let mut t = Self::generic();
+        for level in set
+            .intersect(isa::detected())
+            .iter()
+            .filter(|&i| i != Isa::Scalar)
+        {
+            t.overlay(level);
+            t.isa = t.isa.with(level);
+        }
+        t
+    }
+
+    /// The process-wide table for [`isa::available`] (detected levels capped by `RVCNN_ISA`),
+    /// built on first use.
+    pub fn best() -> &'static KernelTable {
+        static BEST: OnceLock<KernelTable> = OnceLock::new();
+        BEST.get_or_init(|| KernelTable::with_isa(isa::available()))
+    }
+
+    /// The levels this table was built from.
+    pub fn isa_set(&self) -> IsaSet {
+        self.isa
+    }
+
+    /// Slot index of a GEMM epilogue.
+    pub const fn gemm_slot(act: Activation, residual: bool) -> usize {
+        act as usize + if residual { ACTS } else { 0 }
+    }
+
+    /// Slot index of a depthwise `k`x`k` stride-`s` kernel, if such kernels can exist.
+    pub const fn dwconv_slot(k: usize, s: usize, act: Activation) -> Option<usize> {
+        let shape = match (k, s) {
+            (3, 1) => 0,
+            (3, 2) => 1,
+            (5, 1) => 2,
+            (5, 2) => 3,
+            _ => return None,
+        };
+        Some(shape * ACTS + act as usize)
+    }
+
+    /// Slot index of a dense 3x3 stride-`s` kernel, if such kernels can exist.
+    pub const fn conv3x3_slot(s: usize, act: Activation) -> Option<usize> {
+        match s {
+            1 | 2 => Some((s - 1) * ACTS + act as usize),
+            _ => None,
+        }
+    }
+
+    /// GEMM kernels for an epilogue (activation, optionally after a residual add).
+    pub fn gemm(&self, act: Activation, residual: bool) -> Slot<GemmUkernel> {
+        self.gemm[Self::gemm_slot(act, residual)]
+    }
+
+    /// Depthwise kernels for a window, stride and activation (empty if unsupported).
+    pub fn dwconv(&self, k: usize, s: usize, act: Activation) -> Slot<DwconvUkernel> {
+        Self::dwconv_slot(k, s, act).map_or(&[], |i| self.dwconv[i])
+    }
+
+    /// Dense 3x3 kernels for a stride and activation (empty if unsupported).
+    pub fn conv3x3(&self, s: usize, act: Activation) -> Slot<Conv3x3Ukernel> {
+        Self::conv3x3_slot(s, act).map_or(&[], |i| self.conv3x3[i])
+    }
+
+    /// Batch-norm kernels for an activation.
+    pub fn bn(&self, act: Activation) -> Slot<BnUkernel> {
+        self.bn[act as usize]
+    }
+
+    /// Elementwise kernels for an activation (empty for `Linear`).
+    pub fn vact(&self, act: Activation) -> Slot<VactUkernel> {
+        self.vact[act as usize]
+    }
+
+    /// Channel-scale kernels.
+    pub fn chscale(&self) -> Slot<ChscaleUkernel> {
+        self.chscale
+    }
+
+    /// Global average pool kernels.
+    pub fn gavgpool(&self) -> Slot<GavgpoolUkernel> {
+        self.gavgpool
+    }
+
+    /// Max pool kernels.
+    pub fn maxpool(&self) -> Slot<MaxpoolUkernel> {
+        self.maxpool
+    }
+
+    /// Average pool kernels.
+    pub fn avgpool(&self) -> Slot<AvgpoolUkernel> {
+        self.avgpool
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/table.rs"));

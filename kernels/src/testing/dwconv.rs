@@ -1,0 +1,183 @@
+//! Depthwise kernels against [`crate::reference::conv2d`] with `groups = channels`.
+
+use proptest::prelude::*;
+
+use super::{Buf, Guarded, Rng, check_all, input_values, run_variant, scale_strategy};
+use crate::ops::{Nhwc, Padding};
+use crate::reference;
+use crate::ukernels::{DwconvArgs, DwconvTile, DwconvUkernel};
+
+/// One depthwise kernel call on one image.
+#[derive(Clone, Debug)]
+pub struct DwconvProblem {
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Channels.
+    pub c: usize,
+    /// Zero padding (each side < K; bottom/right raised if the image is smaller than K).
+    pub pad: Padding,
+    /// Element offset of every buffer.
+    pub offset: usize,
+    /// Input magnitude.
+    pub scale: f32,
+    /// Data seed.
+    pub seed: u64,
+    /// Put a NaN in the first input value.
+    pub poison: bool,
+}
+
+impl DwconvProblem {
+    /// Runs `uk` on this problem and compares with the reference.
+    pub fn check(&self, uk: &DwconvUkernel) -> Result<(), String> {
+        let (k, s) = (uk.tile.k, uk.tile.s);
+        let shape = Nhwc::new(1, self.h, self.w, self.c);
+        let mut rng = Rng::new(self.seed);
+        let x = Buf::new(
+            &input_values(&mut rng, self.h * self.w * self.c, self.scale, self.poison),
+            self.offset,
+        );
+        let wts = rng.vec(self.c * k * k, 1.0);
+        let bias = rng.vec(self.c, self.scale);
+        let packed = crate::pack::dwconv(&wts, Some(&bias), self.c, k, uk.tile.cb)
+            .map_err(|e| e.to_string())?;
+        let packed = Buf::new(&packed, self.offset);
+        let (out, want) = reference::conv2d(
+            x.as_slice(),
+            shape,
+            &wts,
+            Some(&bias),
+            self.c,
+            k,
+            s,
+            self.pad,
+            self.c,
+            uk.act,
+        );
+        let mut y = Guarded::new(out.h * out.w * out.c, self.offset);
+        let args = DwconvArgs {
+            input: x.ptr(),
+            in_h: self.h,
+            in_w: self.w,
+            channels: self.c,
+            w: packed.ptr(),
+            output: y.ptr(),
+            out_h: out.h,
+            out_w: out.w,
+            pad_top: self.pad.top,
+            pad_left: self.pad.left,
+        };
+        // SAFETY: buffers sized per the `DwconvArgs` contract; the caller checked the ISA.
+        unsafe { (uk.func)(&args) };
+        y.check(|_| false)?;
+        want.check_grid(y.region(), out.w, self.c)
+    }
+}
+
+/// Raises bottom/right padding so the padded image holds at least one window.
+fn fit(h: usize, w: usize, mut pad: Padding, k: usize) -> Padding {
+    pad.bottom = pad.bottom.max(k.saturating_sub(h + pad.top));
+    pad.right = pad.right.max(k.saturating_sub(w + pad.left));
+    pad
+}
+
+/// Fixed cases: channel counts around the block size, images smaller than and equal to the
+/// window, odd sizes with stride, asymmetric padding, poison.
+pub fn edge_cases(t: DwconvTile) -> Vec<DwconvProblem> {
+    let base = DwconvProblem {
+        h: 1,
+        w: 1,
+        c: 1,
+        pad: Padding::ZERO,
+        offset: 1,
+        scale: 1.0,
+        seed: 3,
+        poison: false,
+    };
+    let p = t.k / 2;
+    let mut out = Vec::new();
+    for c in [1, t.cb - 1, t.cb, t.cb + 1, 2 * t.cb + 3] {
+        for (h, w) in [(1, 1), (t.k, t.k), (7, 9), (2 * t.k + 1, 3)] {
+            let pad = fit(h, w, Padding::same(p), t.k);
+            out.push(DwconvProblem {
+                h,
+                w,
+                c: c.max(1),
+                pad,
+                ..base.clone()
+            });
+        }
+    }
+    let pad = Padding {
+        top: 0,
+        left: p,
+        bottom: p,
+        right: 0,
+    };
+    out.push(DwconvProblem {
+        h: 9,
+        w: 11,
+        c: t.cb + 2,
+        pad: fit(9, 11, pad, t.k),
+        scale: 8.0,
+        ..base.clone()
+    });
+    out.push(DwconvProblem {
+        h: 6,
+        w: 6,
+        c: 2 * t.cb,
+        pad: Padding::same(p),
+        poison: true,
+        ..base
+    });
+    out
+}
+
+/// Random problems for tile `t`.
+pub fn strategy(t: DwconvTile) -> impl Strategy<Value = DwconvProblem> {
+    let k = t.k;
+    (
+        1usize..12,
+        1usize..14,
+        1..=3 * t.cb,
+        [0..k, 0..k, 0..k, 0..k],
+        0usize..4,
+        scale_strategy(),
+        any::<u64>(),
+        prop::bool::weighted(0.05),
+    )
+        .prop_map(
+            move |(h, w, c, [top, left, bottom, right], offset, scale, seed, poison)| {
+                DwconvProblem {
+                    h,
+                    w,
+                    c,
+                    pad: fit(
+                        h,
+                        w,
+                        Padding {
+                            top,
+                            left,
+                            bottom,
+                            right,
+                        },
+                        k,
+                    ),
+                    offset,
+                    scale,
+                    seed,
+                    poison,
+                }
+            },
+        )
+}
+
+/// The generated test of one depthwise variant.
+pub fn check_variant(uk: &'static DwconvUkernel) {
+    run_variant(uk.id, uk.isa, || {
+        check_all(uk.id, edge_cases(uk.tile), strategy(uk.tile), |p| {
+            p.check(uk)
+        })
+    });
+}

@@ -1,0 +1,220 @@
+//! Test support: problem structs that run one generated kernel on generated data and compare
+//! it with [`crate::reference`], and the property-test driver used by the generated
+//! per-variant tests (`OUT_DIR/tests.rs`) and the cross-crate tests.
+//!
+//! Conventions every family follows:
+//! - inputs are exact-length allocations (AddressSanitizer sees any over-read), starting at an
+//!   element offset of 0–3 floats so kernels meet unaligned pointers;
+//! - outputs live between canary floats ([`Guarded`]), and strided gaps are canaries too, so
+//!   any stray write is caught without a sanitizer;
+//! - a "poison" case puts a NaN in the input and checks it reaches the outputs it should;
+//! - `RVCNN_REQUIRE_ISA=avx2fma,avx512f` turns the skip of a variant the CPU cannot run into a
+//!   failure; `RVCNN_PROPTEST_CASES` (default 24) sets cases per variant.
+
+pub mod channel;
+pub mod conv3x3;
+pub mod dwconv;
+pub mod gavgpool;
+pub mod gemm;
+pub mod pool;
+pub mod vact;
+
+use std::fmt::Debug;
+use std::io::Write;
+
+use proptest::strategy::Strategy;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+
+use crate::isa::{self, Isa, IsaSet};
+
+/// Levels listed in `RVCNN_REQUIRE_ISA` (comma-separated); panics on an unknown name.
+pub fn required_isas() -> IsaSet {
+    match std::env::var("RVCNN_REQUIRE_ISA") {
+        Ok(list) => IsaSet::parse_list(&list).unwrap_or_else(|e| panic!("RVCNN_REQUIRE_ISA: {e}")),
+        Err(_) => IsaSet::EMPTY,
+    }
+}
+
+/// Runs `body` when this CPU supports `isa`. Otherwise prints `SKIP <id>` straight to the
+/// process's stderr (visible even though the test harness captures output) and fails if
+/// `RVCNN_REQUIRE_ISA` lists `isa`.
+pub fn run_variant(id: &str, isa: Isa, body: impl FnOnce()) {
+    if isa::detected().contains(isa) {
+        body();
+        return;
+    }
+    let _ = writeln!(std::io::stderr().lock(), "SKIP {id}: this CPU lacks {isa}");
+    assert!(
+        !required_isas().contains(isa),
+        "{id}: RVCNN_REQUIRE_ISA requires {isa}, but this CPU lacks it"
+    );
+}
+
+/// Property-test configuration: `RVCNN_PROPTEST_CASES` cases (default 24), no files written.
+pub fn config() -> Config {
+    let cases = std::env::var("RVCNN_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24);
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+/// Checks every edge case, then `config().cases` generated cases; panics with the (shrunk)
+/// failing problem and the mismatch report.
+pub fn check_all<S>(
+    id: &str,
+    edges: Vec<S::Value>,
+    strategy: S,
+    check: impl Fn(&S::Value) -> Result<(), String>,
+) where
+    S: Strategy,
+    S::Value: Debug,
+{
+    for p in &edges {
+        if let Err(e) = check(p) {
+            panic!("{id}: edge case {p:?} failed:\n{e}");
+        }
+    }
+    let mut runner = TestRunner::new(config());
+    if let Err(e) = runner.run(&strategy, |p| check(&p).map_err(TestCaseError::fail)) {
+        panic!("{id}: {e}");
+    }
+}
+
+/// SplitMix64: small, deterministic data generator.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[-scale, scale)`.
+    pub fn f32(&mut self, scale: f32) -> f32 {
+        let unit = (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
+        (2.0 * unit - 1.0) * scale
+    }
+
+    /// `len` values uniform in `[-scale, scale)`.
+    pub fn vec(&mut self, len: usize, scale: f32) -> Vec<f32> {
+        (0..len).map(|_| self.f32(scale)).collect()
+    }
+}
+
+/// An input buffer of exactly `len` floats placed `offset` floats into its allocation, which
+/// ends exactly at the buffer's end.
+pub struct Buf {
+    data: Vec<f32>,
+    offset: usize,
+}
+
+impl Buf {
+    /// Copies `values` into a fresh allocation at element offset `offset`.
+    pub fn new(values: &[f32], offset: usize) -> Self {
+        let mut data = vec![0.0; offset + values.len()];
+        data[offset..].copy_from_slice(values);
+        Buf { data, offset }
+    }
+
+    /// The buffer's floats.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data[self.offset..]
+    }
+
+    /// Pointer to the first float.
+    pub fn ptr(&self) -> *const f32 {
+        self.as_slice().as_ptr()
+    }
+}
+
+/// Bit pattern written around and between outputs; any change is a stray write.
+pub const CANARY: u32 = 0x7fc0_dead;
+const GUARD: usize = 16;
+
+/// An output region of `len` floats at an element offset, surrounded by canaries.
+pub struct Guarded {
+    data: Vec<f32>,
+    lead: usize,
+    len: usize,
+}
+
+impl Guarded {
+    /// `len` floats, all canaries, starting `GUARD + offset` floats into the allocation.
+    pub fn new(len: usize, offset: usize) -> Self {
+        let lead = GUARD + offset;
+        Guarded {
+            data: vec![f32::from_bits(CANARY); lead + len + GUARD],
+            lead,
+            len,
+        }
+    }
+
+    /// A region pre-filled with `values` (for in-place runs).
+    pub fn with_values(values: &[f32], offset: usize) -> Self {
+        let mut g = Self::new(values.len(), offset);
+        g.region_mut().copy_from_slice(values);
+        g
+    }
+
+    /// The output region.
+    pub fn region(&self) -> &[f32] {
+        &self.data[self.lead..self.lead + self.len]
+    }
+
+    fn region_mut(&mut self) -> &mut [f32] {
+        &mut self.data[self.lead..self.lead + self.len]
+    }
+
+    /// Pointer to the region's first float.
+    pub fn ptr(&mut self) -> *mut f32 {
+        self.region_mut().as_mut_ptr()
+    }
+
+    /// Checks the canaries before and after the region and at the region indices for which
+    /// `gap(i)` is true (places the kernel must not write).
+    pub fn check(&self, gap: impl Fn(usize) -> bool) -> Result<(), String> {
+        let bad = |i: usize| self.data[i].to_bits() != CANARY;
+        if let Some(i) = (0..self.lead).find(|&i| bad(i)) {
+            return Err(format!("write {} floats before the output", self.lead - i));
+        }
+        if let Some(i) = (self.lead + self.len..self.data.len()).find(|&i| bad(i)) {
+            return Err(format!(
+                "write {} floats past the end of the output",
+                i - self.lead - self.len + 1
+            ));
+        }
+        match (0..self.len).find(|&i| gap(i) && bad(self.lead + i)) {
+            Some(i) => Err(format!("write into a stride gap at output index {i}")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Values for an input: `len` uniform values in `[-scale, scale)`, with a NaN at index 0 when
+/// `poison` is set.
+pub fn input_values(rng: &mut Rng, len: usize, scale: f32, poison: bool) -> Vec<f32> {
+    let mut v = rng.vec(len, scale);
+    if poison && len > 0 {
+        v[0] = f32::NAN;
+    }
+    v
+}
+
+/// Magnitudes used for inputs: mostly O(1), sometimes tiny or large so every activation
+/// region (and relu6's clamp) is exercised.
+pub fn scale_strategy() -> impl Strategy<Value = f32> {
+    proptest::prop_oneof![4 => proptest::strategy::Just(1.0f32), 1 => 0.01f32..0.1, 2 => 2.0f32..16.0]
+}

@@ -1,0 +1,155 @@
+//! Generated micro-kernels, one module per family, each with one sub-module per ISA
+//! (`ukernels::<family>::<isa>::<fn>`), plus the registry of every variant.
+//!
+//! A kernel is an `unsafe fn(&Args)` doing a whole tile loop over raw pointers; its
+//! [`Ukernel`] descriptor carries its id, ISA, activation and tile shape. Operators in
+//! [`crate::ops`] validate shapes and buffers, then call kernels through the descriptors they
+//! chose from a [`crate::KernelTable`] at creation.
+
+pub mod conv3x3;
+pub mod dwconv;
+pub mod gemm;
+pub mod pool;
+
+pub mod avgpool;
+pub mod bn;
+pub mod chscale;
+pub mod gavgpool;
+pub mod maxpool;
+pub mod vact;
+
+use std::fmt;
+
+use crate::Activation;
+use crate::isa::Isa;
+
+pub use conv3x3::{Conv3x3Args, Conv3x3Tile, Conv3x3Ukernel};
+pub use dwconv::{DwconvArgs, DwconvTile, DwconvUkernel};
+pub use gemm::{GemmArgs, GemmTile, GemmUkernel};
+pub use pool::PoolArgs;
+
+/// Descriptor of one generated kernel.
+pub struct Ukernel<F: 'static, T: 'static> {
+    /// Display id `"{isa}/{fn}"`, e.g. `"avx512f/f32_gemm_relu_12x32"`.
+    pub id: &'static str,
+    /// The instruction set the kernel needs.
+    pub isa: Isa,
+    /// The fused activation.
+    pub act: Activation,
+    /// The tile shape (what packing and tiling the kernel expects).
+    pub tile: T,
+    /// The kernel itself.
+    pub func: F,
+}
+
+impl<F, T: fmt::Debug> fmt::Debug for Ukernel<F, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ukernel")
+            .field("id", &self.id)
+            .field("tile", &self.tile)
+            .finish()
+    }
+}
+
+/// Channel-block tile of the per-channel families (bn, chscale, pooling).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelTile {
+    /// Channels per step.
+    pub cb: usize,
+}
+
+/// Per-channel arguments shared by [`bn`] (`y = act(x·scale + shift)`) and [`chscale`]
+/// (`y = x·scale`), over `pixels` NHWC pixels of `channels` channels.
+///
+/// Contract: `input` and `output` each hold `pixels·channels` floats (they may be the same
+/// buffer: the kernels read each element before writing it); `scale` (and `shift`, for bn)
+/// hold `channels` floats; `channels ≥ 1`. `shift` is ignored by chscale.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ChannelArgs {
+    /// Input pixels.
+    pub input: *const f32,
+    /// Output pixels.
+    pub output: *mut f32,
+    /// Number of pixels.
+    pub pixels: usize,
+    /// Channels per pixel.
+    pub channels: usize,
+    /// Per-channel multiplier.
+    pub scale: *const f32,
+    /// Per-channel addend (bn only).
+    pub shift: *const f32,
+}
+
+/// Any kernel of any family (the entries of [`REGISTRY`]).
+#[derive(Clone, Copy, Debug)]
+pub enum AnyUkernel {
+    /// A GEMM kernel.
+    Gemm(&'static GemmUkernel),
+    /// A depthwise convolution kernel.
+    Dwconv(&'static DwconvUkernel),
+    /// A dense 3x3 convolution kernel.
+    Conv3x3(&'static Conv3x3Ukernel),
+    /// A batch-norm kernel.
+    Bn(&'static bn::BnUkernel),
+    /// A channel-scale kernel.
+    Chscale(&'static chscale::ChscaleUkernel),
+    /// An elementwise activation kernel.
+    Vact(&'static vact::VactUkernel),
+    /// A global average pool kernel.
+    Gavgpool(&'static gavgpool::GavgpoolUkernel),
+    /// A max pool kernel.
+    Maxpool(&'static maxpool::MaxpoolUkernel),
+    /// An average pool kernel.
+    Avgpool(&'static avgpool::AvgpoolUkernel),
+}
+
+macro_rules! any_field {
+    ($self:ident, $k:ident => $e:expr) => {
+        match $self {
+            AnyUkernel::Gemm($k) => $e,
+            AnyUkernel::Dwconv($k) => $e,
+            AnyUkernel::Conv3x3($k) => $e,
+            AnyUkernel::Bn($k) => $e,
+            AnyUkernel::Chscale($k) => $e,
+            AnyUkernel::Vact($k) => $e,
+            AnyUkernel::Gavgpool($k) => $e,
+            AnyUkernel::Maxpool($k) => $e,
+            AnyUkernel::Avgpool($k) => $e,
+        }
+    };
+}
+
+impl AnyUkernel {
+    /// The display id.
+    pub fn id(&self) -> &'static str {
+        any_field!(self, k => k.id)
+    }
+
+    /// The instruction set.
+    pub fn isa(&self) -> Isa {
+        any_field!(self, k => k.isa)
+    }
+
+    /// The family name (the `ukernels` module).
+    pub fn family(&self) -> &'static str {
+        match self {
+            AnyUkernel::Gemm(_) => "gemm",
+            AnyUkernel::Dwconv(_) => "dwconv",
+            AnyUkernel::Conv3x3(_) => "conv3x3",
+            AnyUkernel::Bn(_) => "bn",
+            AnyUkernel::Chscale(_) => "chscale",
+            AnyUkernel::Vact(_) => "vact",
+            AnyUkernel::Gavgpool(_) => "gavgpool",
+            AnyUkernel::Maxpool(_) => "maxpool",
+            AnyUkernel::Avgpool(_) => "avgpool",
+        }
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/registry.rs"));
+
+/// Every generated kernel compiled for this target, lowest ISA tier first.
+pub fn registry() -> impl Iterator<Item = &'static AnyUkernel> {
+    REGISTRY.iter().flat_map(|part| part.iter())
+}
