@@ -155,7 +155,7 @@ pub enum Tile {
         /// Adds a residual tensor before the activation.
         residual: bool,
     },
-    /// Depthwise window and channel block.
+    /// Depthwise window, channel block and output-pixel block.
     Dwconv {
         /// Window size (KxK).
         k: usize,
@@ -163,6 +163,8 @@ pub enum Tile {
         s: usize,
         /// Channels per block.
         cb: usize,
+        /// Interior output pixels computed together.
+        wb: usize,
     },
     /// Dense 3x3 convolution tile.
     Conv3x3 {
@@ -210,7 +212,7 @@ impl Variant {
                 let ep = if residual { "add" } else { act };
                 format!("f32_{fam}_{ep}_{mr}x{nr}")
             }
-            Tile::Dwconv { k, s, cb } => format!("f32_{fam}_{act}_{k}x{k}s{s}_c{cb}"),
+            Tile::Dwconv { k, s, cb, wb } => format!("f32_{fam}_{act}_{k}x{k}s{s}_c{cb}w{wb}"),
             Tile::Conv3x3 { s, cin, mr, nr } => match cin {
                 Some(ci) => format!("f32_{fam}_{act}_s{s}_cin{ci}_{mr}x{nr}"),
                 None => format!("f32_{fam}_{act}_s{s}_{mr}x{nr}"),
@@ -248,7 +250,7 @@ const VACT_ACTS: [Act; 4] = [Act::Relu, Act::Relu6, Act::Hswish, Act::Hsigmoid];
 struct IsaRow {
     isa: Isa,
     gemm: &'static [(usize, usize)],
-    dw_cb: usize,
+    dw: &'static [(usize, usize)],
     conv: (usize, usize),
     stem: (usize, usize),
     chan_cb: usize,
@@ -259,7 +261,7 @@ const ROWS: [IsaRow; 3] = [
     IsaRow {
         isa: Isa::Scalar,
         gemm: &[(4, 4), (1, 4)],
-        dw_cb: 4,
+        dw: &[(4, 2)],
         conv: (2, 4),
         stem: (2, 4),
         chan_cb: 4,
@@ -268,7 +270,7 @@ const ROWS: [IsaRow; 3] = [
     IsaRow {
         isa: Isa::Avx2Fma,
         gemm: &[(6, 16), (4, 16), (1, 16), (8, 8), (1, 8)],
-        dw_cb: 8,
+        dw: &[(8, 4)],
         conv: (4, 16),
         stem: (6, 8),
         chan_cb: 16,
@@ -277,7 +279,7 @@ const ROWS: [IsaRow; 3] = [
     IsaRow {
         isa: Isa::Avx512F,
         gemm: &[(12, 32), (4, 32), (1, 32), (16, 16), (4, 16), (1, 16)],
-        dw_cb: 16,
+        dw: &[(16, 4), (32, 4)],
         conv: (6, 32),
         stem: (8, 16),
         chan_cb: 32,
@@ -305,15 +307,9 @@ pub fn manifest() -> Vec<Variant> {
         }
         for (k, s) in [(3, 1), (3, 2), (5, 1), (5, 2)] {
             for act in CONV_ACTS {
-                push(
-                    Family::Dwconv,
-                    act,
-                    Tile::Dwconv {
-                        k,
-                        s,
-                        cb: row.dw_cb,
-                    },
-                );
+                for &(cb, wb) in row.dw {
+                    push(Family::Dwconv, act, Tile::Dwconv { k, s, cb, wb });
+                }
             }
         }
         for act in CONV_ACTS {

@@ -19,8 +19,8 @@ use crate::ukernels::gavgpool::GavgpoolUkernel;
 use crate::ukernels::maxpool::MaxpoolUkernel;
 use crate::ukernels::vact::VactUkernel;
 use crate::ukernels::{
-    Conv3x3Ukernel, DwconvUkernel, GemmUkernel, avgpool, bn, chscale, conv3x3, dwconv, gavgpool,
-    gemm, maxpool, vact,
+    AnyUkernel, Conv3x3Ukernel, DwconvUkernel, GemmUkernel, avgpool, bn, chscale, conv3x3, dwconv,
+    gavgpool, gemm, maxpool, vact,
 };
 
 /// The kernels serving one key (e.g. "GEMM with relu"): alternatives with different tiles,
@@ -163,6 +163,37 @@ impl KernelTable {
     /// Average pool kernels.
     pub fn avgpool(&self) -> Slot<AvgpoolUkernel> {
         self.avgpool
+    }
+
+    /// Every kernel reachable through this table, slot by slot.
+    pub fn entries(&self) -> impl Iterator<Item = AnyUkernel> + '_ {
+        fn each<U>(
+            slots: &[Slot<U>],
+            f: fn(&'static U) -> AnyUkernel,
+        ) -> impl Iterator<Item = AnyUkernel> + '_ {
+            slots.iter().flat_map(move |s| s.iter().map(move |&u| f(u)))
+        }
+        each(&self.gemm, AnyUkernel::Gemm)
+            .chain(each(&self.dwconv, AnyUkernel::Dwconv))
+            .chain(each(&self.conv3x3, AnyUkernel::Conv3x3))
+            .chain(each(&self.bn, AnyUkernel::Bn))
+            .chain(each(&self.vact, AnyUkernel::Vact))
+            .chain(each(
+                std::slice::from_ref(&self.chscale),
+                AnyUkernel::Chscale,
+            ))
+            .chain(each(
+                std::slice::from_ref(&self.gavgpool),
+                AnyUkernel::Gavgpool,
+            ))
+            .chain(each(
+                std::slice::from_ref(&self.maxpool),
+                AnyUkernel::Maxpool,
+            ))
+            .chain(each(
+                std::slice::from_ref(&self.avgpool),
+                AnyUkernel::Avgpool,
+            ))
     }
 }
 

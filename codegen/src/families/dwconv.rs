@@ -1,9 +1,14 @@
 //! Depthwise KxK convolution, NHWC, zero padding, fused bias + activation.
 //!
-//! Channel blocks of CB are the outer loop, so the block's K·K weight vectors and bias live in
-//! registers while every output pixel is visited. Interior pixels (window fully inside the
-//! image) take a fully unrolled tap sequence; border pixels loop over the valid taps only.
-//! The last block, when C is not a multiple of CB, uses masked input loads and stores.
+//! Loop order: output rows, then tiles of 32 output pixels, then CB-channel blocks, then the
+//! tile's pixels. A tile's input (K rows × its columns × all channels) stays in L1/L2 while
+//! every channel block sweeps it, and a block's K·K weight vectors
+//! and bias live in registers during the sweep. Pixels whose window lies inside the image
+//! horizontally are computed W at a time: each input vector of the `(W−1)·S + K` columns a row
+//! of taps touches is loaded once and feeds every output that uses it. Other pixels are
+//! computed one at a time with the same unrolled taps, each guarded. Rows of taps outside the
+//! image are skipped by branches that are uniform across the output row. The last block, when
+//! C is not a multiple of CB, uses masked input loads and stores.
 
 use super::common::{act_apply, kernel_fn, lin, masks, tap_range};
 use crate::manifest::{Tile, Variant};
@@ -11,20 +16,20 @@ use crate::writer::{Writer, at, at_wrapping};
 
 /// Emits one depthwise kernel.
 pub fn emit(w: &mut Writer, v: &Variant) {
-    let Tile::Dwconv { k, s, cb } = v.tile else {
+    let Tile::Dwconv { k, s, cb, wb } = v.tile else {
         unreachable!("dwconv emitter given {v:?}")
     };
-    let x = v.isa.vocab();
     let l = v.isa.lanes();
     let nv = cb / l;
     let summary = format!(
-        "Depthwise {k}x{k} stride-{s} convolution with bias and `{}`, {cb} channels per block.",
+        "Depthwise {k}x{k} stride-{s} convolution with bias and `{}`, {cb} channels × {wb} pixels per step.",
         v.act.name()
     );
     kernel_fn(w, v, &summary, |w| {
         w.line(format!("const K: usize = {k};"));
         w.line(format!("const S: usize = {s};"));
         w.line(format!("const CB: usize = {cb};"));
+        w.line(format!("const WB: usize = {wb};"));
         w.line("let c = p.channels;");
         w.line("let row_stride = p.in_w * c;");
         w.line("let (in_h, in_w) = (p.in_h as isize, p.in_w as isize);");
@@ -35,89 +40,175 @@ pub fn emit(w: &mut Writer, v: &Variant) {
         w.line("    0");
         w.line("}");
         w.line(".max(ox_lo);");
-        w.line("let mut wp = p.w;");
-        w.line("let mut cb = 0usize;");
-        w.block("while cb < c", "", |w| {
-            w.line("let crem = c - cb;");
-            let body = |w: &mut Writer, masked: bool| {
-                if masked {
-                    masks(w, x, "crem", nv, l);
-                }
-                let ld = |ptr: &str, j: usize| {
-                    if masked {
-                        x.load_masked(&at_wrapping(ptr, &lin(&[], j * l)), &format!("mk{j}"))
-                    } else {
-                        x.load(&at(ptr, &lin(&[], j * l)))
-                    }
-                };
-                for j in 0..nv {
-                    w.line(format!("let bias{j} = {};", x.load(&at("wp", &lin(&[], j * l)))));
-                }
-                for t in 0..k * k {
-                    for j in 0..nv {
-                        let off = lin(&[], cb + t * cb + j * l);
-                        w.line(format!("let w{t}_{j} = {};", x.load(&at("wp", &off))));
-                    }
-                }
-                w.block("for oy in 0..p.out_h", "", |w| {
-                    w.line("let iy0 = (oy * S) as isize - p.pad_top as isize;");
-                    tap_range(w, "ky_lo", "ky_hi", "iy0", "in_h", "K");
-                    w.line("let row_full = ky_lo == 0 && ky_hi == K;");
-                    w.line("let orow = p.output.add(oy * p.out_w * c + cb);");
-                    w.block("for ox in 0..p.out_w", "", |w| {
-                        w.line("let ix0 = (ox * S) as isize - p.pad_left as isize;");
-                        for j in 0..nv {
-                            w.line(format!("let mut acc{j} = bias{j};"));
-                        }
-                        let interior = |w: &mut Writer| {
-                            w.line("let ip = p.input.add((iy0 as usize * p.in_w + ix0 as usize) * c + cb);");
-                            for ky in 0..k {
-                                for kx in 0..k {
-                                    let t = ky * k + kx;
-                                    let base = format!("ip{t}");
-                                    let off = lin(&[(ky, "row_stride"), (kx, "c")], 0);
-                                    w.line(format!("let {base} = {};", at("ip", &off)));
-                                    for j in 0..nv {
-                                        let acc = format!("acc{j}");
-                                        let fma = x.fma(&ld(&base, j), &format!("w{t}_{j}"), &acc);
-                                        w.line(format!("{acc} = {fma};"));
-                                    }
-                                }
-                            }
-                        };
-                        let border = |w: &mut Writer| {
-                            tap_range(w, "kx_lo", "kx_hi", "ix0", "in_w", "K");
-                            w.block("for ky in ky_lo..ky_hi", "", |w| {
-                                w.block("for kx in kx_lo..kx_hi", "", |w| {
-                                    w.line("let iy = (iy0 + ky as isize) as usize;");
-                                    w.line("let ix = (ix0 + kx as isize) as usize;");
-                                    w.line("let ip = p.input.add((iy * p.in_w + ix) * c + cb);");
-                                    w.line("let wt = wp.add(CB + (ky * K + kx) * CB);");
-                                    for j in 0..nv {
-                                        let acc = format!("acc{j}");
-                                        let wv = x.load(&at("wt", &lin(&[], j * l)));
-                                        w.line(format!("{acc} = {};", x.fma(&ld("ip", j), &wv, &acc)));
-                                    }
-                                });
-                            });
-                        };
-                        w.if_else("row_full && ox >= ox_lo && ox < ox_hi", interior, border);
-                        for j in 0..nv {
-                            let val = act_apply(x, v.act, &format!("acc{j}"));
-                            let off = lin(&[(1, "ox * c")], j * l);
-                            let stmt = if masked {
-                                x.store_masked(&at_wrapping("orow", &off), &format!("mk{j}"), &val)
-                            } else {
-                                x.store(&at("orow", &off), &val)
-                            };
-                            w.line(format!("{stmt};"));
-                        }
-                    });
+        w.line("const OT: usize = 32;");
+        w.block("for oy in 0..p.out_h", "", |w| {
+            w.line("let iy0 = (oy * S) as isize - p.pad_top as isize;");
+            tap_range(w, "ky_lo", "ky_hi", "iy0", "in_h", "K");
+            w.line("let orow = p.output.add(oy * p.out_w * c);");
+            w.line("let mut ot = 0usize;");
+            w.block("while ot < p.out_w", "", |w| {
+                w.line("let ot_end = (ot + OT).min(p.out_w);");
+                w.line("let int_hi = ox_hi.min(ot_end);");
+                w.line("let mut wp = p.w;");
+                w.line("let mut cb = 0usize;");
+                w.block("while cb < c", "", |w| {
+                    w.line("let crem = c - cb;");
+                    let body = |w: &mut Writer, masked: bool| block(w, v, masked, k, s, wb, nv, l);
+                    w.if_else("crem >= CB", |w| body(w, false), |w| body(w, true));
+                    w.line("wp = wp.add(CB + K * K * CB);");
+                    w.line("cb += CB;");
                 });
-            };
-            w.if_else("crem >= CB", |w| body(w, false), |w| body(w, true));
-            w.line("wp = wp.add(CB + K * K * CB);");
-            w.line("cb += CB;");
+                w.line("ot = ot_end;");
+            });
         });
+    });
+}
+
+/// One channel block of one output row.
+#[allow(clippy::too_many_arguments)]
+fn block(
+    w: &mut Writer,
+    v: &Variant,
+    masked: bool,
+    k: usize,
+    s: usize,
+    wb: usize,
+    nv: usize,
+    l: usize,
+) {
+    let x = v.isa.vocab();
+    let cb = nv * l;
+    if masked {
+        masks(w, x, "crem", nv, l);
+    }
+    let ld = |ptr: &str, j: usize| {
+        if masked {
+            x.load_masked(&at_wrapping(ptr, &lin(&[], j * l)), &format!("mk{j}"))
+        } else {
+            x.load(&at(ptr, &lin(&[], j * l)))
+        }
+    };
+    let st = |w: &mut Writer, off: &str, j: usize, val: &str| {
+        let off = lin(&[(1, off), (1, "cb")], j * l);
+        let stmt = if masked {
+            x.store_masked(&at_wrapping("orow", &off), &format!("mk{j}"), val)
+        } else {
+            x.store(&at("orow", &off), val)
+        };
+        w.line(format!("{stmt};"));
+    };
+    for j in 0..nv {
+        w.line(format!(
+            "let bias{j} = {};",
+            x.load(&at("wp", &lin(&[], j * l)))
+        ));
+    }
+    for t in 0..k * k {
+        for j in 0..nv {
+            let off = lin(&[], cb + t * cb + j * l);
+            w.line(format!("let w{t}_{j} = {};", x.load(&at("wp", &off))));
+        }
+    }
+    w.line("let mut ox = ot;");
+    w.block("while ox < ot_end", "", |w| {
+        // Taps outside the image are skipped by branches that are uniform per output row (ky)
+        // or per border pixel (kx); `0` is spelled `== 0` to keep the guards lint-clean.
+        let guard = |lo: &str, hi: &str, t: usize| {
+            if t == 0 {
+                format!("if {lo} == 0 && 0 < {hi}")
+            } else {
+                format!("if {lo} <= {t} && {t} < {hi}")
+            }
+        };
+        let shifted = |v: &str, t: usize| {
+            if t == 0 {
+                v.to_string()
+            } else {
+                format!("({v} + {t})")
+            }
+        };
+        let row_ptr = |ky: usize, col0: &str| {
+            format!(
+                "let rp = p.input.add({} as usize * row_stride + {col0});",
+                shifted("iy0", ky)
+            )
+        };
+        let interior = |w: &mut Writer| {
+            for o in 0..wb {
+                for j in 0..nv {
+                    w.line(format!("let mut acc{o}_{j} = bias{j};"));
+                }
+            }
+            w.line("let col0 = (ox * S - p.pad_left) * c + cb;");
+            for ky in 0..k {
+                w.block(guard("ky_lo", "ky_hi", ky), "", |w| {
+                    w.line(row_ptr(ky, "col0"));
+                    for col in 0..(wb - 1) * s + k {
+                        let users: Vec<usize> = (0..wb)
+                            .filter(|o| col >= o * s && col - o * s < k)
+                            .collect();
+                        let base = at("rp", &lin(&[(col, "c")], 0));
+                        for j in 0..nv {
+                            w.line(format!("let x{j} = {};", ld(&base, j)));
+                            for &o in &users {
+                                let acc = format!("acc{o}_{j}");
+                                let t = ky * k + col - o * s;
+                                w.line(format!(
+                                    "{acc} = {};",
+                                    x.fma(&format!("x{j}"), &format!("w{t}_{j}"), &acc)
+                                ));
+                            }
+                        }
+                    }
+                });
+            }
+            for o in 0..wb {
+                for j in 0..nv {
+                    let val = act_apply(x, v.act, &format!("acc{o}_{j}"));
+                    let pix = if o == 0 {
+                        "ox * c".to_string()
+                    } else {
+                        format!("(ox + {o}) * c")
+                    };
+                    st(w, &pix, j, &val);
+                }
+            }
+            w.line("ox += WB;");
+        };
+        let border = |w: &mut Writer| {
+            for j in 0..nv {
+                w.line(format!("let mut acc{j} = bias{j};"));
+            }
+            w.line("let ix0 = (ox * S) as isize - p.pad_left as isize;");
+            tap_range(w, "kx_lo", "kx_hi", "ix0", "in_w", "K");
+            for ky in 0..k {
+                w.block(guard("ky_lo", "ky_hi", ky), "", |w| {
+                    w.line(format!(
+                        "let rb = {} as usize * row_stride + cb;",
+                        shifted("iy0", ky)
+                    ));
+                    for kx in 0..k {
+                        w.block(guard("kx_lo", "kx_hi", kx), "", |w| {
+                            w.line(format!(
+                                "let rp = p.input.add(rb + {} as usize * c);",
+                                shifted("ix0", kx)
+                            ));
+                            for j in 0..nv {
+                                let acc = format!("acc{j}");
+                                let fma =
+                                    x.fma(&ld("rp", j), &format!("w{}_{j}", ky * k + kx), &acc);
+                                w.line(format!("{acc} = {fma};"));
+                            }
+                        });
+                    }
+                });
+            }
+            for j in 0..nv {
+                let val = act_apply(x, v.act, &format!("acc{j}"));
+                st(w, "ox * c", j, &val);
+            }
+            w.line("ox += 1;");
+        };
+        w.if_else("ox >= ox_lo && ox + WB <= int_hi", interior, border);
     });
 }

@@ -64,7 +64,9 @@ fn render_descriptor_into(w: &mut Writer, v: &Variant) {
         Tile::Gemm { mr, nr, residual } => {
             format!("GemmTile {{ mr: {mr}, nr: {nr}, residual: {residual} }}")
         }
-        Tile::Dwconv { k, s, cb } => format!("DwconvTile {{ k: {k}, s: {s}, cb: {cb} }}"),
+        Tile::Dwconv { k, s, cb, wb } => {
+            format!("DwconvTile {{ k: {k}, s: {s}, cb: {cb}, wb: {wb} }}")
+        }
         Tile::Conv3x3 { s, cin, mr, nr } => {
             let cin = cin.map_or("None".to_string(), |c| format!("Some({c})"));
             format!("Conv3x3Tile {{ s: {s}, cin: {cin}, mr: {mr}, nr: {nr} }}")

@@ -1,7 +1,7 @@
 //! Depthwise KxK convolution (K = 3 or 5, stride 1 or 2, zero padding) over NHWC tensors.
 
 use super::error::{Error, Result};
-use super::first;
+use super::pick_block;
 use super::shape::{
     Nhwc, Padding, check_buf, check_input, check_nonzero, check_window, window_output,
 };
@@ -48,8 +48,14 @@ impl DepthwiseConv2d {
                 "depthwise {k}x{k} stride {s} (kernels exist for 3x3 and 5x5 at stride 1 and 2)"
             )));
         }
-        let uk = first(table.dwconv(k, s, desc.activation), || {
-            format!("depthwise {k}x{k} stride {s} {}", desc.activation)
+        let uk = pick_block(table.dwconv(k, s, desc.activation), desc.channels, |u| {
+            u.tile.cb
+        })
+        .ok_or_else(|| {
+            Error::Unsupported(format!(
+                "no kernel for depthwise {k}x{k} stride {s} {}",
+                desc.activation
+            ))
         })?;
         let packed = crate::pack::dwconv(desc.weights, desc.bias, desc.channels, k, uk.tile.cb)?;
         Ok(DepthwiseConv2d {

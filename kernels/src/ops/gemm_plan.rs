@@ -45,7 +45,7 @@ impl GemmPlan {
         let nr = slot
             .iter()
             .map(|uk| uk.tile.nr)
-            .min_by_key(|&nr| (n.div_ceil(nr) * nr, usize::MAX - nr))
+            .min_by_key(|&nr| (n.div_ceil(nr).saturating_mul(nr), usize::MAX - nr))
             .ok_or_else(|| Error::Unsupported(format!("no GEMM kernel for {what}")))?;
         let mut tiles: Vec<&'static GemmUkernel> =
             slot.iter().copied().filter(|uk| uk.tile.nr == nr).collect();

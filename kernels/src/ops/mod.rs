@@ -39,3 +39,19 @@ fn first<U>(slot: Slot<U>, what: impl FnOnce() -> String) -> Result<&'static U> 
         .copied()
         .ok_or_else(|| Error::Unsupported(format!("no kernel for {}", what())))
 }
+
+/// Of kernels that differ in channel block, the widest block whose zero padding of `c`
+/// channels stays within 12.5%; if none does, the one that pads least (ties: wider).
+fn pick_block<U>(slot: Slot<U>, c: usize, block: impl Fn(&U) -> usize) -> Option<&'static U> {
+    let padded = |u: &U| c.div_ceil(block(u)).saturating_mul(block(u));
+    let within = slot
+        .iter()
+        .copied()
+        .filter(|u| padded(u) <= c.saturating_add(c / 8))
+        .max_by_key(|u| block(u));
+    within.or_else(|| {
+        slot.iter()
+            .copied()
+            .min_by_key(|u| (padded(u), usize::MAX - block(u)))
+    })
+}

@@ -48,6 +48,8 @@ pub struct DwconvTile {
     pub s: usize,
     /// Channels per block.
     pub cb: usize,
+    /// Interior output pixels computed together.
+    pub wb: usize,
 }
 
 /// A depthwise kernel.

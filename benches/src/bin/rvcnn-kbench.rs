@@ -1,0 +1,103 @@
+//! Per-layer kernel report: time, GFLOP/s and % of peak for every MobileNetV3 layer shape.
+//!
+//! ```text
+//! rvcnn-kbench [--model small|large|all] [--batch N] [--isa scalar|avx2fma|avx512f]
+//!              [--only SUBSTRING] [--samples N]
+//! ```
+//! "% peak" is against the FMA peak measured on this core at the table's ISA; "% nominal"
+//! against the 285 GFLOP/s AVX-512 target core. Machines are shared and noisy: compare
+//! numbers from one run, not across runs.
+
+use std::process::ExitCode;
+
+use ruvector_cnn_benches::{MODELS, NOMINAL_PEAK_GFLOPS, model_benches, time};
+use ruvector_cnn_kernels::isa::{self, IsaSet};
+use ruvector_cnn_kernels::simd::peak::fma_peak_gflops;
+use ruvector_cnn_kernels::{Isa, KernelTable};
+
+struct Args {
+    model: String,
+    batch: usize,
+    isa: Isa,
+    only: String,
+    samples: usize,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut a = Args {
+        model: "all".into(),
+        batch: 1,
+        isa: isa::available().top(),
+        only: String::new(),
+        samples: 15,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--model" => a.model = val()?,
+            "--batch" => a.batch = val()?.parse().map_err(|e| format!("--batch: {e}"))?,
+            "--isa" => a.isa = isa::parse_cap(&val()?)?,
+            "--only" => a.only = val()?,
+            "--samples" => a.samples = val()?.parse().map_err(|e| format!("--samples: {e}"))?,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if a.batch == 0 || a.samples == 0 {
+        return Err("--batch and --samples must be at least 1".into());
+    }
+    Ok(a)
+}
+
+fn main() -> ExitCode {
+    let args = match parse() {
+        Ok(a) => a,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("rvcnn-kbench: {e}");
+            }
+            eprintln!(
+                "usage: rvcnn-kbench [--model small|large|all] [--batch N] [--isa LEVEL] [--only SUBSTRING] [--samples N]"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let table = KernelTable::with_isa(IsaSet::up_to(args.isa));
+    let level = table.isa_set().top();
+    let peak = fma_peak_gflops(level, 200_000_000).unwrap_or(f64::NAN);
+    println!(
+        "ISA {level}; measured FMA peak {peak:.1} GFLOP/s/core; nominal {NOMINAL_PEAK_GFLOPS} GFLOP/s; batch {}",
+        args.batch
+    );
+    for (name, md) in MODELS {
+        if args.model != "all" && !name.ends_with(&args.model) {
+            continue;
+        }
+        let benches = match model_benches(md, args.batch, &table) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("rvcnn-kbench: {name}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!(
+            "\n{name}\n{:<34} {:<40} {:>9} {:>9} {:>7} {:>9}",
+            "layer", "kernel", "µs", "GFLOP/s", "% peak", "% nominal"
+        );
+        for mut b in benches.into_iter().filter(|b| b.name.contains(&args.only)) {
+            let secs = time(&mut b, args.samples, 20.0);
+            let g = b.flops / secs / 1e9;
+            println!(
+                "{:<34} {:<40} {:>9.1} {:>9.1} {:>6.1}% {:>8.1}%",
+                b.name,
+                b.kernel,
+                secs * 1e6,
+                g,
+                100.0 * g / peak,
+                100.0 * g / NOMINAL_PEAK_GFLOPS
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
