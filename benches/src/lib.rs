@@ -149,7 +149,9 @@ pub fn layer_bench(layer: &Layer, batch: usize, table: &KernelTable) -> Result<O
             let mut y = vec![0.0; op.output_shape(input)?.len()?];
             bench(
                 op.kernel_id(),
-                Box::new(move || drop(op.run(input, &x, &mut y, None).expect(VALIDATED))),
+                Box::new(move || {
+                    op.run(input, &x, &mut y, None).expect(VALIDATED);
+                }),
             )
         }
         "depthwise" => {
@@ -167,7 +169,9 @@ pub fn layer_bench(layer: &Layer, batch: usize, table: &KernelTable) -> Result<O
             let mut y = vec![0.0; op.output_shape(input)?.len()?];
             bench(
                 op.kernel_id(),
-                Box::new(move || drop(op.run(input, &x, &mut y).expect(VALIDATED))),
+                Box::new(move || {
+                    op.run(input, &x, &mut y).expect(VALIDATED);
+                }),
             )
         }
         "stem" => {
@@ -186,7 +190,9 @@ pub fn layer_bench(layer: &Layer, batch: usize, table: &KernelTable) -> Result<O
             let mut y = vec![0.0; op.output_shape(input)?.len()?];
             bench(
                 op.kernel_id(),
-                Box::new(move || drop(op.run(input, &x, &mut y).expect(VALIDATED))),
+                Box::new(move || {
+                    op.run(input, &x, &mut y).expect(VALIDATED);
+                }),
             )
         }
         "classifier" => {

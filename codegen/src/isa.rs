@@ -64,6 +64,14 @@ impl Isa {
         }
     }
 
+    /// Architectural vector registers (the register budget emitters plan with).
+    pub fn vector_regs(self) -> usize {
+        match self {
+            Isa::Scalar | Isa::Avx2Fma => 16,
+            Isa::Avx512F => 32,
+        }
+    }
+
     /// The spelling of this ISA's operations.
     pub fn vocab(self) -> &'static dyn Vocab {
         match self {

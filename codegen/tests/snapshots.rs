@@ -15,7 +15,7 @@ fn one_variant_per_family_per_isa() {
     let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
     let all = manifest();
     let mut failures = Vec::new();
-    let mut pinned = 0;
+    let mut pinned = Vec::new();
     for family in Family::ALL {
         for isa in Isa::ALL {
             let of_family = || all.iter().filter(|v| v.family == family && v.isa == isa);
@@ -26,7 +26,7 @@ fn one_variant_per_family_per_isa() {
             for v in std::iter::once(first).chain(first_activated) {
                 let path = dir.join(format!("{}__{}.rs.snap", isa.name(), v.fn_name()));
                 let text = render_variant(v);
-                pinned += 1;
+                pinned.push(path.clone());
                 if update {
                     std::fs::write(&path, &text).unwrap();
                 } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
@@ -35,7 +35,17 @@ fn one_variant_per_family_per_isa() {
             }
         }
     }
-    assert!(pinned >= Family::ALL.len() * Isa::ALL.len());
+    assert!(pinned.len() >= Family::ALL.len() * Isa::ALL.len());
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !pinned.contains(&path) {
+            if update {
+                std::fs::remove_file(&path).unwrap();
+            } else {
+                failures.push(format!("{} (no longer generated)", path.display()));
+            }
+        }
+    }
     assert!(
         failures.is_empty(),
         "generated code differs from (or lacks) snapshots:\n  {}\nreview with `cargo run -p ruvector-cnn-codegen --bin rvcnn-codegen -- dump <id>`, \

@@ -1,14 +1,17 @@
 //! Depthwise KxK convolution, NHWC, zero padding, fused bias + activation.
 //!
-//! Loop order: output rows, then tiles of 32 output pixels, then CB-channel blocks, then the
-//! tile's pixels. A tile's input (K rows × its columns × all channels) stays in L1/L2 while
-//! every channel block sweeps it, and a block's K·K weight vectors
-//! and bias live in registers during the sweep. Pixels whose window lies inside the image
-//! horizontally are computed W at a time: each input vector of the `(W−1)·S + K` columns a row
-//! of taps touches is loaded once and feeds every output that uses it. Other pixels are
-//! computed one at a time with the same unrolled taps, each guarded. Rows of taps outside the
-//! image are skipped by branches that are uniform across the output row. The last block, when
-//! C is not a multiple of CB, uses masked input loads and stores.
+//! Loop order: output rows, then tiles of 32 output pixels (aligned to the first interior
+//! pixel), then CB-channel blocks, then the tile's pixels. A tile's input (K rows × its
+//! columns × all channels) stays in L1/L2 while every channel block sweeps it, and a block's
+//! K·K weight vectors and bias live in registers during the sweep when they fit (else they are
+//! read as memory operands). Pixels whose window lies inside the image horizontally are
+//! computed W at a time: each input vector of the `(W−1)·S + K` columns a row of taps touches
+//! is loaded once and feeds every output that uses it, and each output's K·K-long FMA chain is
+//! split into partial sums (one per group of tap rows) so enough independent chains hide the
+//! FMA latency. Other pixels are computed one at a time with the same unrolled taps (guarded
+//! per column at the image edges). Rows of taps outside the image are skipped by branches that
+//! are uniform across the output row. The last block, when C is not a multiple of CB, uses
+//! masked input loads and stores.
 
 use super::common::{act_apply, kernel_fn, lin, masks, tap_range};
 use crate::manifest::{Tile, Variant};
@@ -47,7 +50,8 @@ pub fn emit(w: &mut Writer, v: &Variant) {
             w.line("let orow = p.output.add(oy * p.out_w * c);");
             w.line("let mut ot = 0usize;");
             w.block("while ot < p.out_w", "", |w| {
-                w.line("let ot_end = (ot + OT).min(p.out_w);");
+                // Tiles are aligned to the first interior pixel so each holds whole W-pixel blocks.
+                w.line("let ot_end = (if ot == 0 { ox_lo } else { ot } + OT).min(p.out_w);");
                 w.line("let int_hi = ox_hi.min(ot_end);");
                 w.line("let mut wp = p.w;");
                 w.line("let mut cb = 0usize;");
@@ -64,6 +68,26 @@ pub fn emit(w: &mut Writer, v: &Variant) {
     });
 }
 
+/// How a block keeps its operands: weights in registers or read as memory operands, and how
+/// many partial sums each output's K·K-long FMA chain is split into (one per group of tap
+/// rows, added at the end) so that enough independent chains hide the FMA latency.
+struct Plan {
+    weights_in_regs: bool,
+    parts: usize,
+}
+
+fn plan(v: &Variant, k: usize, wb: usize, nv: usize) -> Plan {
+    // Besides accumulators: bias and input vectors, plus four activation constants.
+    let fixed = 2 * nv + 4;
+    let regs = v.isa.vector_regs();
+    let weights_in_regs = fixed + k * k * nv + wb * nv <= regs;
+    let free = regs.saturating_sub(fixed + if weights_in_regs { k * k * nv } else { 0 });
+    Plan {
+        weights_in_regs,
+        parts: (free / (wb * nv)).clamp(1, k.min(3)),
+    }
+}
+
 /// One channel block of one output row.
 #[allow(clippy::too_many_arguments)]
 fn block(
@@ -78,6 +102,17 @@ fn block(
 ) {
     let x = v.isa.vocab();
     let cb = nv * l;
+    let Plan {
+        weights_in_regs,
+        parts,
+    } = plan(v, k, wb, nv);
+    let weight = |t: usize, j: usize| {
+        if weights_in_regs {
+            format!("w{t}_{j}")
+        } else {
+            x.load(&at("wp", &lin(&[], cb + t * cb + j * l)))
+        }
+    };
     if masked {
         masks(w, x, "crem", nv, l);
     }
@@ -103,10 +138,12 @@ fn block(
             x.load(&at("wp", &lin(&[], j * l)))
         ));
     }
-    for t in 0..k * k {
-        for j in 0..nv {
-            let off = lin(&[], cb + t * cb + j * l);
-            w.line(format!("let w{t}_{j} = {};", x.load(&at("wp", &off))));
+    if weights_in_regs {
+        for t in 0..k * k {
+            for j in 0..nv {
+                let off = lin(&[], cb + t * cb + j * l);
+                w.line(format!("let w{t}_{j} = {};", x.load(&at("wp", &off))));
+            }
         }
     }
     w.line("let mut ox = ot;");
@@ -137,6 +174,9 @@ fn block(
             for o in 0..wb {
                 for j in 0..nv {
                     w.line(format!("let mut acc{o}_{j} = bias{j};"));
+                    for q in 1..parts {
+                        w.line(format!("let mut acc{o}_{j}_{q} = {};", x.zero()));
+                    }
                 }
             }
             w.line("let col0 = (ox * S - p.pad_left) * c + cb;");
@@ -151,12 +191,15 @@ fn block(
                         for j in 0..nv {
                             w.line(format!("let x{j} = {};", ld(&base, j)));
                             for &o in &users {
-                                let acc = format!("acc{o}_{j}");
+                                let q = ky % parts;
+                                let acc = if q == 0 {
+                                    format!("acc{o}_{j}")
+                                } else {
+                                    format!("acc{o}_{j}_{q}")
+                                };
                                 let t = ky * k + col - o * s;
-                                w.line(format!(
-                                    "{acc} = {};",
-                                    x.fma(&format!("x{j}"), &format!("w{t}_{j}"), &acc)
-                                ));
+                                let fma = x.fma(&format!("x{j}"), &weight(t, j), &acc);
+                                w.line(format!("{acc} = {fma};"));
                             }
                         }
                     }
@@ -164,6 +207,10 @@ fn block(
             }
             for o in 0..wb {
                 for j in 0..nv {
+                    for q in 1..parts {
+                        let sum = x.add(&format!("acc{o}_{j}"), &format!("acc{o}_{j}_{q}"));
+                        w.line(format!("acc{o}_{j} = {sum};"));
+                    }
                     let val = act_apply(x, v.act, &format!("acc{o}_{j}"));
                     let pix = if o == 0 {
                         "ox * c".to_string()
@@ -175,12 +222,15 @@ fn block(
             }
             w.line("ox += WB;");
         };
-        let border = |w: &mut Writer| {
+        // One pixel; `guarded` checks every column of taps against the image edges.
+        let pixel = |w: &mut Writer, guarded: bool| {
             for j in 0..nv {
                 w.line(format!("let mut acc{j} = bias{j};"));
             }
             w.line("let ix0 = (ox * S) as isize - p.pad_left as isize;");
-            tap_range(w, "kx_lo", "kx_hi", "ix0", "in_w", "K");
+            if guarded {
+                tap_range(w, "kx_lo", "kx_hi", "ix0", "in_w", "K");
+            }
             for ky in 0..k {
                 w.block(guard("ky_lo", "ky_hi", ky), "", |w| {
                     w.line(format!(
@@ -188,18 +238,20 @@ fn block(
                         shifted("iy0", ky)
                     ));
                     for kx in 0..k {
-                        w.block(guard("kx_lo", "kx_hi", kx), "", |w| {
-                            w.line(format!(
-                                "let rp = p.input.add(rb + {} as usize * c);",
-                                shifted("ix0", kx)
-                            ));
+                        let tap = |w: &mut Writer| {
+                            let col = shifted("ix0", kx);
+                            w.line(format!("let rp = p.input.add(rb + {col} as usize * c);"));
                             for j in 0..nv {
                                 let acc = format!("acc{j}");
-                                let fma =
-                                    x.fma(&ld("rp", j), &format!("w{}_{j}", ky * k + kx), &acc);
+                                let fma = x.fma(&ld("rp", j), &weight(ky * k + kx, j), &acc);
                                 w.line(format!("{acc} = {fma};"));
                             }
-                        });
+                        };
+                        if guarded {
+                            w.block(guard("kx_lo", "kx_hi", kx), "", tap);
+                        } else {
+                            tap(w);
+                        }
                     }
                 });
             }
@@ -209,6 +261,13 @@ fn block(
             }
             w.line("ox += 1;");
         };
-        w.if_else("ox >= ox_lo && ox + WB <= int_hi", interior, border);
+        let single = |w: &mut Writer| {
+            w.if_else(
+                "ox >= ox_lo && ox < ox_hi",
+                |w| pixel(w, false),
+                |w| pixel(w, true),
+            );
+        };
+        w.if_else("ox >= ox_lo && ox + WB <= int_hi", interior, single);
     });
 }
