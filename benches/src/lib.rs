@@ -277,6 +277,83 @@ pub fn model_benches(table_md: &str, batch: usize, table: &KernelTable) -> Resul
     Ok(out)
 }
 
+/// Families that MobileNet layer tables do not exercise (batch-norm is folded, pooling other
+/// than the final global average is absent), on representative shapes.
+pub fn extra_benches(table: &KernelTable) -> Result<Vec<Bench>> {
+    let shape = Nhwc::new(1, 112, 112, 16);
+    let len = shape.len()?;
+    let elems = len as f64;
+    let ones = vec![1.0f32; 64];
+    let half = filled(64, 7);
+    let mut out = Vec::new();
+    let bn = BatchNorm::new(
+        &BatchNormDesc {
+            channels: 16,
+            gamma: &ones[..16],
+            beta: &half[..16],
+            mean: &half[..16],
+            var: &ones[..16],
+            eps: 1e-3,
+            activation: Activation::Hswish,
+        },
+        table,
+    )?;
+    let (x, mut y) = (filled(len, 1), vec![0.0; len]);
+    out.push(Bench {
+        name: "bn+hswish 112x112x16".into(),
+        flops: 2.0 * elems,
+        kernel: bn.kernel_id().into(),
+        run: Box::new(move || bn.run(shape, &x, &mut y).expect(VALIDATED)),
+    });
+    let act = Elementwise::new(Activation::Hswish, table)?;
+    let (x, mut y) = (filled(len, 2), vec![0.0; len]);
+    out.push(Bench {
+        name: "hswish 112x112x16".into(),
+        flops: elems,
+        kernel: act.kernel_id().unwrap_or("copy").into(),
+        run: Box::new(move || act.run(&x, &mut y).expect(VALIDATED)),
+    });
+    let pshape = Nhwc::new(1, 112, 112, 64);
+    for (kind, label) in [
+        (PoolKind::Max, "maxpool"),
+        (
+            PoolKind::Average {
+                count_include_pad: false,
+            },
+            "avgpool",
+        ),
+    ] {
+        let desc = PoolDesc {
+            kind,
+            channels: 64,
+            kernel: (3, 3),
+            stride: (2, 2),
+            padding: Padding::same(1),
+        };
+        let op = Pool::new(&desc, table)?;
+        let out_len = op.output_shape(pshape)?.len()?;
+        let (x, mut y) = (filled(pshape.len()?, 3), vec![0.0; out_len]);
+        out.push(Bench {
+            name: format!("{label} 3x3s2 112x112x64"),
+            flops: 9.0 * out_len as f64,
+            kernel: op.kernel_id().into(),
+            run: Box::new(move || {
+                op.run(pshape, &x, &mut y).expect(VALIDATED);
+            }),
+        });
+    }
+    let gshape = Nhwc::new(1, 7, 7, 960);
+    let gap = GlobalAvgPool::new(960, table)?;
+    let (x, mut y) = (filled(gshape.len()?, 4), vec![0.0; 960]);
+    out.push(Bench {
+        name: "global avgpool 7x7x960".into(),
+        flops: gshape.len()? as f64,
+        kernel: gap.kernel_id().into(),
+        run: Box::new(move || gap.run(gshape, &x, &mut y).expect(VALIDATED)),
+    });
+    Ok(out)
+}
+
 /// Median seconds per run of `b`, from `samples` samples of enough runs to last ~`min_ms`.
 pub fn time(b: &mut Bench, samples: usize, min_ms: f64) -> f64 {
     (b.run)();
@@ -318,11 +395,16 @@ mod tests {
     #[test]
     fn every_layer_builds_and_runs() {
         let t = KernelTable::best();
+        let extras = extra_benches(t).unwrap();
         for (_, md) in MODELS {
             for mut b in model_benches(md, 1, t).unwrap() {
                 (b.run)();
                 assert!(b.flops > 0.0 && !b.kernel.is_empty(), "{}", b.name);
             }
+        }
+        for mut b in extras {
+            (b.run)();
+            assert!(b.flops > 0.0 && !b.kernel.is_empty(), "{}", b.name);
         }
     }
 }

@@ -261,7 +261,7 @@ const ROWS: [IsaRow; 3] = [
     IsaRow {
         isa: Isa::Scalar,
         gemm: &[(4, 4), (1, 4)],
-        dw: &[(4, 2)],
+        dw: &[(2, 2)],
         conv: (2, 4),
         stem: (2, 4),
         chan_cb: 4,

@@ -120,8 +120,7 @@ fn conv_case(
     t: &KernelTable,
     shape: Nhwc,
     cout: usize,
-    k: usize,
-    s: usize,
+    (k, s): (usize, usize),
     depthwise: bool,
     act: Activation,
 ) {
@@ -189,8 +188,7 @@ fn convolutions() {
             &t,
             Nhwc::new(2, 33, 47, 3),
             16,
-            3,
-            2,
+            (3, 2),
             false,
             Activation::Hswish,
         );
@@ -199,8 +197,7 @@ fn convolutions() {
             &t,
             Nhwc::new(1, 15, 13, 24),
             40,
-            3,
-            1,
+            (3, 1),
             false,
             Activation::Relu,
         );
@@ -209,8 +206,7 @@ fn convolutions() {
             &t,
             Nhwc::new(1, 16, 16, 8),
             24,
-            3,
-            2,
+            (3, 2),
             false,
             Activation::Linear,
         );
@@ -220,8 +216,7 @@ fn convolutions() {
                 &t,
                 Nhwc::new(2, 14, 13, 72),
                 72,
-                k,
-                s,
+                (k, s),
                 true,
                 Activation::Hswish,
             );
@@ -230,8 +225,7 @@ fn convolutions() {
                 &t,
                 Nhwc::new(1, 7, 7, 21),
                 21,
-                k,
-                s,
+                (k, s),
                 true,
                 Activation::Relu6,
             );

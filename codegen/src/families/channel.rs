@@ -1,9 +1,9 @@
 //! Per-channel elementwise kernels over NHWC pixels: batch-norm (scale + shift + activation)
 //! and the squeeze-excitation channel scale. Full CB-channel steps, then a masked vector tail.
 
-use super::common::{act_apply, kernel_fn, lin};
+use super::common::{act_apply, kernel_fn, lin, load, store};
 use crate::manifest::{Tile, Variant};
-use crate::writer::{Writer, at};
+use crate::writer::Writer;
 
 /// Emits `y = act(x·scale[c] + shift[c])`.
 pub fn emit_bn(w: &mut Writer, v: &Variant) {
@@ -37,11 +37,10 @@ fn emit(w: &mut Writer, v: &Variant, summary: &str, shift: bool) {
             w.line("let ip = p.input.add(px * c);");
             w.line("let op = p.output.add(px * c);");
             w.line("let mut ch = 0usize;");
-            let value = |off: &str, load: &dyn Fn(&str) -> String| {
-                let xv = load(&at("ip", off));
-                let sv = load(&at("p.scale", off));
+            let value = |off: &str, mk: Option<&str>| {
+                let (xv, sv) = (load(x, "ip", off, mk), load(x, "p.scale", off, mk));
                 if shift {
-                    x.fma(&xv, &sv, &load(&at("p.shift", off)))
+                    x.fma(&xv, &sv, &load(x, "p.shift", off, mk))
                 } else {
                     x.mul(&xv, &sv)
                 }
@@ -49,9 +48,9 @@ fn emit(w: &mut Writer, v: &Variant, summary: &str, shift: bool) {
             w.block("while ch + CB <= c", "", |w| {
                 for j in 0..cb / l {
                     let off = lin(&[(1, "ch")], j * l);
-                    w.line(format!("let v{j} = {};", value(&off, &|p| x.load(p))));
+                    w.line(format!("let v{j} = {};", value(&off, None)));
                     let val = act_apply(x, v.act, &format!("v{j}"));
-                    w.line(format!("{};", x.store(&at("op", &off), &val)));
+                    w.line(format!("{};", store(x, "op", &off, None, &val)));
                 }
                 w.line("ch += CB;");
             });
@@ -60,12 +59,9 @@ fn emit(w: &mut Writer, v: &Variant, summary: &str, shift: bool) {
                     "let mk = {};",
                     x.mask(&format!("(c - ch).min({l})"))
                 ));
-                w.line(format!(
-                    "let v = {};",
-                    value("ch", &|p| x.load_masked(p, "mk"))
-                ));
+                w.line(format!("let v = {};", value("ch", Some("mk"))));
                 let val = act_apply(x, v.act, "v");
-                w.line(format!("{};", x.store_masked(&at("op", "ch"), "mk", &val)));
+                w.line(format!("{};", store(x, "op", "ch", Some("mk"), &val)));
                 w.line(format!("ch += {l};"));
             });
         });

@@ -2,7 +2,7 @@
 
 use crate::isa::Vocab;
 use crate::manifest::{Act, Variant};
-use crate::writer::Writer;
+use crate::writer::{Writer, at, at_wrapping};
 
 /// Writes the doc comment, attributes and signature of `v`'s kernel, opens the `unsafe`
 /// body (with its SAFETY argument), declares the activation constants, and runs `body`.
@@ -109,10 +109,32 @@ pub fn masks(w: &mut Writer, x: &dyn Vocab, rem: &str, nv: usize, lanes: usize) 
 }
 
 /// Writes the valid-tap range for a window starting at signed `start` over an axis of length
-/// `len` (an `isize` expression): `lo..hi` within `0..k`.
+/// `len`: `lo..hi` within `0..k` (`len` and `k` are `isize` expressions).
 pub fn tap_range(w: &mut Writer, lo: &str, hi: &str, start: &str, len: &str, k: &str) {
     w.line(format!("let {lo} = (-{start}).max(0) as usize;"));
     w.line(format!(
-        "let {hi} = ({len} - {start}).clamp(0, {k} as isize) as usize;"
+        "let {hi} = ({len} - {start}).clamp(0, {k}) as usize;"
     ));
+}
+
+/// A load of the vector at `ptr + off`: full, or through mask `mask` (lanes past a buffer's
+/// end are then only addressed with `wrapping_add`, never read).
+pub fn load(x: &dyn Vocab, ptr: &str, off: &str, mask: Option<&str>) -> String {
+    match mask {
+        Some(m) => x.load_masked(&at_wrapping(ptr, off), m),
+        None => x.load(&at(ptr, off)),
+    }
+}
+
+/// A store statement (without `;`) of `val` to `ptr + off`: full, or through mask `mask`.
+pub fn store(x: &dyn Vocab, ptr: &str, off: &str, mask: Option<&str>, val: &str) -> String {
+    match mask {
+        Some(m) => x.store_masked(&at_wrapping(ptr, off), m, val),
+        None => x.store(&at(ptr, off), val),
+    }
+}
+
+/// The mask name of vector `j` when `masked`, as [`load`]/[`store`] take it.
+pub fn mask_of(masked: bool, j: usize) -> Option<String> {
+    masked.then(|| format!("mk{j}"))
 }

@@ -6,9 +6,9 @@
 //! window crosses the top/bottom border restrict the `ky` range. A `cin` specialisation (the
 //! RGB stem) makes the channel loop a compile-time constant.
 
-use super::common::{act_apply, kernel_fn, lin, masks, tap_range};
+use super::common::{act_apply, kernel_fn, lin, mask_of, masks, store, tap_range};
 use crate::manifest::{Tile, Variant};
-use crate::writer::{Writer, at, at_wrapping};
+use crate::writer::{Writer, at};
 
 /// Emits one 3x3 convolution kernel.
 pub fn emit(w: &mut Writer, v: &Variant) {
@@ -108,12 +108,8 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                                     let val = act_apply(x, v.act, &format!("acc{i}_{j}"));
                                     let pix = if i == 0 { "ox * cout".to_string() } else { format!("(ox + {i}) * cout") };
                                     let off = lin(&[(1, &pix)], j * l);
-                                    let stmt = if masked {
-                                        x.store_masked(&at_wrapping("orow", &off), &format!("mk{j}"), &val)
-                                    } else {
-                                        x.store(&at("orow", &off), &val)
-                                    };
-                                    w.line(format!("{stmt};"));
+                                    let mk = mask_of(masked, j);
+                                    w.line(format!("{};", store(x, "orow", &off, mk.as_deref(), &val)));
                                 }
                             }
                         };

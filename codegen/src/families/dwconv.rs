@@ -13,9 +13,9 @@
 //! are uniform across the output row. The last block, when C is not a multiple of CB, uses
 //! masked input loads and stores.
 
-use super::common::{act_apply, kernel_fn, lin, masks, tap_range};
+use super::common::{act_apply, kernel_fn, lin, load, mask_of, masks, store, tap_range};
 use crate::manifest::{Tile, Variant};
-use crate::writer::{Writer, at, at_wrapping};
+use crate::writer::{Writer, at};
 
 /// Emits one depthwise kernel.
 pub fn emit(w: &mut Writer, v: &Variant) {
@@ -46,7 +46,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
         w.line("const OT: usize = 32;");
         w.block("for oy in 0..p.out_h", "", |w| {
             w.line("let iy0 = (oy * S) as isize - p.pad_top as isize;");
-            tap_range(w, "ky_lo", "ky_hi", "iy0", "in_h", "K");
+            tap_range(w, "ky_lo", "ky_hi", "iy0", "in_h", "K as isize");
             w.line("let orow = p.output.add(oy * p.out_w * c);");
             w.line("let mut ot = 0usize;");
             w.block("while ot < p.out_w", "", |w| {
@@ -116,21 +116,13 @@ fn block(
     if masked {
         masks(w, x, "crem", nv, l);
     }
-    let ld = |ptr: &str, j: usize| {
-        if masked {
-            x.load_masked(&at_wrapping(ptr, &lin(&[], j * l)), &format!("mk{j}"))
-        } else {
-            x.load(&at(ptr, &lin(&[], j * l)))
-        }
-    };
+    let ld = |ptr: &str, j: usize| load(x, ptr, &lin(&[], j * l), mask_of(masked, j).as_deref());
     let st = |w: &mut Writer, off: &str, j: usize, val: &str| {
         let off = lin(&[(1, off), (1, "cb")], j * l);
-        let stmt = if masked {
-            x.store_masked(&at_wrapping("orow", &off), &format!("mk{j}"), val)
-        } else {
-            x.store(&at("orow", &off), val)
-        };
-        w.line(format!("{stmt};"));
+        w.line(format!(
+            "{};",
+            store(x, "orow", &off, mask_of(masked, j).as_deref(), val)
+        ));
     };
     for j in 0..nv {
         w.line(format!(
@@ -229,7 +221,7 @@ fn block(
             }
             w.line("let ix0 = (ox * S) as isize - p.pad_left as isize;");
             if guarded {
-                tap_range(w, "kx_lo", "kx_hi", "ix0", "in_w", "K");
+                tap_range(w, "kx_lo", "kx_hi", "ix0", "in_w", "K as isize");
             }
             for ky in 0..k {
                 w.block(guard("ky_lo", "ky_hi", ky), "", |w| {

@@ -1,8 +1,8 @@
 //! Global average pool over NHWC pixels: one CB-channel block at a time, summing every pixel.
 
-use super::common::{kernel_fn, lin, masks};
+use super::common::{kernel_fn, lin, load, mask_of, masks, store};
 use crate::manifest::{Tile, Variant};
-use crate::writer::{Writer, at, at_wrapping};
+use crate::writer::Writer;
 
 /// Emits `y[c] = mean_px x[px][c]`.
 pub fn emit(w: &mut Writer, v: &Variant) {
@@ -37,11 +37,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                         w.line("let ip = p.input.add(px * c + cb);");
                         for j in 0..nv {
                             let off = lin(&[], j * l);
-                            let src = if masked {
-                                x.load_masked(&at_wrapping("ip", &off), &format!("mk{j}"))
-                            } else {
-                                x.load(&at("ip", &off))
-                            };
+                            let src = load(x, "ip", &off, mask_of(masked, j).as_deref());
                             w.line(format!("acc{j} = {};", x.add(&format!("acc{j}"), &src)));
                         }
                     });
@@ -49,12 +45,10 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                     for j in 0..nv {
                         let off = lin(&[], j * l);
                         let val = x.mul(&format!("acc{j}"), "inv");
-                        let stmt = if masked {
-                            x.store_masked(&at_wrapping("op", &off), &format!("mk{j}"), &val)
-                        } else {
-                            x.store(&at("op", &off), &val)
-                        };
-                        w.line(format!("{stmt};"));
+                        w.line(format!(
+                            "{};",
+                            store(x, "op", &off, mask_of(masked, j).as_deref(), &val)
+                        ));
                     }
                 };
                 w.if_else("crem >= CB", |w| body(w, false), |w| body(w, true));

@@ -4,9 +4,9 @@
 //! so one kernel serves every row count up to MR. Columns run over NR-wide packed panels;
 //! the last panel is stored through lane masks.
 
-use super::common::{act_apply, kernel_fn, lin, masks};
+use super::common::{act_apply, kernel_fn, lin, load, mask_of, masks, store};
 use crate::manifest::{Tile, Variant};
-use crate::writer::{Writer, at, at_wrapping, sum};
+use crate::writer::{Writer, at, sum};
 
 /// Emits one GEMM kernel.
 pub fn emit(w: &mut Writer, v: &Variant) {
@@ -85,22 +85,16 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                     for j in 0..nv {
                         let acc = format!("acc{i}_{j}");
                         let off = sum("col", j * l);
-                        let mk = format!("mk{j}");
+                        let mk = mask_of(masked, j);
                         if residual {
-                            let src = if masked {
-                                x.load_masked(&at_wrapping(&format!("r{i}"), &off), &mk)
-                            } else {
-                                x.load(&at(&format!("r{i}"), &off))
-                            };
+                            let src = load(x, &format!("r{i}"), &off, mk.as_deref());
                             w.line(format!("{acc} = {};", x.add(&acc, &src)));
                         }
                         let val = act_apply(x, v.act, &acc);
-                        let stmt = if masked {
-                            x.store_masked(&at_wrapping(&format!("c{i}"), &off), &mk, &val)
-                        } else {
-                            x.store(&at(&format!("c{i}"), &off), &val)
-                        };
-                        w.line(format!("{stmt};"));
+                        w.line(format!(
+                            "{};",
+                            store(x, &format!("c{i}"), &off, mk.as_deref(), &val)
+                        ));
                     }
                 }
             };

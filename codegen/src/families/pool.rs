@@ -2,9 +2,9 @@
 //! average pooling, counts toward the divisor only with `count_include_pad`). The window and
 //! stride are runtime values: pooling is memory-bound, so specialising them buys nothing.
 
-use super::common::{kernel_fn, lin, masks, tap_range};
+use super::common::{kernel_fn, lin, load, mask_of, masks, store, tap_range};
 use crate::manifest::{Tile, Variant};
-use crate::writer::{Writer, at, at_wrapping};
+use crate::writer::Writer;
 
 /// Emits a max-pool kernel.
 pub fn emit_max(w: &mut Writer, v: &Variant) {
@@ -44,10 +44,10 @@ fn emit(w: &mut Writer, v: &Variant, is_max: bool) {
                 }
                 w.block("for oy in 0..p.out_h", "", |w| {
                     w.line("let iy0 = (oy * p.stride_h) as isize - p.pad_top as isize;");
-                    tap_range(w, "ky_lo", "ky_hi", "iy0", "in_h", "p.kernel_h");
+                    tap_range(w, "ky_lo", "ky_hi", "iy0", "in_h", "p.kernel_h as isize");
                     w.block("for ox in 0..p.out_w", "", |w| {
                         w.line("let ix0 = (ox * p.stride_w) as isize - p.pad_left as isize;");
-                        tap_range(w, "kx_lo", "kx_hi", "ix0", "in_w", "p.kernel_w");
+                        tap_range(w, "kx_lo", "kx_hi", "ix0", "in_w", "p.kernel_w as isize");
                         let init = if is_max {
                             "v_init".to_string()
                         } else {
@@ -63,11 +63,7 @@ fn emit(w: &mut Writer, v: &Variant, is_max: bool) {
                                 w.line("let ip = p.input.add((iy * p.in_w + ix) * c + cb);");
                                 for j in 0..nv {
                                     let off = lin(&[], j * l);
-                                    let src = if masked {
-                                        x.load_masked(&at_wrapping("ip", &off), &format!("mk{j}"))
-                                    } else {
-                                        x.load(&at("ip", &off))
-                                    };
+                                    let src = load(x, "ip", &off, mask_of(masked, j).as_deref());
                                     let acc = format!("acc{j}");
                                     let next = if is_max {
                                         x.max(&acc, &src)
@@ -93,12 +89,10 @@ fn emit(w: &mut Writer, v: &Variant, is_max: bool) {
                         for j in 0..nv {
                             let off = lin(&[], j * l);
                             let acc = format!("acc{j}");
-                            let stmt = if masked {
-                                x.store_masked(&at_wrapping("op", &off), &format!("mk{j}"), &acc)
-                            } else {
-                                x.store(&at("op", &off), &acc)
-                            };
-                            w.line(format!("{stmt};"));
+                            w.line(format!(
+                                "{};",
+                                store(x, "op", &off, mask_of(masked, j).as_deref(), &acc)
+                            ));
                         }
                     });
                 });

@@ -1,8 +1,8 @@
 //! Elementwise activation over a flat array: N elements per unrolled step, then a masked tail.
 
-use super::common::{act_apply, kernel_fn, lin};
+use super::common::{act_apply, kernel_fn, lin, load, store};
 use crate::manifest::{Tile, Variant};
-use crate::writer::{Writer, at};
+use crate::writer::Writer;
 
 /// Emits `y[i] = act(x[i])` for `i < p.n`.
 pub fn emit(w: &mut Writer, v: &Variant) {
@@ -18,9 +18,9 @@ pub fn emit(w: &mut Writer, v: &Variant) {
         w.block("while i + N <= p.n", "", |w| {
             for j in 0..n / l {
                 let off = lin(&[(1, "i")], j * l);
-                w.line(format!("let v{j} = {};", x.load(&at("p.input", &off))));
+                w.line(format!("let v{j} = {};", load(x, "p.input", &off, None)));
                 let val = act_apply(x, v.act, &format!("v{j}"));
-                w.line(format!("{};", x.store(&at("p.output", &off), &val)));
+                w.line(format!("{};", store(x, "p.output", &off, None, &val)));
             }
             w.line("i += N;");
         });
@@ -29,15 +29,9 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                 "let mk = {};",
                 x.mask(&format!("(p.n - i).min({l})"))
             ));
-            w.line(format!(
-                "let v = {};",
-                x.load_masked(&at("p.input", "i"), "mk")
-            ));
+            w.line(format!("let v = {};", load(x, "p.input", "i", Some("mk"))));
             let val = act_apply(x, v.act, "v");
-            w.line(format!(
-                "{};",
-                x.store_masked(&at("p.output", "i"), "mk", &val)
-            ));
+            w.line(format!("{};", store(x, "p.output", "i", Some("mk"), &val)));
             w.line(format!("i += {l};"));
         });
     });

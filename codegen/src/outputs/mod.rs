@@ -79,7 +79,7 @@ fn group_slots<'a>(variants: &[&'a Variant]) -> Vec<(Slot, Vec<&'a Variant>)> {
 }
 
 /// Variants of `family` for `isa`, in manifest order.
-fn select<'a>(all: &'a [Variant], family: Option<Family>, isa: Isa) -> Vec<&'a Variant> {
+fn select(all: &[Variant], family: Option<Family>, isa: Isa) -> Vec<&Variant> {
     all.iter()
         .filter(|v| v.isa == isa && family.is_none_or(|f| v.family == f))
         .collect()

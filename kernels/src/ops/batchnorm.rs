@@ -68,7 +68,7 @@ impl BatchNormDesc<'_> {
     pub fn fold_into(&self, weights: &[f32], bias: Option<&[f32]>) -> Result<(Vec<f32>, Vec<f32>)> {
         let (scale, _) = self.scale_shift()?;
         let c = self.channels;
-        if weights.is_empty() || weights.len() % c != 0 {
+        if weights.is_empty() || !weights.len().is_multiple_of(c) {
             return invalid!(
                 "weights length {} is not a non-zero multiple of {c} output channels",
                 weights.len()

@@ -3,7 +3,7 @@
 
 use super::error::{Error, Result};
 use super::shape::{
-    Nhwc, Padding, check_buf, check_input, check_nonzero, check_window, window_output,
+    Nhwc, Padding, check_input, check_nonzero, check_window, per_image, window_output,
 };
 use crate::ukernels::{Conv3x3Args, Conv3x3Ukernel};
 use crate::{Activation, KernelTable};
@@ -96,28 +96,25 @@ impl Conv2d {
     /// Runs on `input` (shape `input_shape`), writing `output`; returns the output shape.
     pub fn run(&self, input_shape: Nhwc, input: &[f32], output: &mut [f32]) -> Result<Nhwc> {
         let out = self.output_shape(input_shape)?;
-        check_buf("input", input.len(), input_shape.len()?)?;
-        check_buf("output", output.len(), out.len()?)?;
-        let (in_img, out_img) = (input_shape.image_len()?, out.image_len()?);
-        for b in 0..input_shape.n {
+        per_image(input_shape, out, input, output, |x, y| {
             let args = Conv3x3Args {
-                input: input[b * in_img..].as_ptr(),
+                input: x,
                 in_h: input_shape.h,
                 in_w: input_shape.w,
                 cin: self.cin,
                 w: self.packed.as_ptr(),
-                output: output[b * out_img..].as_mut_ptr(),
+                output: y,
                 out_h: out.h,
                 out_w: out.w,
                 cout: self.cout,
                 pad_top: self.padding.top,
                 pad_left: self.padding.left,
             };
-            // SAFETY: image `b` lies inside the checked buffers; `packed` was built by
-            // `pack::conv3x3` for this kernel's NR and `cin` (which matches a specialised
-            // kernel's `tile.cin`); the kernel's ISA is in the table the op was built from.
+            // SAFETY: `per_image` checked both buffers and passes image starts inside them;
+            // `packed` was built by `pack::conv3x3` for this kernel's NR and `cin` (which matches a
+            // specialised kernel's `tile.cin`); the kernel's ISA is in the table the op was built
+            // from.
             unsafe { (self.uk.func)(&args) };
-        }
-        Ok(out)
+        })
     }
 }

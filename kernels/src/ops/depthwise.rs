@@ -3,7 +3,7 @@
 use super::error::{Error, Result};
 use super::pick_block;
 use super::shape::{
-    Nhwc, Padding, check_buf, check_input, check_nonzero, check_window, window_output,
+    Nhwc, Padding, check_input, check_nonzero, check_window, per_image, window_output,
 };
 use crate::ukernels::{DwconvArgs, DwconvUkernel};
 use crate::{Activation, KernelTable};
@@ -83,27 +83,23 @@ impl DepthwiseConv2d {
     /// Runs on `input` (shape `input_shape`), writing `output`; returns the output shape.
     pub fn run(&self, input_shape: Nhwc, input: &[f32], output: &mut [f32]) -> Result<Nhwc> {
         let out = self.output_shape(input_shape)?;
-        check_buf("input", input.len(), input_shape.len()?)?;
-        check_buf("output", output.len(), out.len()?)?;
-        let (in_img, out_img) = (input_shape.image_len()?, out.image_len()?);
-        for b in 0..input_shape.n {
+        per_image(input_shape, out, input, output, |x, y| {
             let args = DwconvArgs {
-                input: input[b * in_img..].as_ptr(),
+                input: x,
                 in_h: input_shape.h,
                 in_w: input_shape.w,
                 channels: self.channels,
                 w: self.packed.as_ptr(),
-                output: output[b * out_img..].as_mut_ptr(),
+                output: y,
                 out_h: out.h,
                 out_w: out.w,
                 pad_top: self.padding.top,
                 pad_left: self.padding.left,
             };
-            // SAFETY: image `b` of the input and output lies inside the checked buffers;
-            // `packed` was built by `pack::dwconv` for this kernel's CB and K; all dimensions
-            // are ≥ 1; the kernel's ISA is in the table the op was built from.
+            // SAFETY: `per_image` checked both buffers and passes image starts inside them;
+            // `packed` was built by `pack::dwconv` for this kernel's CB and K; all dimensions are ≥
+            // 1; the kernel's ISA is in the table the op was built from.
             unsafe { (self.uk.func)(&args) };
-        }
-        Ok(out)
+        })
     }
 }

@@ -3,7 +3,8 @@
 use super::error::{Error, Result};
 use super::first;
 use super::shape::{
-    Nhwc, Padding, check_buf, check_input, check_nonzero, check_window, product, window_output,
+    Nhwc, Padding, check_buf, check_input, check_nonzero, check_window, per_image, product,
+    window_output,
 };
 use crate::KernelTable;
 use crate::ukernels::PoolArgs;
@@ -80,17 +81,14 @@ impl Pool {
     /// Runs on `input` (shape `input_shape`), writing `output`; returns the output shape.
     pub fn run(&self, input_shape: Nhwc, input: &[f32], output: &mut [f32]) -> Result<Nhwc> {
         let out = self.output_shape(input_shape)?;
-        check_buf("input", input.len(), input_shape.len()?)?;
-        check_buf("output", output.len(), out.len()?)?;
-        let (in_img, out_img) = (input_shape.image_len()?, out.image_len()?);
         let d = &self.desc;
-        for b in 0..input_shape.n {
+        per_image(input_shape, out, input, output, |x, y| {
             let args = PoolArgs {
-                input: input[b * in_img..].as_ptr(),
+                input: x,
                 in_h: input_shape.h,
                 in_w: input_shape.w,
                 channels: d.channels,
-                output: output[b * out_img..].as_mut_ptr(),
+                output: y,
                 out_h: out.h,
                 out_w: out.w,
                 kernel_h: d.kernel.0,
@@ -106,12 +104,11 @@ impl Pool {
                     }
                 ),
             };
-            // SAFETY: image `b` lies inside the checked buffers; padding < window on every
-            // side (checked at creation) so every window overlaps the image; the kernel's ISA
-            // is in the table the op was built from.
+            // SAFETY: `per_image` checked both buffers and passes image starts inside them; padding
+            // < window on every side (checked at creation) so every window overlaps the image; the
+            // kernel's ISA is in the table the op was built from.
             unsafe { (self.func)(&args) };
-        }
-        Ok(out)
+        })
     }
 }
 

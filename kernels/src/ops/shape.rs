@@ -173,3 +173,24 @@ pub(crate) fn check_input(input: Nhwc, c: usize) -> Result<()> {
     }
     Ok(())
 }
+
+/// Checks `input` and `output` against `input_shape` and `out`, then calls `kernel` with the
+/// first float of each image of the input and of the output.
+pub(crate) fn per_image(
+    input_shape: Nhwc,
+    out: Nhwc,
+    input: &[f32],
+    output: &mut [f32],
+    mut kernel: impl FnMut(*const f32, *mut f32),
+) -> Result<Nhwc> {
+    check_buf("input", input.len(), input_shape.len()?)?;
+    check_buf("output", output.len(), out.len()?)?;
+    let (in_img, out_img) = (input_shape.image_len()?, out.image_len()?);
+    for b in 0..input_shape.n {
+        kernel(
+            input[b * in_img..].as_ptr(),
+            output[b * out_img..].as_mut_ptr(),
+        );
+    }
+    Ok(out)
+}

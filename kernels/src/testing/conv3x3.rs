@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use super::{Buf, Guarded, Rng, check_all, input_values, run_variant, scale_strategy};
+use super::{Buf, Guarded, Rng, check_all, fit_padding, input_values, run_variant, scale_strategy};
 use crate::ops::{Nhwc, Padding};
 use crate::reference;
 use crate::ukernels::{Conv3x3Args, Conv3x3Tile, Conv3x3Ukernel};
@@ -83,12 +83,6 @@ impl Conv3x3Problem {
     }
 }
 
-fn fit(h: usize, w: usize, mut pad: Padding) -> Padding {
-    pad.bottom = pad.bottom.max(3usize.saturating_sub(h + pad.top));
-    pad.right = pad.right.max(3usize.saturating_sub(w + pad.left));
-    pad
-}
-
 /// Fixed cases: output channels around the panel width, widths that leave MR-tile remainders,
 /// tiny images, asymmetric padding, poison.
 pub fn edge_cases(t: Conv3x3Tile) -> Vec<Conv3x3Problem> {
@@ -112,7 +106,7 @@ pub fn edge_cases(t: Conv3x3Tile) -> Vec<Conv3x3Problem> {
                 h,
                 w,
                 cout: cout.max(1),
-                pad: fit(h, w, Padding::same(1)),
+                pad: fit_padding(h, w, (3, 3), Padding::same(1)),
                 ..base.clone()
             });
         }
@@ -136,7 +130,7 @@ pub fn edge_cases(t: Conv3x3Tile) -> Vec<Conv3x3Problem> {
         h: 7,
         w: wide,
         cout: t.nr + 1,
-        pad: fit(7, wide, asym),
+        pad: fit_padding(7, wide, (3, 3), asym),
         scale: 9.0,
         ..base.clone()
     });
@@ -175,9 +169,10 @@ pub fn strategy(t: Conv3x3Tile) -> impl Strategy<Value = Conv3x3Problem> {
                     w,
                     cin,
                     cout,
-                    pad: fit(
+                    pad: fit_padding(
                         h,
                         w,
+                        (3, 3),
                         Padding {
                             top,
                             left,

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use super::{Buf, Guarded, Rng, check_all, input_values, run_variant, scale_strategy};
+use super::{Buf, Guarded, Rng, check_all, fit_padding, input_values, run_variant, scale_strategy};
 use crate::ops::{Nhwc, Padding};
 use crate::reference;
 use crate::ukernels::{DwconvArgs, DwconvTile, DwconvUkernel};
@@ -75,13 +75,6 @@ impl DwconvProblem {
     }
 }
 
-/// Raises bottom/right padding so the padded image holds at least one window.
-fn fit(h: usize, w: usize, mut pad: Padding, k: usize) -> Padding {
-    pad.bottom = pad.bottom.max(k.saturating_sub(h + pad.top));
-    pad.right = pad.right.max(k.saturating_sub(w + pad.left));
-    pad
-}
-
 /// Fixed cases: channel counts around the block size, images smaller than and equal to the
 /// window, odd sizes with stride, asymmetric padding, poison.
 pub fn edge_cases(t: DwconvTile) -> Vec<DwconvProblem> {
@@ -99,7 +92,7 @@ pub fn edge_cases(t: DwconvTile) -> Vec<DwconvProblem> {
     let mut out = Vec::new();
     for c in [1, t.cb - 1, t.cb, t.cb + 1, 2 * t.cb + 3] {
         for (h, w) in [(1, 1), (t.k, t.k), (7, 9), (2 * t.k + 1, 3)] {
-            let pad = fit(h, w, Padding::same(p), t.k);
+            let pad = fit_padding(h, w, (t.k, t.k), Padding::same(p));
             out.push(DwconvProblem {
                 h,
                 w,
@@ -119,7 +112,7 @@ pub fn edge_cases(t: DwconvTile) -> Vec<DwconvProblem> {
         h: 9,
         w: 11,
         c: t.cb + 2,
-        pad: fit(9, 11, pad, t.k),
+        pad: fit_padding(9, 11, (t.k, t.k), pad),
         scale: 8.0,
         ..base.clone()
     });
@@ -153,16 +146,16 @@ pub fn strategy(t: DwconvTile) -> impl Strategy<Value = DwconvProblem> {
                     h,
                     w,
                     c,
-                    pad: fit(
+                    pad: fit_padding(
                         h,
                         w,
+                        (k, k),
                         Padding {
                             top,
                             left,
                             bottom,
                             right,
                         },
-                        k,
                     ),
                     offset,
                     scale,

@@ -26,6 +26,7 @@ use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use crate::isa::{self, Isa, IsaSet};
+use crate::ops::Padding;
 
 /// Levels listed in `RVCNN_REQUIRE_ISA` (comma-separated); panics on an unknown name.
 pub fn required_isas() -> IsaSet {
@@ -201,6 +202,20 @@ impl Guarded {
             None => Ok(()),
         }
     }
+}
+
+/// Raises bottom/right padding (staying below the window) so the padded image holds at least
+/// one `kernel` window; always possible because `h, w ≥ 1`.
+pub fn fit_padding(h: usize, w: usize, kernel: (usize, usize), mut pad: Padding) -> Padding {
+    pad.bottom = pad
+        .bottom
+        .max(kernel.0.saturating_sub(h + pad.top))
+        .min(kernel.0 - 1);
+    pad.right = pad
+        .right
+        .max(kernel.1.saturating_sub(w + pad.left))
+        .min(kernel.1 - 1);
+    pad
 }
 
 /// Values for an input: `len` uniform values in `[-scale, scale)`, with a NaN at index 0 when

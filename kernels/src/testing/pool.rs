@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use super::{Buf, Guarded, Rng, check_all, input_values, run_variant, scale_strategy};
+use super::{Buf, Guarded, Rng, check_all, fit_padding, input_values, run_variant, scale_strategy};
 use crate::ops::{Nhwc, Padding, PoolKind};
 use crate::reference;
 use crate::ukernels::PoolArgs;
@@ -71,20 +71,6 @@ impl PoolProblem {
         y.check(|_| false)?;
         want.check_grid(y.region(), out.w, self.c)
     }
-}
-
-/// Raises bottom/right padding (staying below the window) so the padded image holds a window;
-/// always possible because `h, w ≥ 1`.
-fn fit(h: usize, w: usize, kernel: (usize, usize), mut pad: Padding) -> Padding {
-    pad.bottom = pad
-        .bottom
-        .max(kernel.0.saturating_sub(h + pad.top))
-        .min(kernel.0 - 1);
-    pad.right = pad
-        .right
-        .max(kernel.1.saturating_sub(w + pad.left))
-        .min(kernel.1 - 1);
-    pad
 }
 
 fn edge_cases(cb: usize) -> Vec<PoolProblem> {
@@ -161,7 +147,7 @@ fn strategy(cb: usize) -> impl Strategy<Value = PoolProblem> {
                 scale,
                 seed,
             )| {
-                let pad = fit(
+                let pad = fit_padding(
                     h,
                     w,
                     kernel,
