@@ -1,29 +1,14 @@
 //! Shared helpers of the cross-crate tests: the ISA levels to exercise and small fixtures.
 
-use ruvector_cnn_kernels::isa::{self, Isa, IsaSet};
-use ruvector_cnn_kernels::testing::{Rng, required_isas};
+use ruvector_cnn_kernels::isa::{Isa, IsaSet};
+use ruvector_cnn_kernels::testing::{Rng, supported};
 
-/// Every ISA level this CPU supports, lowest first, after reporting (on stderr, outside the
-/// harness's capture) the levels it cannot run, and failing if `RVCNN_REQUIRE_ISA` names one.
+/// Every ISA level this CPU supports, lowest first. Levels it lacks are reported as
+/// `SKIP <test> at <level>` (and fail if `RVCNN_REQUIRE_ISA` names them).
 pub fn levels(test: &str) -> Vec<Isa> {
-    use std::io::Write;
-    let required = required_isas();
     Isa::ALL
         .into_iter()
-        .filter(|&level| {
-            let ok = isa::detected().contains(level);
-            if !ok {
-                let _ = writeln!(
-                    std::io::stderr().lock(),
-                    "SKIP {test} at {level}: this CPU lacks it"
-                );
-                assert!(
-                    !required.contains(level),
-                    "{test}: RVCNN_REQUIRE_ISA requires {level}, but this CPU lacks it"
-                );
-            }
-            ok
-        })
+        .filter(|&level| supported(&format!("{test} at {level}"), level))
         .collect()
 }
 

@@ -88,13 +88,18 @@ fn main() -> ExitCode {
         for mut b in benches.into_iter().filter(|b| b.name.contains(&args.only)) {
             let secs = time(&mut b, args.samples, 20.0);
             let g = b.flops / secs / 1e9;
+            let of_peak = if peak.is_finite() {
+                format!("{:.1}%", 100.0 * g / peak)
+            } else {
+                "n/a".into()
+            };
             println!(
-                "{:<34} {:<40} {:>9.1} {:>9.1} {:>6.1}% {:>8.1}%",
+                "{:<34} {:<40} {:>9.1} {:>9.1} {:>7} {:>8.1}%",
                 b.name,
                 b.kernel,
                 secs * 1e6,
                 g,
-                100.0 * g / peak,
+                of_peak,
                 100.0 * g / NOMINAL_PEAK_GFLOPS
             );
         }

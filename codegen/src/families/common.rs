@@ -138,3 +138,32 @@ pub fn store(x: &dyn Vocab, ptr: &str, off: &str, mask: Option<&str>, val: &str)
 pub fn mask_of(masked: bool, j: usize) -> Option<String> {
     masked.then(|| format!("mk{j}"))
 }
+
+/// Declares `ox_lo..ox_hi`: the output columns whose window of width `k` (an expression; the
+/// kernel's stride is the constant `S`) lies entirely inside the image.
+pub fn interior_columns(w: &mut Writer, k: &str) {
+    w.line("let ox_lo = p.pad_left.div_ceil(S).min(p.out_w);");
+    w.line(format!("let ox_hi = if p.in_w + p.pad_left >= {k} {{"));
+    w.line(format!(
+        "    ((p.in_w + p.pad_left - {k}) / S + 1).min(p.out_w)"
+    ));
+    w.line("} else {");
+    w.line("    0");
+    w.line("}");
+    w.line(".max(ox_lo);");
+}
+
+/// Loops over CB-channel blocks (`cb` from 0 while `cb < c`, `crem = c − cb`), emitting `body`
+/// once for full blocks and once (`masked = true`) for the tail block, then the `after`
+/// statements of each step.
+pub fn channel_blocks(w: &mut Writer, after: &[&str], body: impl Fn(&mut Writer, bool)) {
+    w.line("let mut cb = 0usize;");
+    w.block("while cb < c", "", |w| {
+        w.line("let crem = c - cb;");
+        w.if_else("crem >= CB", |w| body(w, false), |w| body(w, true));
+        for line in after {
+            w.line(*line);
+        }
+        w.line("cb += CB;");
+    });
+}

@@ -6,7 +6,9 @@
 //! window crosses the top/bottom border restrict the `ky` range. A `cin` specialisation (the
 //! RGB stem) makes the channel loop a compile-time constant.
 
-use super::common::{act_apply, kernel_fn, lin, mask_of, masks, store, tap_range};
+use super::common::{
+    act_apply, interior_columns, kernel_fn, lin, mask_of, masks, store, tap_range,
+};
 use crate::manifest::{Tile, Variant};
 use crate::writer::{Writer, at};
 
@@ -40,13 +42,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
         w.line("let cout = p.cout;");
         w.line("let row_stride = p.in_w * cin;");
         w.line("let (in_h, in_w) = (p.in_h as isize, p.in_w as isize);");
-        w.line("let ox_lo = p.pad_left.div_ceil(S).min(p.out_w);");
-        w.line("let ox_hi = if p.in_w + p.pad_left >= 3 {");
-        w.line("    ((p.in_w + p.pad_left - 3) / S + 1).min(p.out_w)");
-        w.line("} else {");
-        w.line("    0");
-        w.line("}");
-        w.line(".max(ox_lo);");
+        interior_columns(w, "3");
         w.line("let mut wp = p.w;");
         w.line("let mut co = 0usize;");
         w.block("while co < cout", "", |w| {

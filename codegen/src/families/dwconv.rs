@@ -13,7 +13,10 @@
 //! are uniform across the output row. The last block, when C is not a multiple of CB, uses
 //! masked input loads and stores.
 
-use super::common::{act_apply, kernel_fn, lin, load, mask_of, masks, store, tap_range};
+use super::common::{
+    act_apply, channel_blocks, interior_columns, kernel_fn, lin, load, mask_of, masks, store,
+    tap_range,
+};
 use crate::manifest::{Tile, Variant};
 use crate::writer::{Writer, at};
 
@@ -36,13 +39,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
         w.line("let c = p.channels;");
         w.line("let row_stride = p.in_w * c;");
         w.line("let (in_h, in_w) = (p.in_h as isize, p.in_w as isize);");
-        w.line("let ox_lo = p.pad_left.div_ceil(S).min(p.out_w);");
-        w.line("let ox_hi = if p.in_w + p.pad_left >= K {");
-        w.line("    ((p.in_w + p.pad_left - K) / S + 1).min(p.out_w)");
-        w.line("} else {");
-        w.line("    0");
-        w.line("}");
-        w.line(".max(ox_lo);");
+        interior_columns(w, "K");
         w.line("const OT: usize = 32;");
         w.block("for oy in 0..p.out_h", "", |w| {
             w.line("let iy0 = (oy * S) as isize - p.pad_top as isize;");
@@ -54,13 +51,8 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                 w.line("let ot_end = (if ot == 0 { ox_lo } else { ot } + OT).min(p.out_w);");
                 w.line("let int_hi = ox_hi.min(ot_end);");
                 w.line("let mut wp = p.w;");
-                w.line("let mut cb = 0usize;");
-                w.block("while cb < c", "", |w| {
-                    w.line("let crem = c - cb;");
-                    let body = |w: &mut Writer, masked: bool| block(w, v, masked, k, s, wb, nv, l);
-                    w.if_else("crem >= CB", |w| body(w, false), |w| body(w, true));
-                    w.line("wp = wp.add(CB + K * K * CB);");
-                    w.line("cb += CB;");
+                channel_blocks(w, &["wp = wp.add(CB + K * K * CB);"], |w, masked| {
+                    block(w, v, masked, k, s, wb, nv, l)
                 });
                 w.line("ot = ot_end;");
             });

@@ -1,6 +1,6 @@
 //! Global average pool over NHWC pixels: one CB-channel block at a time, summing every pixel.
 
-use super::common::{kernel_fn, lin, load, mask_of, masks, store};
+use super::common::{channel_blocks, kernel_fn, lin, load, mask_of, masks, store};
 use crate::manifest::{Tile, Variant};
 use crate::writer::Writer;
 
@@ -23,37 +23,32 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                 "let inv = {};",
                 x.splat("1.0f32 / p.pixels as f32")
             ));
-            w.line("let mut cb = 0usize;");
-            w.block("while cb < c", "", |w| {
-                w.line("let crem = c - cb;");
-                let body = |w: &mut Writer, masked: bool| {
-                    if masked {
-                        masks(w, x, "crem", nv, l);
-                    }
-                    for j in 0..nv {
-                        w.line(format!("let mut acc{j} = {};", x.zero()));
-                    }
-                    w.block("for px in 0..p.pixels", "", |w| {
-                        w.line("let ip = p.input.add(px * c + cb);");
-                        for j in 0..nv {
-                            let off = lin(&[], j * l);
-                            let src = load(x, "ip", &off, mask_of(masked, j).as_deref());
-                            w.line(format!("acc{j} = {};", x.add(&format!("acc{j}"), &src)));
-                        }
-                    });
-                    w.line("let op = p.output.add(cb);");
+            let body = |w: &mut Writer, masked: bool| {
+                if masked {
+                    masks(w, x, "crem", nv, l);
+                }
+                for j in 0..nv {
+                    w.line(format!("let mut acc{j} = {};", x.zero()));
+                }
+                w.block("for px in 0..p.pixels", "", |w| {
+                    w.line("let ip = p.input.add(px * c + cb);");
                     for j in 0..nv {
                         let off = lin(&[], j * l);
-                        let val = x.mul(&format!("acc{j}"), "inv");
-                        w.line(format!(
-                            "{};",
-                            store(x, "op", &off, mask_of(masked, j).as_deref(), &val)
-                        ));
+                        let src = load(x, "ip", &off, mask_of(masked, j).as_deref());
+                        w.line(format!("acc{j} = {};", x.add(&format!("acc{j}"), &src)));
                     }
-                };
-                w.if_else("crem >= CB", |w| body(w, false), |w| body(w, true));
-                w.line("cb += CB;");
-            });
+                });
+                w.line("let op = p.output.add(cb);");
+                for j in 0..nv {
+                    let off = lin(&[], j * l);
+                    let val = x.mul(&format!("acc{j}"), "inv");
+                    w.line(format!(
+                        "{};",
+                        store(x, "op", &off, mask_of(masked, j).as_deref(), &val)
+                    ));
+                }
+            };
+            channel_blocks(w, &[], body);
         },
     );
 }

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use super::{Buf, Guarded, Rng, check_all, input_values, run_variant, scale_strategy};
+use super::{Buf, Guarded, Rng, check_all, input_values, scale_strategy};
 use crate::Activation;
 use crate::reference;
 use crate::ukernels::ChannelArgs;
@@ -134,19 +134,15 @@ fn strategy(cb: usize) -> impl Strategy<Value = ChannelProblem> {
 /// The generated test of one batch-norm variant.
 pub fn check_bn(uk: &'static BnUkernel) {
     let cb = uk.tile.cb;
-    run_variant(uk.id, uk.isa, || {
-        check_all(uk.id, edge_cases(cb), strategy(cb), |p| {
-            p.check(uk.func, uk.act, true)
-        })
+    check_all(uk.id, uk.isa, edge_cases(cb), strategy(cb), |p| {
+        p.check(uk.func, uk.act, true)
     });
 }
 
 /// The generated test of one channel-scale variant.
 pub fn check_chscale(uk: &'static ChscaleUkernel) {
     let cb = uk.tile.cb;
-    run_variant(uk.id, uk.isa, || {
-        check_all(uk.id, edge_cases(cb), strategy(cb), |p| {
-            p.check(uk.func, uk.act, false)
-        })
+    check_all(uk.id, uk.isa, edge_cases(cb), strategy(cb), |p| {
+        p.check(uk.func, uk.act, false)
     });
 }

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use super::{Buf, Guarded, Rng, check_all, fit_padding, input_values, run_variant, scale_strategy};
+use super::{Buf, Guarded, Rng, check_all, fit_padding, input_values, scale_strategy};
 use crate::ops::{Nhwc, Padding};
 use crate::reference;
 use crate::ukernels::{Conv3x3Args, Conv3x3Tile, Conv3x3Ukernel};
@@ -191,9 +191,7 @@ pub fn strategy(t: Conv3x3Tile) -> impl Strategy<Value = Conv3x3Problem> {
 
 /// The generated test of one dense 3x3 variant.
 pub fn check_variant(uk: &'static Conv3x3Ukernel) {
-    run_variant(uk.id, uk.isa, || {
-        check_all(uk.id, edge_cases(uk.tile), strategy(uk.tile), |p| {
-            p.check(uk)
-        })
+    check_all(uk.id, uk.isa, edge_cases(uk.tile), strategy(uk.tile), |p| {
+        p.check(uk)
     });
 }

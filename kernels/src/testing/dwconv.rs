@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use super::{Buf, Guarded, Rng, check_all, fit_padding, input_values, run_variant, scale_strategy};
+use super::{Buf, Guarded, Rng, check_all, fit_padding, input_values, scale_strategy};
 use crate::ops::{Nhwc, Padding};
 use crate::reference;
 use crate::ukernels::{DwconvArgs, DwconvTile, DwconvUkernel};
@@ -168,9 +168,7 @@ pub fn strategy(t: DwconvTile) -> impl Strategy<Value = DwconvProblem> {
 
 /// The generated test of one depthwise variant.
 pub fn check_variant(uk: &'static DwconvUkernel) {
-    run_variant(uk.id, uk.isa, || {
-        check_all(uk.id, edge_cases(uk.tile), strategy(uk.tile), |p| {
-            p.check(uk)
-        })
+    check_all(uk.id, uk.isa, edge_cases(uk.tile), strategy(uk.tile), |p| {
+        p.check(uk)
     });
 }

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use super::{Buf, Guarded, Rng, check_all, input_values, run_variant, scale_strategy};
+use super::{Buf, Guarded, Rng, check_all, input_values, scale_strategy};
 use crate::reference;
 use crate::ukernels::{GemmArgs, GemmTile, GemmUkernel};
 
@@ -164,9 +164,7 @@ pub fn strategy(t: GemmTile) -> impl Strategy<Value = GemmProblem> {
 
 /// The generated test of one GEMM variant.
 pub fn check_variant(uk: &'static GemmUkernel) {
-    run_variant(uk.id, uk.isa, || {
-        check_all(uk.id, edge_cases(uk.tile), strategy(uk.tile), |p| {
-            p.check(uk)
-        })
+    check_all(uk.id, uk.isa, edge_cases(uk.tile), strategy(uk.tile), |p| {
+        p.check(uk)
     });
 }

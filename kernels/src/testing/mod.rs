@@ -36,19 +36,30 @@ pub fn required_isas() -> IsaSet {
     }
 }
 
-/// Runs `body` when this CPU supports `isa`. Otherwise prints `SKIP <id>` straight to the
-/// process's stderr (visible even though the test harness captures output) and fails if
-/// `RVCNN_REQUIRE_ISA` lists `isa`.
+/// Runs `body` when this CPU supports `isa`; otherwise see [`supported`].
 pub fn run_variant(id: &str, isa: Isa, body: impl FnOnce()) {
-    if isa::detected().contains(isa) {
+    if supported(id, isa) {
         body();
-        return;
+    }
+}
+
+/// Whether this CPU supports `isa`. If not, prints `SKIP <id>` straight to the process's
+/// stderr (visible even though the test harness captures output) and fails if
+/// `RVCNN_REQUIRE_ISA` lists `isa`.
+pub fn supported(id: &str, isa: Isa) -> bool {
+    check_support(id, isa, isa::detected(), required_isas())
+}
+
+fn check_support(id: &str, isa: Isa, detected: IsaSet, required: IsaSet) -> bool {
+    if detected.contains(isa) {
+        return true;
     }
     let _ = writeln!(std::io::stderr().lock(), "SKIP {id}: this CPU lacks {isa}");
     assert!(
-        !required_isas().contains(isa),
+        !required.contains(isa),
         "{id}: RVCNN_REQUIRE_ISA requires {isa}, but this CPU lacks it"
     );
+    false
 }
 
 /// Property-test configuration: `RVCNN_PROPTEST_CASES` cases (default 24), no files written.
@@ -64,10 +75,12 @@ pub fn config() -> Config {
     }
 }
 
-/// Checks every edge case, then `config().cases` generated cases; panics with the (shrunk)
-/// failing problem and the mismatch report.
+/// The test of one kernel (`id`, needing `isa`): every edge case, then `config().cases`
+/// generated cases; panics with the (shrunk) failing problem and the mismatch report. Skips
+/// (visibly, see [`run_variant`]) when the CPU lacks `isa`.
 pub fn check_all<S>(
     id: &str,
+    isa: Isa,
     edges: Vec<S::Value>,
     strategy: S,
     check: impl Fn(&S::Value) -> Result<(), String>,
@@ -75,15 +88,17 @@ pub fn check_all<S>(
     S: Strategy,
     S::Value: Debug,
 {
-    for p in &edges {
-        if let Err(e) = check(p) {
-            panic!("{id}: edge case {p:?} failed:\n{e}");
+    run_variant(id, isa, || {
+        for p in &edges {
+            if let Err(e) = check(p) {
+                panic!("{id}: edge case {p:?} failed:\n{e}");
+            }
         }
-    }
-    let mut runner = TestRunner::new(config());
-    if let Err(e) = runner.run(&strategy, |p| check(&p).map_err(TestCaseError::fail)) {
-        panic!("{id}: {e}");
-    }
+        let mut runner = TestRunner::new(config());
+        if let Err(e) = runner.run(&strategy, |p| check(&p).map_err(TestCaseError::fail)) {
+            panic!("{id}: {e}");
+        }
+    });
 }
 
 /// SplitMix64: small, deterministic data generator.
@@ -232,4 +247,25 @@ pub fn input_values(rng: &mut Rng, len: usize, scale: f32, poison: bool) -> Vec<
 /// region (and relu6's clamp) is exercised.
 pub fn scale_strategy() -> impl Strategy<Value = f32> {
     proptest::prop_oneof![4 => proptest::strategy::Just(1.0f32), 1 => 0.01f32..0.1, 2 => 2.0f32..16.0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_required_isa_that_is_missing_fails() {
+        let scalar_only = IsaSet::scalar();
+        assert!(!check_support(
+            "x/k",
+            Isa::Avx512F,
+            scalar_only,
+            IsaSet::EMPTY
+        ));
+        let required = IsaSet::EMPTY.with(Isa::Avx512F);
+        let r =
+            std::panic::catch_unwind(|| check_support("x/k", Isa::Avx512F, scalar_only, required));
+        assert!(r.is_err(), "skipping a required ISA must fail");
+        assert!(check_support("x/k", Isa::Scalar, scalar_only, required));
+    }
 }

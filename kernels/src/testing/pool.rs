@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use super::{Buf, Guarded, Rng, check_all, fit_padding, input_values, run_variant, scale_strategy};
+use super::{Buf, Guarded, Rng, check_all, fit_padding, input_values, scale_strategy};
 use crate::ops::{Nhwc, Padding, PoolKind};
 use crate::reference;
 use crate::ukernels::PoolArgs;
@@ -177,19 +177,15 @@ fn strategy(cb: usize) -> impl Strategy<Value = PoolProblem> {
 /// The generated test of one max pool variant.
 pub fn check_maxpool(uk: &'static MaxpoolUkernel) {
     let cb = uk.tile.cb;
-    run_variant(uk.id, uk.isa, || {
-        check_all(uk.id, edge_cases(cb), strategy(cb), |p| {
-            p.check(uk.func, true)
-        })
+    check_all(uk.id, uk.isa, edge_cases(cb), strategy(cb), |p| {
+        p.check(uk.func, true)
     });
 }
 
 /// The generated test of one average pool variant.
 pub fn check_avgpool(uk: &'static AvgpoolUkernel) {
     let cb = uk.tile.cb;
-    run_variant(uk.id, uk.isa, || {
-        check_all(uk.id, edge_cases(cb), strategy(cb), |p| {
-            p.check(uk.func, false)
-        })
+    check_all(uk.id, uk.isa, edge_cases(cb), strategy(cb), |p| {
+        p.check(uk.func, false)
     });
 }
