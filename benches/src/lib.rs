@@ -210,7 +210,7 @@ pub fn layer_bench(layer: &Layer, batch: usize, table: &KernelTable) -> Result<O
             )?;
             let mut y = vec![0.0; batch * cout];
             bench(
-                op.kernel_id(),
+                op.kernel_id_for(batch),
                 Box::new(move || op.run(batch, &x, &mut y).expect(VALIDATED)),
             )
         }

@@ -106,6 +106,13 @@ fn pointwise_and_linear() {
             )
             .unwrap();
             assert_level(fc.kernel_id(), level);
+            let rows_kernel = fc.kernel_id_for(batch);
+            assert_level(rows_kernel, level);
+            assert_eq!(
+                rows_kernel.contains("_1x"),
+                batch == 1,
+                "batch {batch} uses {rows_kernel}"
+            );
             let mut y = vec![0.0; batch * n];
             fc.run(batch, &x, &mut y).unwrap();
             reference::gemm(batch, n, k, &x, k, &w, Some(&b), None, Activation::Hswish)
@@ -209,6 +216,16 @@ fn convolutions() {
             (3, 2),
             false,
             Activation::Linear,
+        );
+        // Larger than 1 MiB: the depthwise op switches to its rows-outer loop order.
+        conv_case(
+            level,
+            &t,
+            Nhwc::new(1, 64, 66, 72),
+            72,
+            (3, 2),
+            true,
+            Activation::Relu6,
         );
         for (k, s) in [(3, 1), (3, 2), (5, 1), (5, 2)] {
             conv_case(

@@ -1,8 +1,9 @@
 //! Depthwise KxK convolution, NHWC, zero padding, fused bias + activation.
 //!
-//! Loop order: output rows, then tiles of 32 output pixels (aligned to the first interior
-//! pixel), then CB-channel blocks, then the tile's pixels. A tile's input (K rows × its
-//! columns × all channels) stays in L1/L2 while every channel block sweeps it, and a block's
+//! Loop order, chosen by the caller (`rows_outer`): channel blocks, then output rows, then
+//! tiles of 32 output pixels (a block's band of K rows stays in L1: best when the image fits
+//! L2); or rows, then tiles (aligned to the first interior pixel), then channel blocks (a
+//! tile's band of K rows × all channels stays in L1/L2: best for large images). Within a (block, row, tile), a block's
 //! K·K weight vectors and bias live in registers during the sweep when they fit (else they are
 //! read as memory operands). Pixels whose window lies inside the image horizontally are
 //! computed W at a time: each input vector of the `(W−1)·S + K` columns a row of taps touches
@@ -14,8 +15,7 @@
 //! masked input loads and stores.
 
 use super::common::{
-    act_apply, channel_blocks, interior_columns, kernel_fn, lin, load, mask_of, masks, store,
-    tap_range,
+    act_apply, interior_columns, kernel_fn, lin, load, mask_of, masks, store, tap_range,
 };
 use crate::manifest::{Tile, Variant};
 use crate::writer::{Writer, at};
@@ -41,20 +41,29 @@ pub fn emit(w: &mut Writer, v: &Variant) {
         w.line("let (in_h, in_w) = (p.in_h as isize, p.in_w as isize);");
         interior_columns(w, "K");
         w.line("const OT: usize = 32;");
-        w.block("for oy in 0..p.out_h", "", |w| {
-            w.line("let iy0 = (oy * S) as isize - p.pad_top as isize;");
-            tap_range(w, "ky_lo", "ky_hi", "iy0", "in_h", "K as isize");
-            w.line("let orow = p.output.add(oy * p.out_w * c);");
-            w.line("let mut ot = 0usize;");
-            w.block("while ot < p.out_w", "", |w| {
-                // Tiles are aligned to the first interior pixel so each holds whole W-pixel blocks.
-                w.line("let ot_end = (if ot == 0 { ox_lo } else { ot } + OT).min(p.out_w);");
-                w.line("let int_hi = ox_hi.min(ot_end);");
-                w.line("let mut wp = p.w;");
-                channel_blocks(w, &["wp = wp.add(CB + K * K * CB);"], |w, masked| {
-                    block(w, v, masked, k, s, wb, nv, l)
+        w.line("let blocks = c.div_ceil(CB);");
+        // Column tiles are aligned to the first interior pixel so each holds whole W-pixel steps.
+        w.line("let tiles = 1 + p.out_w.saturating_sub(ox_lo + OT).div_ceil(OT);");
+        w.line("let block_outer = !p.rows_outer;");
+        w.line("let (n1, n2, n3) = if block_outer { (blocks, p.out_h, tiles) } else { (p.out_h, tiles, blocks) };");
+        w.block("for i1 in 0..n1", "", |w| {
+            w.block("for i2 in 0..n2", "", |w| {
+                w.block("for i3 in 0..n3", "", |w| {
+                    w.line(
+                        "let (bi, oy, ti) = if block_outer { (i1, i2, i3) } else { (i3, i1, i2) };",
+                    );
+                    w.line("let cb = bi * CB;");
+                    w.line("let crem = c - cb;");
+                    w.line("let wp = p.w.add(bi * (CB + K * K * CB));");
+                    w.line("let iy0 = (oy * S) as isize - p.pad_top as isize;");
+                    tap_range(w, "ky_lo", "ky_hi", "iy0", "in_h", "K as isize");
+                    w.line("let orow = p.output.add(oy * p.out_w * c);");
+                    w.line("let ot = if ti == 0 { 0 } else { ox_lo + ti * OT };");
+                    w.line("let ot_end = (ox_lo + (ti + 1) * OT).min(p.out_w);");
+                    w.line("let int_hi = ox_hi.min(ot_end);");
+                    let body = |w: &mut Writer, masked: bool| block(w, v, masked, k, s, wb, nv, l);
+                    w.if_else("crem >= CB", |w| body(w, false), |w| body(w, true));
                 });
-                w.line("ot = ot_end;");
             });
         });
     });

@@ -8,6 +8,9 @@ use super::shape::{
 use crate::ukernels::{DwconvArgs, DwconvUkernel};
 use crate::{Activation, KernelTable};
 
+/// Input images with more floats than this (1 MiB) run rows outermost (see `DwconvArgs`).
+const ROWS_OUTER_ABOVE: usize = 1 << 18;
+
 /// Describes a depthwise convolution.
 #[derive(Clone, Copy, Debug)]
 pub struct DepthwiseDesc<'a> {
@@ -83,6 +86,8 @@ impl DepthwiseConv2d {
     /// Runs on `input` (shape `input_shape`), writing `output`; returns the output shape.
     pub fn run(&self, input_shape: Nhwc, input: &[f32], output: &mut [f32]) -> Result<Nhwc> {
         let out = self.output_shape(input_shape)?;
+        // Images that fit L2 (≤ 1 MiB) sweep channel blocks outermost; larger ones go row by row.
+        let rows_outer = input_shape.image_len()? > ROWS_OUTER_ABOVE;
         per_image(input_shape, out, input, output, |x, y| {
             let args = DwconvArgs {
                 input: x,
@@ -95,6 +100,7 @@ impl DepthwiseConv2d {
                 out_w: out.w,
                 pad_top: self.padding.top,
                 pad_left: self.padding.left,
+                rows_outer,
             };
             // SAFETY: `per_image` checked both buffers and passes image starts inside them;
             // `packed` was built by `pack::dwconv` for this kernel's CB and K; all dimensions are ≥

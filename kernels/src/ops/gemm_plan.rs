@@ -79,6 +79,17 @@ impl GemmPlan {
         self.tiles[0].id
     }
 
+    /// The kernel that computes the first rows of an `m`-row product (the full-block kernel,
+    /// or for `m` below its MR, the first kernel of the remainder plan).
+    pub fn kernel_id_for(&self, m: usize) -> &'static str {
+        let main = self.tiles[0];
+        match m {
+            0 => main.id,
+            m if m >= main.tile.mr => main.id,
+            m => self.tiles[self.rem_choice[m]].id,
+        }
+    }
+
     /// Computes `m` rows: row `i` of A at `a[i·a_stride..]`, of C at `c[i·c_stride..]`.
     pub fn run(
         &self,

@@ -65,6 +65,12 @@ impl Linear {
         self.plan.kernel_id()
     }
 
+    /// Id of the kernel that computes a batch of `batch` vectors (a batch of one uses a
+    /// 1-row tile).
+    pub fn kernel_id_for(&self, batch: usize) -> &'static str {
+        self.plan.kernel_id_for(batch)
+    }
+
     /// Applies the layer to `batch` vectors of `in_features` (row-major), writing `batch`
     /// vectors of `out_features`.
     pub fn run(&self, batch: usize, input: &[f32], output: &mut [f32]) -> Result<()> {

@@ -26,6 +26,8 @@ pub struct DwconvProblem {
     pub seed: u64,
     /// Put a NaN in the first input value.
     pub poison: bool,
+    /// Loop order passed to the kernel.
+    pub rows_outer: bool,
 }
 
 impl DwconvProblem {
@@ -67,6 +69,7 @@ impl DwconvProblem {
             out_w: out.w,
             pad_top: self.pad.top,
             pad_left: self.pad.left,
+            rows_outer: self.rows_outer,
         };
         // SAFETY: buffers sized per the `DwconvArgs` contract; the caller checked the ISA.
         unsafe { (uk.func)(&args) };
@@ -87,11 +90,13 @@ pub fn edge_cases(t: DwconvTile) -> Vec<DwconvProblem> {
         scale: 1.0,
         seed: 3,
         poison: false,
+        rows_outer: false,
     };
     let p = t.k / 2;
     let mut out = Vec::new();
     for c in [1, t.cb - 1, t.cb, t.cb + 1, 2 * t.cb + 3] {
-        for (h, w) in [(1, 1), (t.k, t.k), (7, 9), (2 * t.k + 1, 3)] {
+        // 70 columns span three 32-pixel column tiles.
+        for (h, w) in [(1, 1), (t.k, t.k), (7, 9), (2 * t.k + 1, 3), (4, 70)] {
             let pad = fit_padding(h, w, (t.k, t.k), Padding::same(p));
             out.push(DwconvProblem {
                 h,
@@ -124,6 +129,15 @@ pub fn edge_cases(t: DwconvTile) -> Vec<DwconvProblem> {
         poison: true,
         ..base
     });
+    // Every case in both loop orders.
+    let other: Vec<DwconvProblem> = out
+        .iter()
+        .map(|p| DwconvProblem {
+            rows_outer: true,
+            ..p.clone()
+        })
+        .collect();
+    out.extend(other);
     out
 }
 
@@ -132,16 +146,26 @@ pub fn strategy(t: DwconvTile) -> impl Strategy<Value = DwconvProblem> {
     let k = t.k;
     (
         1usize..12,
-        1usize..14,
+        // Mostly narrow images; sometimes wider than one 32-pixel column tile.
+        prop_oneof![3 => 1usize..14, 1 => 30usize..75],
         1..=3 * t.cb,
         [0..k, 0..k, 0..k, 0..k],
         0usize..4,
         scale_strategy(),
         any::<u64>(),
-        prop::bool::weighted(0.05),
+        (prop::bool::weighted(0.05), any::<bool>()),
     )
         .prop_map(
-            move |(h, w, c, [top, left, bottom, right], offset, scale, seed, poison)| {
+            move |(
+                h,
+                w,
+                c,
+                [top, left, bottom, right],
+                offset,
+                scale,
+                seed,
+                (poison, rows_outer),
+            )| {
                 DwconvProblem {
                     h,
                     w,
@@ -161,6 +185,7 @@ pub fn strategy(t: DwconvTile) -> impl Strategy<Value = DwconvProblem> {
                     scale,
                     seed,
                     poison,
+                    rows_outer,
                 }
             },
         )

@@ -37,6 +37,9 @@ pub struct DwconvArgs {
     pub pad_top: usize,
     /// Zero columns left of the image.
     pub pad_left: usize,
+    /// Loop order: output rows outermost (for images larger than L2), or channel blocks
+    /// outermost (for images that fit L2). Both compute the same result.
+    pub rows_outer: bool,
 }
 
 /// Depthwise tile shape.
