@@ -82,11 +82,21 @@ impl GemmPlan {
     /// The kernel that computes the first rows of an `m`-row product (the full-block kernel,
     /// or for `m` below its MR, the first kernel of the remainder plan).
     pub fn kernel_id_for(&self, m: usize) -> &'static str {
+        if m == 0 {
+            self.tiles[0].id
+        } else {
+            self.next_kernel(m).id
+        }
+    }
+
+    /// The kernel to call next when `left ≥ 1` rows remain: the full-block kernel while a full
+    /// block remains, else the remainder plan's choice.
+    fn next_kernel(&self, left: usize) -> &'static GemmUkernel {
         let main = self.tiles[0];
-        match m {
-            0 => main.id,
-            m if m >= main.tile.mr => main.id,
-            m => self.tiles[self.rem_choice[m]].id,
+        if left >= main.tile.mr {
+            main
+        } else {
+            self.tiles[self.rem_choice[left]]
         }
     }
 
@@ -127,15 +137,10 @@ impl GemmPlan {
                 "residual given to a GEMM without residual epilogue, or missing".into(),
             ));
         }
-        let main = self.tiles[0];
         let mut row = 0;
         while row < m {
             let left = m - row;
-            let uk = if left >= main.tile.mr {
-                main
-            } else {
-                self.tiles[self.rem_choice[left]]
-            };
+            let uk = self.next_kernel(left);
             let rows = left.min(uk.tile.mr);
             let args = GemmArgs {
                 m: rows,
