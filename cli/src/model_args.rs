@@ -1,0 +1,164 @@
+//! The model options shared by `embed`, `search`, `eval` and `info`.
+
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, ValueEnum};
+use ruvector_cnn_kernels::{Isa, IsaSet, KernelTable};
+use ruvector_cnn_model::{
+    Arch, Embedder, EmbedderOptions, Fit, Network, Output, Preprocess, Weights, pretrained,
+};
+
+use crate::CliResult;
+
+/// Which network output is the embedding.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OutputArg {
+    /// Global-average-pooled features.
+    Pooled,
+    /// Input of the last classifier layer.
+    Penultimate,
+    /// Class scores.
+    Logits,
+}
+
+/// How images are fitted to the square input.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FitArg {
+    /// Shorter side to size/0.875, centred crop (torchvision ImageNet eval).
+    CenterCrop,
+    /// Longer side to size, padded.
+    Letterbox,
+    /// Both axes to size.
+    Stretch,
+}
+
+/// Model selection and embedding options.
+#[derive(ClapArgs, Clone, Debug)]
+pub struct ModelArgs {
+    /// Architecture: mobilenetv2 (default; pretrained), mobilenetv3-small, mobilenetv3-large.
+    /// With --weights, defaults to the architecture named in the file's metadata.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// A .safetensors file with torchvision state_dict keys.
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
+    /// Width multiplier of the architecture (with --weights lacking metadata, or --random-init).
+    #[arg(long)]
+    pub width: Option<f32>,
+    /// Use torchvision-style random weights (a baseline), from this seed.
+    #[arg(long, value_name = "SEED", conflicts_with = "weights")]
+    pub random_init: Option<u64>,
+    /// Which output is the embedding.
+    #[arg(long, value_enum, default_value = "pooled")]
+    pub output: OutputArg,
+    /// Network input size (square).
+    #[arg(long, default_value_t = 224)]
+    pub size: usize,
+    /// How images are fitted to the input.
+    #[arg(long, value_enum, default_value = "center-crop")]
+    pub fit: FitArg,
+    /// Do not L2-normalise the vectors.
+    #[arg(long)]
+    pub no_normalize: bool,
+    /// Worker threads (0 = all cores).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Highest instruction set to use (scalar, avx2fma, avx512f); default: the best detected.
+    #[arg(long)]
+    pub isa: Option<String>,
+}
+
+impl ModelArgs {
+    /// The kernel table for `--isa` (or the best one).
+    pub fn table(&self) -> CliResult<KernelTable> {
+        let detected = ruvector_cnn_kernels::isa::available();
+        Ok(match &self.isa {
+            None => KernelTable::with_isa(detected),
+            Some(name) => {
+                let isa = Isa::from_name(name).ok_or_else(|| {
+                    format!("unknown ISA `{name}` (known: scalar, avx2fma, avx512f)")
+                })?;
+                if !detected.contains(isa) {
+                    return Err(format!("this CPU does not support {isa}"));
+                }
+                KernelTable::with_isa(IsaSet::up_to(isa).intersect(detected))
+            }
+        })
+    }
+
+    /// The embedding options.
+    pub fn options(&self) -> EmbedderOptions {
+        EmbedderOptions {
+            output: match self.output {
+                OutputArg::Pooled => Output::Pooled,
+                OutputArg::Penultimate => Output::Penultimate,
+                OutputArg::Logits => Output::Logits,
+            },
+            l2_normalize: !self.no_normalize,
+            preprocess: Preprocess {
+                size: self.size,
+                fit: match self.fit {
+                    FitArg::CenterCrop => Fit::CenterCrop,
+                    FitArg::Letterbox => Fit::Letterbox,
+                    FitArg::Stretch => Fit::Stretch,
+                },
+                ..Preprocess::default()
+            },
+            threads: self.threads,
+        }
+    }
+
+    /// The weights these arguments select.
+    pub fn weights(&self) -> CliResult<Weights> {
+        let arch: Option<Arch> = self
+            .model
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e: ruvector_cnn_model::Error| e.to_string())?;
+        if let Some(seed) = self.random_init {
+            let arch = arch.unwrap_or(pretrained::ARCH);
+            return Weights::random(arch, self.width.unwrap_or(1.0), None, seed)
+                .map_err(|e| e.to_string());
+        }
+        match &self.weights {
+            Some(path) => {
+                let mut w = Weights::load(path).map_err(|e| e.to_string())?;
+                if let Some(arch) = arch {
+                    w.set_metadata("arch", arch.torchvision_name());
+                }
+                if let Some(width) = self.width {
+                    w.set_metadata("width_mult", &width.to_string());
+                }
+                Ok(w)
+            }
+            None => match arch {
+                None | Some(pretrained::ARCH) => {
+                    pretrained::load_default().map_err(|e| e.to_string())
+                }
+                Some(other) => Err(format!(
+                    "no pretrained {other} weights are available from a package registry; pass \
+                     --weights FILE.safetensors (tools/export_torchvision.py writes one) or \
+                     --random-init SEED"
+                )),
+            },
+        }
+    }
+
+    /// A label for the model (for outputs and logs).
+    pub fn label(&self, net: &Network) -> String {
+        let source = match (&self.weights, self.random_init) {
+            (Some(p), _) => p.display().to_string(),
+            (None, Some(seed)) => format!("random-init:{seed}"),
+            (None, None) => "pretrained".into(),
+        };
+        format!("{}@{}:{}", net.arch(), net.width_mult(), source)
+    }
+
+    /// The embedder these arguments select.
+    pub fn embedder(&self) -> CliResult<Embedder> {
+        let w = self.weights()?;
+        let net = Network::from_metadata(&w, &self.table()?).map_err(|e| e.to_string())?;
+        Embedder::new(net, self.options()).map_err(|e| e.to_string())
+    }
+}

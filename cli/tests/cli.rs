@@ -1,0 +1,167 @@
+//! The `rvcnn` binary end to end, with random-init weights (no download needed): embed to
+//! .npy and .jsonl, search, eval, info, and a corrupt image that is skipped, not fatal.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn rvcnn(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rvcnn"))
+        .args(args)
+        .env("RVCNN_CACHE_DIR", scratch("cache-empty"))
+        .output()
+        .unwrap()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rvcnn-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn images() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/images")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const MODEL: [&str; 4] = ["--model", "mobilenetv3-small", "--random-init", "7"];
+
+#[test]
+fn embed_search_and_skip_bad_files() {
+    let dir = scratch("embed");
+    for f in std::fs::read_dir(images()).unwrap() {
+        let p = f.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(dir.join("broken.png"), b"not a png").unwrap();
+    let npy = dir.join("out.npy");
+    let out = rvcnn(
+        &[
+            &[
+                "embed",
+                dir.to_str().unwrap(),
+                "--out",
+                npy.to_str().unwrap(),
+            ][..],
+            &MODEL,
+        ]
+        .concat(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("skipping") && err.contains("broken.png"),
+        "{err}"
+    );
+    assert!(err.contains("4 embeddings of dimension 576"), "{err}");
+    let paths = std::fs::read_to_string(dir.join("out.npy.txt")).unwrap();
+    assert_eq!(paths.lines().count(), 4);
+    // 80-byte-aligned header + 4 x 576 float32.
+    let len = std::fs::metadata(&npy).unwrap().len();
+    assert_eq!(len, 128 + 4 * 576 * 4);
+
+    let query = dir.join("chelsea.jpg");
+    let out = rvcnn(
+        &[
+            &[
+                "search",
+                "--index",
+                npy.to_str().unwrap(),
+                "--query",
+                query.to_str().unwrap(),
+                "-k",
+                "2",
+            ][..],
+            &MODEL,
+        ]
+        .concat(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let first = text(&out.stdout).lines().next().unwrap().to_string();
+    assert!(
+        first.starts_with("1\t1.0000\t") && first.ends_with("chelsea.jpg"),
+        "{first}"
+    );
+
+    let out = rvcnn(&[&["embed", query.to_str().unwrap()][..], &MODEL].concat());
+    assert!(out.status.success());
+    let line = text(&out.stdout);
+    assert!(
+        line.starts_with("{\"path\":") && line.contains("\"embedding\":["),
+        "{line}"
+    );
+}
+
+#[test]
+fn eval_reports_recall_for_model_and_pixels() {
+    let dir = scratch("eval");
+    let copy = |class: &str, file: &str, as_name: &str| {
+        let c = dir.join(class);
+        std::fs::create_dir_all(&c).unwrap();
+        std::fs::copy(images().join(file), c.join(as_name)).unwrap();
+    };
+    copy("cat", "chelsea.jpg", "a.jpg");
+    copy("cat", "chelsea.jpg", "b.jpg");
+    copy("cup", "coffee.png", "a.png");
+    copy("cup", "coffee.png", "b.png");
+    let d = dir.to_str().unwrap();
+    let out = rvcnn(&[&["eval", d][..], &MODEL].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Identical copies are each other's nearest neighbours.
+    assert!(
+        text(&out.stdout).starts_with("recall@1 1.0000 (4/4 queries, 4 images, 2 classes)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = rvcnn(&["eval", d, "--baseline", "pixels"]);
+    assert!(
+        text(&out.stdout).starts_with("recall@1 1.0000"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn helpful_errors() {
+    let out = rvcnn(&["embed", images().to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("rvcnn fetch"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = rvcnn(&[
+        "embed",
+        images().to_str().unwrap(),
+        "--model",
+        "mobilenetv3-large",
+    ]);
+    assert!(
+        text(&out.stderr).contains("no pretrained"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = rvcnn(&["embed", "/no/such/dir"]);
+    assert!(!out.status.success());
+    let out = rvcnn(
+        &[
+            &["embed", images().to_str().unwrap(), "--output", "logits"][..],
+            &MODEL,
+        ]
+        .concat(),
+    );
+    assert!(
+        text(&out.stderr).contains("without its classifier"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = rvcnn(&[&["info"][..], &MODEL].concat());
+    assert!(out.status.success());
+    let info = text(&out.stdout);
+    assert!(
+        info.contains("detected ISA") && info.contains("features.0"),
+        "{info}"
+    );
+}

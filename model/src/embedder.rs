@@ -1,0 +1,248 @@
+//! Images → L2-normalised embedding vectors: preprocessing, a [`Network`] and per-thread
+//! workspaces, shareable across threads.
+
+use std::sync::Mutex;
+
+use ruvector_cnn_kernels::KernelTable;
+use ruvector_cnn_kernels::ops::Nhwc;
+
+use crate::error::{Error, Result};
+use crate::network::{Network, Output, Workspace};
+use crate::preprocess::{ImageView, Preprocess, Scratch};
+use crate::weights::Weights;
+
+/// How an [`Embedder`] turns network outputs into vectors.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EmbedderOptions {
+    /// Which network output is the embedding (default: the pooled features).
+    pub output: Output,
+    /// Divide each vector by its L2 norm (default true).
+    pub l2_normalize: bool,
+    /// Image preprocessing.
+    pub preprocess: Preprocess,
+    /// Threads `embed_batch` spreads images over (default 1; 0 means all cores).
+    pub threads: usize,
+}
+
+impl Default for EmbedderOptions {
+    fn default() -> Self {
+        EmbedderOptions {
+            output: Output::Pooled,
+            l2_normalize: true,
+            preprocess: Preprocess::default(),
+            threads: 1,
+        }
+    }
+}
+
+/// Per-call scratch: the network workspace, the preprocessed tensor and resampling buffers.
+#[derive(Default)]
+struct Session {
+    ws: Workspace,
+    tensor: Vec<f32>,
+    scratch: Scratch,
+}
+
+/// A network plus preprocessing. `Send + Sync`: `embed` may be called from many threads at
+/// once; each concurrent call uses its own workspace from an internal pool (allocated on first
+/// use, then reused, so steady-state calls do not allocate in the network).
+pub struct Embedder {
+    net: Network,
+    opts: EmbedderOptions,
+    dim: usize,
+    sessions: Mutex<Vec<Session>>,
+}
+
+impl Embedder {
+    /// An embedder over `net`. Errors if the options are invalid or the network cannot
+    /// produce `opts.output`.
+    pub fn new(net: Network, opts: EmbedderOptions) -> Result<Self> {
+        opts.preprocess.validate()?;
+        let dim = net.output_dim(opts.output)?;
+        Ok(Embedder {
+            net,
+            opts,
+            dim,
+            sessions: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The default pretrained model (MobileNetV2, ImageNet features; see
+    /// [`crate::pretrained`]) with the best kernels for this CPU.
+    pub fn pretrained(opts: EmbedderOptions) -> Result<Self> {
+        let w = crate::pretrained::load_default()?;
+        Self::new(Network::from_metadata(&w, KernelTable::best())?, opts)
+    }
+
+    /// A model from weights whose metadata names the architecture.
+    pub fn from_weights(weights: &Weights, opts: EmbedderOptions) -> Result<Self> {
+        Self::new(Network::from_metadata(weights, KernelTable::best())?, opts)
+    }
+
+    /// Values per embedding.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The network.
+    pub fn network(&self) -> &Network {
+        &self.net
+    }
+
+    /// The options.
+    pub fn options(&self) -> &EmbedderOptions {
+        &self.opts
+    }
+
+    fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
+        let taken = self
+            .sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        let mut session = taken.unwrap_or_default();
+        let result = f(&mut session);
+        self.sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(session);
+        result
+    }
+
+    /// Normalises `v` in place (if configured); errors on a non-finite or all-zero vector,
+    /// which would otherwise be returned silently as garbage.
+    fn finish(&self, v: &mut [f32]) -> Result<()> {
+        if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+            return Err(Error::InvalidArgument(format!(
+                "embedding value {i} is not finite (non-finite input values?)"
+            )));
+        }
+        if self.opts.l2_normalize {
+            let norm = v
+                .iter()
+                .map(|&x| f64::from(x) * f64::from(x))
+                .sum::<f64>()
+                .sqrt();
+            if norm == 0.0 {
+                return Err(Error::InvalidArgument(
+                    "embedding is all zeros and cannot be L2-normalised".into(),
+                ));
+            }
+            let inv = (1.0 / norm) as f32;
+            v.iter_mut().for_each(|x| *x *= inv);
+        }
+        Ok(())
+    }
+
+    /// Embeds one image into `out[..dim()]`.
+    pub fn embed_into(&self, image: &ImageView<'_>, out: &mut [f32]) -> Result<()> {
+        let dim = self.dim;
+        if out.len() < dim {
+            return Err(Error::InvalidArgument(format!(
+                "output buffer holds {} floats, the embedding has {dim}",
+                out.len()
+            )));
+        }
+        let p = &self.opts.preprocess;
+        self.with_session(|s| {
+            if s.tensor.len() < p.tensor_len() {
+                s.tensor.resize(p.tensor_len(), 0.0);
+            }
+            p.run(image, &mut s.tensor, &mut s.scratch)?;
+            let shape = Nhwc::new(1, p.size, p.size, 3);
+            self.net
+                .forward(shape, &s.tensor, self.opts.output, out, &mut s.ws)?;
+            Ok(())
+        })?;
+        self.finish(&mut out[..dim])
+    }
+
+    /// Embeds one image.
+    pub fn embed(&self, image: &ImageView<'_>) -> Result<Vec<f32>> {
+        let mut v = vec![0.0; self.dim];
+        self.embed_into(image, &mut v)?;
+        Ok(v)
+    }
+
+    /// Embeds images, spread over `options().threads` threads; results in input order.
+    /// Fails on the first image that fails.
+    pub fn embed_batch(&self, images: &[ImageView<'_>]) -> Result<Vec<Vec<f32>>> {
+        let mut out = vec![0.0; images.len() * self.dim];
+        self.embed_batch_into(images, &mut out)?;
+        Ok(out
+            .chunks_exact(self.dim.max(1))
+            .map(<[f32]>::to_vec)
+            .collect())
+    }
+
+    /// Embeds images into `out` (`images.len() · dim()` floats, row-major).
+    pub fn embed_batch_into(&self, images: &[ImageView<'_>], out: &mut [f32]) -> Result<()> {
+        let dim = self.dim;
+        let needed = images
+            .len()
+            .checked_mul(dim)
+            .ok_or_else(|| Error::InvalidArgument("batch too large".into()))?;
+        if out.len() < needed {
+            return Err(Error::InvalidArgument(format!(
+                "output buffer holds {} floats, {} x {dim} needed",
+                out.len(),
+                images.len()
+            )));
+        }
+        let threads = match self.opts.threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            t => t,
+        }
+        .min(images.len().max(1));
+        if threads <= 1 {
+            for (img, o) in images.iter().zip(out.chunks_exact_mut(dim)) {
+                self.embed_into(img, o)?;
+            }
+            return Ok(());
+        }
+        let per = images.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = images
+                .chunks(per)
+                .zip(out[..needed].chunks_mut(per * dim))
+                .map(|(imgs, outs)| {
+                    scope.spawn(move || {
+                        for (img, o) in imgs.iter().zip(outs.chunks_exact_mut(dim)) {
+                            self.embed_into(img, o)?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            workers.into_iter().try_for_each(|w| {
+                w.join().unwrap_or_else(|_| {
+                    Err(Error::InvalidArgument("a worker thread panicked".into()))
+                })
+            })
+        })
+    }
+
+    /// Embeds preprocessed NHWC f32 images (`shape.c == 3`, any height and width) into
+    /// `out` (`shape.n · dim()` floats). No preprocessing is applied.
+    pub fn embed_tensor(&self, shape: Nhwc, data: &[f32], out: &mut [f32]) -> Result<()> {
+        let total = self.with_session(|s| {
+            self.net
+                .forward(shape, data, self.opts.output, out, &mut s.ws)
+        })?;
+        for v in out[..total].chunks_exact_mut(self.dim) {
+            self.finish(v)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedder_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Embedder>();
+    }
+}

@@ -1,0 +1,474 @@
+//! A MobileNet built from `ruvector-cnn-kernels` operators: BatchNorm folded into every conv
+//! at load, weights packed once, kernels chosen once. `forward` runs on a caller-owned
+//! [`Workspace`] and allocates nothing once the workspace has seen the input size.
+
+use std::fmt;
+
+use ruvector_cnn_kernels::ops::{
+    BatchNormDesc, Conv2d, Conv2dDesc, DepthwiseConv2d, DepthwiseDesc, GlobalAvgPool, Linear,
+    LinearDesc, Nhwc, Padding, Pointwise, PointwiseDesc, SqueezeExcite, SqueezeExciteDesc,
+};
+use ruvector_cnn_kernels::{Activation, KernelTable};
+
+use crate::arch::{Arch, BlockSpec, ConvBn, LinearSpec, SeSpec, Spec};
+use crate::error::{Error, OpContext, Result};
+use crate::weights::{Reader, Weights};
+
+/// Which tensor a forward pass returns per image.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Output {
+    /// The globally average-pooled last feature map (the usual embedding; 576/960/1280-d).
+    #[default]
+    Pooled,
+    /// The input of the final classifier layer (MobileNetV3: the 1024/1280-d hard-swish
+    /// features; MobileNetV2: the same as `Pooled`).
+    Penultimate,
+    /// Class scores (needs a model loaded with its classifier).
+    Logits,
+}
+
+impl Output {
+    /// Every output, in pipeline order.
+    pub const ALL: [Output; 3] = [Output::Pooled, Output::Penultimate, Output::Logits];
+
+    /// Lower-case name (`"pooled"`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Output::Pooled => "pooled",
+            Output::Penultimate => "penultimate",
+            Output::Logits => "logits",
+        }
+    }
+}
+
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// One inverted-residual block, ready to run.
+struct Block {
+    name: String,
+    expand: Option<Pointwise>,
+    dw: DepthwiseConv2d,
+    se: Option<SqueezeExcite>,
+    project: Pointwise,
+    residual: bool,
+}
+
+/// A loaded network.
+pub struct Network {
+    arch: Arch,
+    width_mult: f32,
+    stem: Conv2d,
+    blocks: Vec<Block>,
+    last: Pointwise,
+    pool: GlobalAvgPool,
+    /// Channels of the last conv (the pooled embedding's width).
+    features: usize,
+    head: Vec<Linear>,
+}
+
+/// Scratch memory of a forward pass; reusable across calls and grown only when an input
+/// needs more than it has.
+#[derive(Default)]
+pub struct Workspace {
+    act: [Vec<f32>; 3],
+    se: Vec<f32>,
+    pooled: Vec<f32>,
+    head: [Vec<f32>; 2],
+}
+
+/// Grows `v` to at least `len` floats (never shrinks, so steady-state calls do not allocate).
+fn ensure(v: &mut Vec<f32>, len: usize) {
+    if v.len() < len {
+        v.resize(len, 0.0);
+    }
+}
+
+/// The three activation buffers, rotated so that `cur` comes first.
+fn rotate(bufs: &mut [Vec<f32>; 3], cur: usize) -> [&mut Vec<f32>; 3] {
+    let [a, b, c] = bufs;
+    match cur {
+        0 => [a, b, c],
+        1 => [b, c, a],
+        _ => [c, a, b],
+    }
+}
+
+/// The folded `(weights, bias)` of a conv + BN.
+fn fold(r: &Reader<'_>, c: &ConvBn, eps: f32) -> Result<(Vec<f32>, Vec<f32>)> {
+    let per_out = if c.depthwise { 1 } else { c.cin };
+    let w = r.take(&c.weight, &[c.cout, per_out, c.kernel, c.kernel])?;
+    let bn = |p: &str| r.take(&format!("{}.{p}", c.bn), &[c.cout]);
+    let desc = BatchNormDesc {
+        channels: c.cout,
+        gamma: bn("weight")?,
+        beta: bn("bias")?,
+        mean: bn("running_mean")?,
+        var: bn("running_var")?,
+        eps,
+        activation: c.act,
+    };
+    desc.fold_into(w, None).layer(&c.bn)
+}
+
+fn pointwise(
+    r: &Reader<'_>,
+    c: &ConvBn,
+    eps: f32,
+    residual: bool,
+    t: &KernelTable,
+) -> Result<Pointwise> {
+    let (w, b) = fold(r, c, eps)?;
+    let desc = PointwiseDesc {
+        cin: c.cin,
+        cout: c.cout,
+        weights: &w,
+        bias: Some(&b),
+        activation: c.act,
+        residual,
+    };
+    Pointwise::new(&desc, t).layer(&c.weight)
+}
+
+fn depthwise(r: &Reader<'_>, c: &ConvBn, eps: f32, t: &KernelTable) -> Result<DepthwiseConv2d> {
+    let (w, b) = fold(r, c, eps)?;
+    let desc = DepthwiseDesc {
+        channels: c.cout,
+        kernel: c.kernel,
+        stride: c.stride,
+        padding: Padding::same((c.kernel - 1) / 2),
+        weights: &w,
+        bias: Some(&b),
+        activation: c.act,
+    };
+    DepthwiseConv2d::new(&desc, t).layer(&c.weight)
+}
+
+fn dense(r: &Reader<'_>, c: &ConvBn, eps: f32, t: &KernelTable) -> Result<Conv2d> {
+    let (w, b) = fold(r, c, eps)?;
+    let desc = Conv2dDesc {
+        cin: c.cin,
+        cout: c.cout,
+        kernel: c.kernel,
+        stride: c.stride,
+        padding: Padding::same((c.kernel - 1) / 2),
+        weights: &w,
+        bias: Some(&b),
+        activation: c.act,
+    };
+    Conv2d::new(&desc, t).layer(&c.weight)
+}
+
+fn squeeze_excite(r: &Reader<'_>, s: &SeSpec, t: &KernelTable) -> Result<SqueezeExcite> {
+    let (c, q) = (s.channels, s.squeeze);
+    let key = |k: &str| format!("{}.{k}", s.prefix);
+    let desc = SqueezeExciteDesc {
+        channels: c,
+        squeeze: q,
+        fc1_weights: r.take(&key("fc1.weight"), &[q, c, 1, 1])?,
+        fc1_bias: Some(r.take(&key("fc1.bias"), &[q])?),
+        fc2_weights: r.take(&key("fc2.weight"), &[c, q, 1, 1])?,
+        fc2_bias: Some(r.take(&key("fc2.bias"), &[c])?),
+        inner: Activation::Relu,
+        gate: Activation::Hsigmoid,
+    };
+    SqueezeExcite::new(&desc, t).layer(&s.prefix)
+}
+
+fn block(r: &Reader<'_>, b: &BlockSpec, eps: f32, t: &KernelTable) -> Result<Block> {
+    Ok(Block {
+        name: b.name.clone(),
+        expand: b
+            .expand
+            .as_ref()
+            .map(|e| pointwise(r, e, eps, false, t))
+            .transpose()?,
+        dw: depthwise(r, &b.dw, eps, t)?,
+        se: b.se.as_ref().map(|s| squeeze_excite(r, s, t)).transpose()?,
+        project: pointwise(r, &b.project, eps, b.residual, t)?,
+        residual: b.residual,
+    })
+}
+
+/// The classifier, or `None` when the weights hold none of its tensors (a feature extractor).
+fn head(r: &Reader<'_>, specs: &[LinearSpec], t: &KernelTable) -> Result<Vec<Linear>> {
+    let present = specs
+        .iter()
+        .any(|s| r.has(&format!("{}.weight", s.prefix)) || r.has(&format!("{}.bias", s.prefix)));
+    if !present {
+        return Ok(Vec::new());
+    }
+    let mut layers = Vec::new();
+    for s in specs {
+        let wkey = format!("{}.weight", s.prefix);
+        let outputs = match s.outputs {
+            Some(o) => o,
+            None => match r.shape(&wkey) {
+                Some(&[o, _]) if o > 0 => o,
+                Some(shape) => {
+                    return Err(Error::Shape {
+                        key: wkey,
+                        expected: vec![0, s.inputs],
+                        actual: shape.to_vec(),
+                    });
+                }
+                None => return Err(Error::MissingKey(wkey)),
+            },
+        };
+        let desc = LinearDesc {
+            in_features: s.inputs,
+            out_features: outputs,
+            weights: r.take(&wkey, &[outputs, s.inputs])?,
+            bias: Some(r.take(&format!("{}.bias", s.prefix), &[outputs])?),
+            activation: s.act,
+        };
+        layers.push(Linear::new(&desc, t).layer(&s.prefix)?);
+    }
+    Ok(layers)
+}
+
+impl Network {
+    /// Builds `arch` at `width_mult` from torchvision-named `weights`, with kernels from
+    /// `table`. Every tensor must be used: missing, extra, misshapen or non-finite tensors are
+    /// errors naming the key. The classifier is optional (all of it or none).
+    pub fn new(
+        arch: Arch,
+        width_mult: f32,
+        weights: &Weights,
+        table: &KernelTable,
+    ) -> Result<Self> {
+        let spec = Spec::new(arch, width_mult)?;
+        let eps = arch.bn_eps();
+        let r = Reader::new(weights);
+        let net = Network {
+            arch,
+            width_mult,
+            stem: dense(&r, &spec.stem, eps, table)?,
+            blocks: spec
+                .blocks
+                .iter()
+                .map(|b| block(&r, b, eps, table))
+                .collect::<Result<_>>()?,
+            last: pointwise(&r, &spec.last, eps, false, table)?,
+            pool: GlobalAvgPool::new(spec.last.cout, table).layer("avgpool")?,
+            features: spec.last.cout,
+            head: head(&r, &spec.head, table)?,
+        };
+        r.finish()?;
+        Ok(net)
+    }
+
+    /// Builds the architecture the weights' metadata names (`arch`, and `width_mult`
+    /// defaulting to 1.0), as written by this library and `tools/export_torchvision.py`.
+    pub fn from_metadata(weights: &Weights, table: &KernelTable) -> Result<Self> {
+        let arch: Arch = weights
+            .metadata("arch")
+            .ok_or_else(|| {
+                Error::InvalidArgument(
+                    "the weights do not say which architecture they are for (no `arch` \
+                     metadata); name the model explicitly"
+                        .into(),
+                )
+            })?
+            .parse()?;
+        let width = match weights.metadata("width_mult") {
+            None => 1.0,
+            Some(w) => w
+                .parse()
+                .map_err(|_| Error::Format(format!("metadata width_mult `{w}` is not a number")))?,
+        };
+        Network::new(arch, width, weights, table)
+    }
+
+    /// The architecture.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// The width multiplier.
+    pub fn width_mult(&self) -> f32 {
+        self.width_mult
+    }
+
+    /// Whether the classifier was loaded (so `Penultimate` and `Logits` are available).
+    pub fn has_classifier(&self) -> bool {
+        !self.head.is_empty()
+    }
+
+    /// Values per image of `output`, or an error if the model cannot produce it.
+    pub fn output_dim(&self, output: Output) -> Result<usize> {
+        match (output, self.head.as_slice()) {
+            (Output::Pooled, _) => Ok(self.features),
+            (Output::Penultimate, [.., last]) => Ok(last.in_features()),
+            (Output::Logits, [.., last]) => Ok(last.out_features()),
+            (_, []) => Err(Error::Unsupported(format!(
+                "{output} output: this {} was loaded without its classifier",
+                self.arch
+            ))),
+        }
+    }
+
+    /// `(layer, kernel ids)` of every layer, in order (for `rvcnn info` and logs).
+    pub fn kernels(&self) -> Vec<(String, String)> {
+        let mut out = vec![("features.0".to_string(), self.stem.kernel_id().to_string())];
+        for b in &self.blocks {
+            let mut ids = Vec::new();
+            if let Some(e) = &b.expand {
+                ids.push(e.kernel_id());
+            }
+            ids.push(b.dw.kernel_id());
+            if let Some(se) = &b.se {
+                ids.extend(se.kernel_ids());
+            }
+            ids.push(b.project.kernel_id());
+            out.push((b.name.clone(), ids.join(" ")));
+        }
+        out.push(("last conv".into(), self.last.kernel_id().to_string()));
+        out.push(("avgpool".into(), self.pool.kernel_id().to_string()));
+        for (i, l) in self.head.iter().enumerate() {
+            out.push((format!("classifier[{i}]"), l.kernel_id().to_string()));
+        }
+        out
+    }
+
+    /// Largest activation and SE workspace for `input`, and the last feature map's shape.
+    fn sizes(&self, input: Nhwc) -> Result<(usize, usize, Nhwc)> {
+        if input.c != 3 {
+            return Err(Error::InvalidArgument(format!(
+                "input must have 3 channels (RGB), got {}",
+                input.c
+            )));
+        }
+        let mut most = 0usize;
+        let mut se = 0usize;
+        let mut grow = |s: Nhwc| -> Result<Nhwc> {
+            most = most.max(s.len().layer("input")?);
+            Ok(s)
+        };
+        let mut s = grow(self.stem.output_shape(input).layer("features.0")?)?;
+        for b in &self.blocks {
+            if let Some(e) = &b.expand {
+                s = grow(e.output_shape(s).layer(&b.name)?)?;
+            }
+            s = grow(b.dw.output_shape(s).layer(&b.name)?)?;
+            if let Some(q) = &b.se {
+                se = se.max(q.workspace_len());
+            }
+            s = grow(b.project.output_shape(s).layer(&b.name)?)?;
+        }
+        let s = grow(self.last.output_shape(s).layer("last conv")?)?;
+        Ok((most, se, s))
+    }
+
+    /// Grows `ws` for a batch of `input`; returns the last feature map's shape.
+    fn prepare(&self, input: Nhwc, ws: &mut Workspace) -> Result<Nhwc> {
+        let (most, se, last) = self.sizes(input)?;
+        for b in &mut ws.act {
+            ensure(b, most);
+        }
+        ensure(&mut ws.se, se);
+        ensure(&mut ws.pooled, last.n * last.c);
+        for (h, l) in ws.head.iter_mut().zip(&self.head) {
+            ensure(h, last.n * l.out_features());
+        }
+        Ok(last)
+    }
+
+    /// A workspace already sized for batches of `input` (so `forward` on such batches does
+    /// not allocate).
+    pub fn workspace(&self, input: Nhwc) -> Result<Workspace> {
+        let mut ws = Workspace::default();
+        self.prepare(input, &mut ws)?;
+        Ok(ws)
+    }
+
+    /// Runs the network on a batch of NHWC images (`input_shape.c == 3`, values already
+    /// normalised), writing `output_dim(output)` values per image to the front of `out`.
+    /// Returns the number of values written.
+    pub fn forward(
+        &self,
+        input_shape: Nhwc,
+        input: &[f32],
+        output: Output,
+        out: &mut [f32],
+        ws: &mut Workspace,
+    ) -> Result<usize> {
+        let dim = self.output_dim(output)?;
+        let n = input_shape.n;
+        let total = n
+            .checked_mul(dim)
+            .ok_or_else(|| Error::InvalidArgument("batch too large".into()))?;
+        if out.len() < total {
+            return Err(Error::InvalidArgument(format!(
+                "output buffer holds {} floats, {n} x {dim} needed",
+                out.len()
+            )));
+        }
+        self.prepare(input_shape, ws)?;
+        let mut shape = self
+            .stem
+            .run(input_shape, input, &mut ws.act[0])
+            .layer("features.0")?;
+        let mut cur = 0;
+        for b in &self.blocks {
+            (shape, cur) = run_block(b, shape, cur, ws)?;
+        }
+        let [x, t, _] = rotate(&mut ws.act, cur);
+        let s = self.last.run(shape, x, t, None).layer("last conv")?;
+        self.pool.run(s, t, &mut ws.pooled).layer("avgpool")?;
+        let stop = match output {
+            Output::Pooled => 0,
+            Output::Penultimate => self.head.len() - 1,
+            Output::Logits => self.head.len(),
+        };
+        let Workspace { pooled, head, .. } = ws;
+        let [h0, h1] = head;
+        for (i, l) in self.head[..stop].iter().enumerate() {
+            let (src, dst): (&[f32], &mut [f32]) = match i % 2 {
+                _ if i == 0 => (pooled, h0),
+                1 => (h0, h1),
+                _ => (h1, h0),
+            };
+            l.run(n, src, dst).map_err(|source| Error::Op {
+                layer: format!("classifier[{i}]"), // formatted only on error: no allocation
+                source,
+            })?;
+        }
+        let result: &[f32] = match stop {
+            0 => pooled,
+            s if s % 2 == 1 => h0,
+            _ => h1,
+        };
+        out[..total].copy_from_slice(&result[..total]);
+        Ok(total)
+    }
+}
+
+/// Runs block `b` whose input (shape `shape`) is in activation buffer `cur`; returns the
+/// output shape and the buffer holding it.
+fn run_block(b: &Block, shape: Nhwc, cur: usize, ws: &mut Workspace) -> Result<(Nhwc, usize)> {
+    let name = b.name.as_str();
+    let Workspace { act, se, .. } = ws;
+    let [x, t1, t2] = rotate(act, cur);
+    let dw_se = |input: &[f32], output: &mut [f32], s: Nhwc, se: &mut [f32]| -> Result<Nhwc> {
+        let s = b.dw.run(s, input, output).layer(name)?;
+        if let Some(q) = &b.se {
+            q.run_in_place(s, output, se).layer(name)?;
+        }
+        Ok(s)
+    };
+    let residual = b.residual.then_some(&x[..]);
+    if let Some(e) = &b.expand {
+        let s = e.run(shape, x, t1, None).layer(name)?;
+        let s = dw_se(t1, t2, s, se)?;
+        let s = b.project.run(s, t2, t1, residual).layer(name)?;
+        Ok((s, (cur + 1) % 3))
+    } else {
+        let s = dw_se(x, t1, shape, se)?;
+        let s = b.project.run(s, t1, t2, residual).layer(name)?;
+        Ok((s, (cur + 2) % 3))
+    }
+}

@@ -1,0 +1,70 @@
+//! Randomly initialised weights, as torchvision initialises an untrained model: Kaiming-normal
+//! (fan-out) convolutions, BatchNorm γ = 1, β = 0 with running mean 0 and variance 1,
+//! Linear weights N(0, 0.01²), zero biases. Used for baselines and benchmarks of
+//! architectures without registry-available pretrained weights.
+
+use super::Weights;
+use crate::arch::{Arch, Spec};
+use crate::error::Result;
+
+/// SplitMix64 with Box–Muller normals: small, deterministic across platforms.
+struct Normal(u64);
+
+impl Normal {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in (0, 1].
+    fn uniform(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
+    }
+
+    fn sample(&mut self) -> f64 {
+        let (u, v) = (self.uniform(), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}
+
+impl Weights {
+    /// torchvision-style random weights for `arch` at `width_mult`, with a classifier of
+    /// `classes` outputs when given, from `seed`.
+    pub fn random(
+        arch: Arch,
+        width_mult: f32,
+        classes: Option<usize>,
+        seed: u64,
+    ) -> Result<Weights> {
+        let spec = Spec::new(arch, width_mult)?;
+        let mut rng = Normal(seed);
+        let mut w = Weights::new();
+        for (key, shape) in spec.tensors(classes) {
+            let count: usize = shape.iter().product();
+            let data: Vec<f32> = if key.ends_with("running_var") || is_bn_weight(&key, &shape) {
+                vec![1.0; count]
+            } else if shape.len() == 4 {
+                // Kaiming normal, mode fan_out (PyTorch: size(0) · receptive field).
+                let std = (2.0 / (shape[0] * shape[2] * shape[3]) as f64).sqrt();
+                (0..count).map(|_| (rng.sample() * std) as f32).collect()
+            } else if shape.len() == 2 {
+                (0..count).map(|_| (rng.sample() * 0.01) as f32).collect()
+            } else {
+                vec![0.0; count]
+            };
+            w.insert(&key, shape, data)?;
+        }
+        w.set_metadata("arch", arch.torchvision_name());
+        w.set_metadata("width_mult", &width_mult.to_string());
+        w.set_metadata("source", &format!("random init, seed {seed}"));
+        Ok(w)
+    }
+}
+
+/// A BatchNorm γ: a 1-d `.weight` (conv and Linear weights have more dimensions).
+fn is_bn_weight(key: &str, shape: &[usize]) -> bool {
+    key.ends_with(".weight") && shape.len() == 1
+}
