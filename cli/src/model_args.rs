@@ -57,6 +57,9 @@ pub struct ModelArgs {
     /// How images are fitted to the input.
     #[arg(long, value_enum, default_value = "center-crop")]
     pub fit: FitArg,
+    /// Colour transparent pixels are composited over, as R,G,B (0-255).
+    #[arg(long, value_name = "R,G,B", default_value = "255,255,255", value_parser = parse_rgb)]
+    pub background: [u8; 3],
     /// Do not L2-normalise the vectors.
     #[arg(long)]
     pub no_normalize: bool,
@@ -102,6 +105,7 @@ impl ModelArgs {
                     FitArg::Letterbox => Fit::Letterbox,
                     FitArg::Stretch => Fit::Stretch,
                 },
+                background: self.background,
                 ..Preprocess::default()
             },
             threads: self.threads,
@@ -161,4 +165,17 @@ impl ModelArgs {
         let net = Network::from_metadata(&w, &self.table()?).map_err(|e| e.to_string())?;
         Embedder::new(net, self.options()).map_err(|e| e.to_string())
     }
+}
+
+/// Parses `R,G,B` with components 0..=255.
+fn parse_rgb(s: &str) -> Result<[u8; 3], String> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    let [r, g, b] = parts[..] else {
+        return Err(format!("`{s}`: expected R,G,B"));
+    };
+    let c = |v: &str| {
+        v.parse::<u8>()
+            .map_err(|_| format!("`{v}` is not in 0..=255"))
+    };
+    Ok([c(r)?, c(g)?, c(b)?])
 }
