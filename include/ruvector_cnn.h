@@ -30,6 +30,77 @@ typedef enum {
   RVCNN_STATUS_PANIC = 8,
 } rvcnn_status;
 
+// Pixel layout of an 8-bit image (`rvcnn_image.format`).
+typedef enum {
+  // One byte of luminance per pixel.
+  RVCNN_PIXEL_GRAY8 = 0,
+  // Red, green, blue.
+  RVCNN_PIXEL_RGB8 = 1,
+  // Red, green, blue, straight alpha.
+  RVCNN_PIXEL_RGBA8 = 2,
+  // Blue, green, red.
+  RVCNN_PIXEL_BGR8 = 3,
+  // Blue, green, red, straight alpha.
+  RVCNN_PIXEL_BGRA8 = 4,
+} rvcnn_pixel_format;
+
+// Which network output is the embedding (`rvcnn_embedder_options.output`).
+typedef enum {
+  // Global-average-pooled features (default).
+  RVCNN_OUTPUT_POOLED = 0,
+  // Input of the last classifier layer.
+  RVCNN_OUTPUT_PENULTIMATE = 1,
+  // Class scores (models loaded with a classifier only).
+  RVCNN_OUTPUT_LOGITS = 2,
+} rvcnn_output;
+
+// How images are fitted to the square input (`rvcnn_embedder_options.fit`).
+typedef enum {
+  // Shorter side to size/0.875, centred square crop (torchvision ImageNet eval; default).
+  RVCNN_FIT_CENTER_CROP = 0,
+  // Longer side to size, padded with the mean colour.
+  RVCNN_FIT_LETTERBOX = 1,
+  // Each axis to size.
+  RVCNN_FIT_STRETCH = 2,
+} rvcnn_fit;
+
+// An embedder (opaque): a network, its preprocessing and per-thread workspaces.
+typedef struct rvcnn_embedder rvcnn_embedder;
+
+// Embedder options. Initialise with `rvcnn_embedder_options_default`, then change fields.
+// Enumerated fields are `uint32_t` holding the enum's value, so that any value from C is
+// defined behaviour (invalid ones are rejected with `RVCNN_STATUS_INVALID_ARGUMENT`).
+typedef struct {
+  // `sizeof(rvcnn_embedder_options)`, set by `rvcnn_embedder_options_default`.
+  uint32_t struct_size;
+  // An `rvcnn_output` value.
+  uint32_t output;
+  // An `rvcnn_fit` value.
+  uint32_t fit;
+  // Side of the square network input, 1..=4096 (default 224).
+  uint32_t input_size;
+  // Non-zero to L2-normalise embeddings (default 1).
+  uint32_t l2_normalize;
+  // Threads `rvcnn_embedder_embed_batch` uses (default 1; 0 = all cores).
+  uint32_t threads;
+} rvcnn_embedder_options;
+
+// An 8-bit image in caller memory.
+typedef struct {
+  // First byte of the first row.
+  const uint8_t *data;
+  // Bytes readable from `data` (at least `stride · (height − 1) + width · bytes per pixel`).
+  size_t data_len;
+  // Width in pixels.
+  uint32_t width;
+  // Height in pixels.
+  uint32_t height;
+  // Bytes from one row to the next.
+  size_t stride;
+  // An `rvcnn_pixel_format` value.
+  uint32_t format;
+} rvcnn_image;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -57,6 +128,79 @@ rvcnn_status rvcnn_isa_active(const char **name);
 // # Safety
 // `name` must be NULL or valid for writing one pointer.
 rvcnn_status rvcnn_isa_detected(const char **name);
+
+// Writes the default options (pooled output, centre crop, 224, L2-normalised, 1 thread).
+//
+// # Safety
+// `out` must be NULL or valid for writing an `rvcnn_embedder_options`.
+rvcnn_status rvcnn_embedder_options_default(rvcnn_embedder_options *out);
+
+// Creates an embedder with the default pretrained model (MobileNetV2 ImageNet features,
+// 1280-d), which must have been fetched into the cache once (`rvcnn fetch`).
+// `opts` may be NULL for the defaults. Destroy with `rvcnn_embedder_destroy`.
+//
+// # Safety
+// `opts` must be NULL or readable; `out` must be NULL or valid for writing one pointer.
+rvcnn_status rvcnn_embedder_create_default(const rvcnn_embedder_options *opts,
+                                           rvcnn_embedder **out);
+
+// Creates an embedder from a `.safetensors` file (torchvision keys; the architecture is read
+// from its `arch`/`width_mult` metadata, as written by `rvcnn fetch` and
+// `tools/export_torchvision.py`). `path` is a NUL-terminated UTF-8 path.
+//
+// # Safety
+// `path` must be NULL or a NUL-terminated string; `opts` NULL or readable; `out` NULL or
+// valid for writing one pointer.
+rvcnn_status rvcnn_embedder_create_from_file(const char *path,
+                                             const rvcnn_embedder_options *opts,
+                                             rvcnn_embedder **out);
+
+// Creates an embedder from the bytes of a `.safetensors` file in memory (`len` bytes at
+// `data`; copied, so the buffer may be freed afterwards).
+//
+// # Safety
+// `data` must be NULL or readable for `len` bytes; `opts` NULL or readable; `out` NULL or
+// valid for writing one pointer.
+rvcnn_status rvcnn_embedder_create_from_memory(const uint8_t *data,
+                                               size_t len,
+                                               const rvcnn_embedder_options *opts,
+                                               rvcnn_embedder **out);
+
+// Destroys an embedder (NULL is a no-op).
+//
+// # Safety
+// `embedder` must be NULL or a live pointer from an `rvcnn_embedder_create_*` call, not used
+// afterwards nor concurrently.
+void rvcnn_embedder_destroy(rvcnn_embedder *embedder);
+
+// Writes the number of floats per embedding to `*dim`.
+//
+// # Safety
+// `embedder` must be NULL or live; `dim` NULL or valid for writing a `size_t`.
+rvcnn_status rvcnn_embedder_dim(const rvcnn_embedder *embedder, size_t *dim);
+
+// Embeds one image into `out[0 .. dim)` (`out_len` ≥ dim floats). `out` is written only on
+// success.
+//
+// # Safety
+// `embedder` NULL or live; `image` NULL or readable, its `data` readable for `data_len`
+// bytes; `out` NULL or writable for `out_len` floats.
+rvcnn_status rvcnn_embedder_embed(const rvcnn_embedder *embedder,
+                                  const rvcnn_image *image,
+                                  float *out,
+                                  size_t out_len);
+
+// Embeds `count` images into `out` (row-major `count × dim` floats; `out_len` ≥ that),
+// spread over the embedder's `threads`. `out` is written only if every image succeeds.
+//
+// # Safety
+// `embedder` NULL or live; `images` NULL or readable for `count` `rvcnn_image`s, each with
+// readable data; `out` NULL or writable for `out_len` floats.
+rvcnn_status rvcnn_embedder_embed_batch(const rvcnn_embedder *embedder,
+                                        const rvcnn_image *images,
+                                        size_t count,
+                                        float *out,
+                                        size_t out_len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -4,10 +4,11 @@
 //! Conventions (see the README): functions are `rvcnn_<object>_<verb>`; fallible calls return
 //! [`rvcnn_status`] and leave a thread-local message for `rvcnn_last_error_message()`; every
 //! pointer is NULL-checked; out-parameters are written only on success; no panic crosses the
-//! boundary. This crate currently exports the library-level calls; operator objects and the
-//! embedder follow with the model.
+//! boundary. Exports: library-level calls (version, ISA, status strings) and the embedder
+//! (`rvcnn_embedder_*`); operator objects follow.
 
 mod boundary;
+mod embedder;
 mod status;
 
 use std::ffi::{c_char, c_int};
@@ -15,6 +16,10 @@ use std::ffi::{c_char, c_int};
 use ruvector_cnn_kernels::KernelTable;
 use ruvector_cnn_kernels::isa::{self, Isa};
 
+pub use embedder::{
+    rvcnn_embedder, rvcnn_embedder_options, rvcnn_fit, rvcnn_image, rvcnn_output,
+    rvcnn_pixel_format,
+};
 pub use status::rvcnn_status;
 
 use boundary::{Failure, guard, non_null};

@@ -35,12 +35,14 @@ impl Default for EmbedderOptions {
     }
 }
 
-/// Per-call scratch: the network workspace, the preprocessed tensor and resampling buffers.
+/// Per-call scratch: the network workspace, the preprocessed tensor, resampling buffers and
+/// the result (copied to the caller's buffer only on success).
 #[derive(Default)]
 struct Session {
     ws: Workspace,
     tensor: Vec<f32>,
     scratch: Scratch,
+    result: Vec<f32>,
 }
 
 /// A network plus preprocessing. `Send + Sync`: `embed` may be called from many threads at
@@ -134,7 +136,7 @@ impl Embedder {
         Ok(())
     }
 
-    /// Embeds one image into `out[..dim()]`.
+    /// Embeds one image into `out[..dim()]`. On error `out` is left untouched.
     pub fn embed_into(&self, image: &ImageView<'_>, out: &mut [f32]) -> Result<()> {
         let dim = self.dim;
         if out.len() < dim {
@@ -148,13 +150,17 @@ impl Embedder {
             if s.tensor.len() < p.tensor_len() {
                 s.tensor.resize(p.tensor_len(), 0.0);
             }
+            if s.result.len() < dim {
+                s.result.resize(dim, 0.0);
+            }
             p.run(image, &mut s.tensor, &mut s.scratch)?;
             let shape = Nhwc::new(1, p.size, p.size, 3);
             self.net
-                .forward(shape, &s.tensor, self.opts.output, out, &mut s.ws)?;
+                .forward(shape, &s.tensor, self.opts.output, &mut s.result, &mut s.ws)?;
+            self.finish(&mut s.result[..dim])?;
+            out[..dim].copy_from_slice(&s.result[..dim]);
             Ok(())
-        })?;
-        self.finish(&mut out[..dim])
+        })
     }
 
     /// Embeds one image.
@@ -223,16 +229,33 @@ impl Embedder {
     }
 
     /// Embeds preprocessed NHWC f32 images (`shape.c == 3`, any height and width) into
-    /// `out` (`shape.n · dim()` floats). No preprocessing is applied.
+    /// `out` (`shape.n · dim()` floats). No preprocessing is applied. On error `out` is left
+    /// untouched.
     pub fn embed_tensor(&self, shape: Nhwc, data: &[f32], out: &mut [f32]) -> Result<()> {
-        let total = self.with_session(|s| {
-            self.net
-                .forward(shape, data, self.opts.output, out, &mut s.ws)
-        })?;
-        for v in out[..total].chunks_exact_mut(self.dim) {
-            self.finish(v)?;
+        let total = shape
+            .n
+            .checked_mul(self.dim)
+            .ok_or_else(|| Error::InvalidArgument("batch too large".into()))?;
+        if out.len() < total {
+            return Err(Error::InvalidArgument(format!(
+                "output buffer holds {} floats, {} x {} needed",
+                out.len(),
+                shape.n,
+                self.dim
+            )));
         }
-        Ok(())
+        self.with_session(|s| {
+            if s.result.len() < total {
+                s.result.resize(total, 0.0);
+            }
+            self.net
+                .forward(shape, data, self.opts.output, &mut s.result, &mut s.ws)?;
+            for v in s.result[..total].chunks_exact_mut(self.dim) {
+                self.finish(v)?;
+            }
+            out[..total].copy_from_slice(&s.result[..total]);
+            Ok(())
+        })
     }
 }
 

@@ -1,5 +1,7 @@
 //! Shared helpers of the cross-crate tests: the ISA levels to exercise and small fixtures.
 
+// The C tests (compiled by build.rs into this crate) call the C API: link it.
+use ruvector_cnn as _;
 use ruvector_cnn_kernels::isa::{Isa, IsaSet};
 use ruvector_cnn_kernels::testing::{Rng, supported};
 
