@@ -64,8 +64,35 @@ typedef enum {
   RVCNN_FIT_STRETCH = 2,
 } rvcnn_fit;
 
+// Fused activations (`activation` fields hold one of these values).
+typedef enum {
+  // Identity.
+  RVCNN_ACT_LINEAR = 0,
+  // max(x, 0).
+  RVCNN_ACT_RELU = 1,
+  // min(max(x, 0), 6).
+  RVCNN_ACT_RELU6 = 2,
+  // x · relu6(x + 3) / 6.
+  RVCNN_ACT_HSWISH = 3,
+  // relu6(x + 3) / 6.
+  RVCNN_ACT_HSIGMOID = 4,
+} rvcnn_activation;
+
+// Pooling kinds (`rvcnn_pool_desc.kind`).
+typedef enum {
+  // Maximum over the window (padding never wins).
+  RVCNN_POOL_MAX = 0,
+  // Average dividing by the whole window (PyTorch's default `count_include_pad=True`).
+  RVCNN_POOL_AVG = 1,
+  // Average over the window's in-image pixels only.
+  RVCNN_POOL_AVG_EXCLUDE_PAD = 2,
+} rvcnn_pool_kind;
+
 // An embedder (opaque): a network, its preprocessing and per-thread workspaces.
 typedef struct rvcnn_embedder rvcnn_embedder;
+
+// An operator object (opaque).
+typedef struct rvcnn_op rvcnn_op;
 
 // Embedder options. Initialise with `rvcnn_embedder_options_default`, then change fields.
 // Enumerated fields are `uint32_t` holding the enum's value, so that any value from C is
@@ -101,6 +128,184 @@ typedef struct {
   uint32_t format;
 } rvcnn_image;
 
+// Zero padding around an image.
+typedef struct {
+  // Rows above.
+  size_t top;
+  // Columns left.
+  size_t left;
+  // Rows below.
+  size_t bottom;
+  // Columns right.
+  size_t right;
+} rvcnn_padding;
+
+// Dense 3x3 convolution (`rvcnn_op_create_conv2d`).
+typedef struct {
+  // `sizeof(rvcnn_conv2d_desc)`.
+  uint32_t struct_size;
+  // An `rvcnn_activation`.
+  uint32_t activation;
+  // Input channels.
+  size_t cin;
+  // Output channels.
+  size_t cout;
+  // Window size (3).
+  size_t kernel;
+  // Stride (1 or 2).
+  size_t stride;
+  // Zero padding (each side smaller than the window).
+  rvcnn_padding padding;
+  // OIHW weights, `cout·cin·kernel·kernel` floats.
+  const float *weights;
+  // Floats at `weights`.
+  size_t weights_len;
+  // Bias (`cout` floats) or NULL.
+  const float *bias;
+  // Floats at `bias`.
+  size_t bias_len;
+} rvcnn_conv2d_desc;
+
+// Depthwise KxK convolution (`rvcnn_op_create_depthwise`).
+typedef struct {
+  // `sizeof(rvcnn_depthwise_desc)`.
+  uint32_t struct_size;
+  // An `rvcnn_activation`.
+  uint32_t activation;
+  // Channels.
+  size_t channels;
+  // Window size (3 or 5).
+  size_t kernel;
+  // Stride (1 or 2).
+  size_t stride;
+  // Zero padding (each side smaller than the window).
+  rvcnn_padding padding;
+  // `[channels][kernel][kernel]` weights.
+  const float *weights;
+  // Floats at `weights`.
+  size_t weights_len;
+  // Bias (`channels` floats) or NULL.
+  const float *bias;
+  // Floats at `bias`.
+  size_t bias_len;
+} rvcnn_depthwise_desc;
+
+// Pointwise 1x1 convolution (`rvcnn_op_create_pointwise`).
+typedef struct {
+  // `sizeof(rvcnn_pointwise_desc)`.
+  uint32_t struct_size;
+  // An `rvcnn_activation` (with `residual`, only `RVCNN_ACT_LINEAR`).
+  uint32_t activation;
+  // Input channels.
+  size_t cin;
+  // Output channels.
+  size_t cout;
+  // Non-zero: `rvcnn_op_run` adds an output-shaped residual tensor.
+  uint32_t residual;
+  // `[cout][cin]` weights.
+  const float *weights;
+  // Floats at `weights`.
+  size_t weights_len;
+  // Bias (`cout` floats) or NULL.
+  const float *bias;
+  // Floats at `bias`.
+  size_t bias_len;
+} rvcnn_pointwise_desc;
+
+// Fully-connected layer (`rvcnn_op_create_linear`).
+typedef struct {
+  // `sizeof(rvcnn_linear_desc)`.
+  uint32_t struct_size;
+  // An `rvcnn_activation`.
+  uint32_t activation;
+  // Input features.
+  size_t in_features;
+  // Output features.
+  size_t out_features;
+  // `[out][in]` weights.
+  const float *weights;
+  // Floats at `weights`.
+  size_t weights_len;
+  // Bias (`out_features` floats) or NULL.
+  const float *bias;
+  // Floats at `bias`.
+  size_t bias_len;
+} rvcnn_linear_desc;
+
+// Batch-norm inference (`rvcnn_op_create_batchnorm`); each array holds `channels` floats.
+typedef struct {
+  // `sizeof(rvcnn_batchnorm_desc)`.
+  uint32_t struct_size;
+  // An `rvcnn_activation`.
+  uint32_t activation;
+  // Channels.
+  size_t channels;
+  // γ.
+  const float *gamma;
+  // β.
+  const float *beta;
+  // Running mean.
+  const float *mean;
+  // Running variance (≥ 0).
+  const float *var;
+  // ε (> 0).
+  float eps;
+} rvcnn_batchnorm_desc;
+
+// Max or average pooling (`rvcnn_op_create_pool`).
+typedef struct {
+  // `sizeof(rvcnn_pool_desc)`.
+  uint32_t struct_size;
+  // An `rvcnn_pool_kind`.
+  uint32_t kind;
+  // Channels.
+  size_t channels;
+  // Window height.
+  size_t kernel_h;
+  // Window width.
+  size_t kernel_w;
+  // Vertical stride.
+  size_t stride_h;
+  // Horizontal stride.
+  size_t stride_w;
+  // Zero padding (each side smaller than the window).
+  rvcnn_padding padding;
+} rvcnn_pool_desc;
+
+// Squeeze-excitation (`rvcnn_op_create_se`): gate = gate_act(fc2·inner_act(fc1·mean(x))).
+typedef struct {
+  // `sizeof(rvcnn_se_desc)`.
+  uint32_t struct_size;
+  // `rvcnn_activation` after fc1 (MobileNetV3: RELU).
+  uint32_t inner;
+  // `rvcnn_activation` of the gate (MobileNetV3: HSIGMOID).
+  uint32_t gate;
+  // Channels.
+  size_t channels;
+  // Bottleneck width.
+  size_t squeeze;
+  // `[squeeze][channels]` weights.
+  const float *fc1_weights;
+  // `squeeze` floats or NULL.
+  const float *fc1_bias;
+  // `[channels][squeeze]` weights.
+  const float *fc2_weights;
+  // `channels` floats or NULL.
+  const float *fc2_bias;
+} rvcnn_se_desc;
+
+// An NHWC tensor shape.
+typedef struct {
+  // Batch.
+  size_t n;
+  // Height.
+  size_t h;
+  // Width.
+  size_t w;
+  // Channels.
+  size_t c;
+} rvcnn_shape;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -114,20 +319,6 @@ const char *rvcnn_status_string(int status);
 // The message of the last failing call on this thread (empty if none). Valid until the next
 // failing call on the same thread; never NULL.
 const char *rvcnn_last_error_message(void);
-
-// Writes the name of the ISA level kernels run at in this process (the CPU's best level,
-// capped by the `RVCNN_ISA` environment variable): `"scalar"`, `"avx2fma"` or `"avx512f"`.
-// `*name` receives a static NUL-terminated string.
-//
-// # Safety
-// `name` must be NULL or valid for writing one pointer.
-rvcnn_status rvcnn_isa_active(const char **name);
-
-// Writes the name of the best ISA level this CPU supports, ignoring `RVCNN_ISA`.
-//
-// # Safety
-// `name` must be NULL or valid for writing one pointer.
-rvcnn_status rvcnn_isa_detected(const char **name);
 
 // Writes the default options (pooled output, centre crop, 224, L2-normalised, 1 thread).
 //
@@ -201,6 +392,130 @@ rvcnn_status rvcnn_embedder_embed_batch(const rvcnn_embedder *embedder,
                                         size_t count,
                                         float *out,
                                         size_t out_len);
+
+// Writes the name of the ISA level objects created now run at: the CPU's best level, capped
+// by the `RVCNN_ISA` environment variable and by `rvcnn_isa_cap` — `"scalar"`, `"avx2fma"` or
+// `"avx512f"`. `*name` receives a static NUL-terminated string.
+//
+// # Safety
+// `name` must be NULL or valid for writing one pointer.
+rvcnn_status rvcnn_isa_active(const char **name);
+
+// Writes the name of the best ISA level this CPU supports, ignoring any cap.
+//
+// # Safety
+// `name` must be NULL or valid for writing one pointer.
+rvcnn_status rvcnn_isa_detected(const char **name);
+
+// Caps the ISA level of objects created from now on (embedders and operators; existing
+// objects keep their kernels): `"scalar"`, `"avx2fma"` or `"avx512f"`, or NULL to remove the
+// cap. A cap above what the CPU has changes nothing. Process-wide and thread-safe.
+//
+// # Safety
+// `name` must be NULL or a NUL-terminated string.
+rvcnn_status rvcnn_isa_cap(const char *name);
+
+// Creates a dense 3x3 convolution.
+//
+// # Safety
+// `desc` NULL or readable, its arrays readable for their lengths; `out` NULL or writable.
+rvcnn_status rvcnn_op_create_conv2d(const rvcnn_conv2d_desc *desc, rvcnn_op **out);
+
+// Creates a depthwise convolution.
+//
+// # Safety
+// `desc` NULL or readable, its arrays readable for their lengths; `out` NULL or writable.
+rvcnn_status rvcnn_op_create_depthwise(const rvcnn_depthwise_desc *desc, rvcnn_op **out);
+
+// Creates a pointwise (1x1) convolution.
+//
+// # Safety
+// `desc` NULL or readable, its arrays readable for their lengths; `out` NULL or writable.
+rvcnn_status rvcnn_op_create_pointwise(const rvcnn_pointwise_desc *desc, rvcnn_op **out);
+
+// Creates a fully-connected layer.
+//
+// # Safety
+// `desc` NULL or readable, its arrays readable for their lengths; `out` NULL or writable.
+rvcnn_status rvcnn_op_create_linear(const rvcnn_linear_desc *desc, rvcnn_op **out);
+
+// Creates a batch-norm (scale/shift) operator.
+//
+// # Safety
+// `desc` NULL or readable, its four arrays readable for `channels` floats; `out` NULL or
+// writable.
+rvcnn_status rvcnn_op_create_batchnorm(const rvcnn_batchnorm_desc *desc, rvcnn_op **out);
+
+// Creates an elementwise activation (an `rvcnn_activation` value).
+//
+// # Safety
+// `out` must be NULL or writable for one pointer.
+rvcnn_status rvcnn_op_create_activation(uint32_t act, rvcnn_op **out);
+
+// Creates a max or average pooling.
+//
+// # Safety
+// `desc` NULL or readable; `out` NULL or writable.
+rvcnn_status rvcnn_op_create_pool(const rvcnn_pool_desc *desc, rvcnn_op **out);
+
+// Creates a global average pooling over `channels` channels (`n×h×w×c → n×1×1×c`).
+//
+// # Safety
+// `out` must be NULL or writable for one pointer.
+rvcnn_status rvcnn_op_create_global_avgpool(size_t channels, rvcnn_op **out);
+
+// Creates a squeeze-excitation block.
+//
+// # Safety
+// `desc` NULL or readable; its weight arrays readable for `squeeze·channels` floats and its
+// biases (if non-NULL) for `squeeze` / `channels` floats; `out` NULL or writable.
+rvcnn_status rvcnn_op_create_se(const rvcnn_se_desc *desc, rvcnn_op **out);
+
+// Writes the output shape for input shape `input`.
+//
+// # Safety
+// `op` NULL or live; `input` NULL or readable; `out` NULL or writable.
+rvcnn_status rvcnn_op_output_shape(const rvcnn_op *op, const rvcnn_shape *input, rvcnn_shape *out);
+
+// Writes the floats of workspace `rvcnn_op_run` needs (0 for every kind but SE).
+//
+// # Safety
+// `op` NULL or live; `out` NULL or writable.
+rvcnn_status rvcnn_op_workspace_size(const rvcnn_op *op, size_t *out);
+
+// Runs the op on `input` (shape `*shape`, `input_len` floats) into `output` (`output_len`
+// floats, at least the output shape's). `residual` (output-shaped) is required exactly for
+// pointwise ops created with `residual`, else NULL; `workspace` may be NULL when the
+// workspace size is 0. `output` must not overlap `input` or `residual`.
+//
+// # Safety
+// `op` NULL or live; `shape` NULL or readable; each buffer NULL or valid for its length
+// (`output` and `workspace` writable, not overlapping any other buffer).
+rvcnn_status rvcnn_op_run(const rvcnn_op *op,
+                          const rvcnn_shape *shape,
+                          const float *input,
+                          size_t input_len,
+                          float *output,
+                          size_t output_len,
+                          const float *residual,
+                          size_t residual_len,
+                          float *workspace,
+                          size_t workspace_len);
+
+// Writes the id of the kernel the op uses (a static NUL-terminated string such as
+// `"avx512f/f32_dwconv_hswish_3x3s1_c32w4"`; for SE, the channel-scale kernel; an identity
+// activation reports `"copy"`).
+//
+// # Safety
+// `op` NULL or live; `out` NULL or writable.
+rvcnn_status rvcnn_op_kernel_id(const rvcnn_op *op, const char **out);
+
+// Destroys an op (NULL is a no-op).
+//
+// # Safety
+// `op` must be NULL or a live handle from `rvcnn_op_create_*`, not used afterwards nor
+// concurrently.
+void rvcnn_op_destroy(rvcnn_op *op);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -5,6 +5,7 @@ fn main() {
     println!("cargo:rerun-if-changed=../include/ruvector_cnn.h");
     cc::Build::new()
         .file("c/capi_tests.c")
+        .file("c/ops_tests.c")
         .include("../include")
         .std("c11")
         .flag("-Wall")

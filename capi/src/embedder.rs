@@ -10,7 +10,8 @@ use std::ffi::{CStr, c_char};
 use std::path::Path;
 
 use ruvector_cnn_model::{
-    Embedder, EmbedderOptions, Error, Fit, ImageView, Output, PixelFormat, Preprocess, Weights,
+    Embedder, EmbedderOptions, Error, Fit, ImageView, Network, Output, PixelFormat, Preprocess,
+    Weights, pretrained,
 };
 
 use crate::boundary::{Failure, guard, non_null};
@@ -201,6 +202,13 @@ pub unsafe extern "C" fn rvcnn_embedder_options_default(
     })
 }
 
+/// An embedder over `weights` (architecture from their metadata) with the kernels allowed by
+/// the current ISA cap.
+fn build(weights: &Weights, opts: EmbedderOptions) -> Result<Embedder, Failure> {
+    let net = Network::from_metadata(weights, &crate::isa::table())?;
+    Ok(Embedder::new(net, opts)?)
+}
+
 /// Stores a new embedder in `*out` (only on success).
 ///
 /// # Safety
@@ -226,7 +234,7 @@ pub unsafe extern "C" fn rvcnn_embedder_create_default(
         non_null(out, "out")?;
         // SAFETY: per the contract.
         let o = unsafe { options(opts) }?;
-        let e = Embedder::pretrained(o)?;
+        let e = build(&pretrained::load_default()?, o)?;
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { publish(out, e) };
         Ok(())
@@ -256,7 +264,7 @@ pub unsafe extern "C" fn rvcnn_embedder_create_from_file(
         // SAFETY: per the contract.
         let o = unsafe { options(opts) }?;
         let w = Weights::load(Path::new(path))?;
-        let e = Embedder::from_weights(&w, o)?;
+        let e = build(&w, o)?;
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { publish(out, e) };
         Ok(())
@@ -284,7 +292,7 @@ pub unsafe extern "C" fn rvcnn_embedder_create_from_memory(
         // SAFETY: per the contract.
         let o = unsafe { options(opts) }?;
         let w = Weights::from_safetensors(bytes)?;
-        let e = Embedder::from_weights(&w, o)?;
+        let e = build(&w, o)?;
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { publish(out, e) };
         Ok(())

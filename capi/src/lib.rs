@@ -4,17 +4,16 @@
 //! Conventions (see the README): functions are `rvcnn_<object>_<verb>`; fallible calls return
 //! [`rvcnn_status`] and leave a thread-local message for `rvcnn_last_error_message()`; every
 //! pointer is NULL-checked; out-parameters are written only on success; no panic crosses the
-//! boundary. Exports: library-level calls (version, ISA, status strings) and the embedder
-//! (`rvcnn_embedder_*`); operator objects follow.
+//! boundary. Exports: library-level calls (version, ISA detection and cap, status strings),
+//! the embedder (`rvcnn_embedder_*`) and operator objects (`rvcnn_op_*`).
 
 mod boundary;
 mod embedder;
+mod isa;
+mod ops;
 mod status;
 
 use std::ffi::{c_char, c_int};
-
-use ruvector_cnn_kernels::KernelTable;
-use ruvector_cnn_kernels::isa::{self, Isa};
 
 pub use embedder::{
     rvcnn_embedder, rvcnn_embedder_options, rvcnn_fit, rvcnn_image, rvcnn_output,
@@ -22,7 +21,12 @@ pub use embedder::{
 };
 pub use status::rvcnn_status;
 
-use boundary::{Failure, guard, non_null};
+pub use isa::{rvcnn_isa_active, rvcnn_isa_cap, rvcnn_isa_detected};
+pub use ops::{
+    rvcnn_activation, rvcnn_batchnorm_desc, rvcnn_conv2d_desc, rvcnn_depthwise_desc,
+    rvcnn_linear_desc, rvcnn_op, rvcnn_padding, rvcnn_pointwise_desc, rvcnn_pool_desc,
+    rvcnn_pool_kind, rvcnn_se_desc, rvcnn_shape,
+};
 
 /// The library version, e.g. `"0.1.0"` (static, NUL-terminated).
 #[unsafe(no_mangle)]
@@ -44,45 +48,6 @@ pub extern "C" fn rvcnn_status_string(status: c_int) -> *const c_char {
 #[unsafe(no_mangle)]
 pub extern "C" fn rvcnn_last_error_message() -> *const c_char {
     status::last_error_ptr()
-}
-
-/// Writes the name of the ISA level kernels run at in this process (the CPU's best level,
-/// capped by the `RVCNN_ISA` environment variable): `"scalar"`, `"avx2fma"` or `"avx512f"`.
-/// `*name` receives a static NUL-terminated string.
-///
-/// # Safety
-/// `name` must be NULL or valid for writing one pointer.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn rvcnn_isa_active(name: *mut *const c_char) -> rvcnn_status {
-    guard(|| {
-        non_null(name, "name")?;
-        let top = KernelTable::best().isa_set().top();
-        // SAFETY: non-NULL (checked) and valid for a write per the contract.
-        unsafe { *name = isa_name(top) };
-        Ok(())
-    })
-}
-
-/// Writes the name of the best ISA level this CPU supports, ignoring `RVCNN_ISA`.
-///
-/// # Safety
-/// `name` must be NULL or valid for writing one pointer.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn rvcnn_isa_detected(name: *mut *const c_char) -> rvcnn_status {
-    guard(|| {
-        non_null(name, "name")?;
-        // SAFETY: non-NULL (checked) and valid for a write per the contract.
-        unsafe { *name = isa_name(isa::detected().top()) };
-        Ok::<(), Failure>(())
-    })
-}
-
-fn isa_name(level: Isa) -> *const c_char {
-    match level {
-        Isa::Scalar => c"scalar".as_ptr(),
-        Isa::Avx2Fma => c"avx2fma".as_ptr(),
-        Isa::Avx512F => c"avx512f".as_ptr(),
-    }
 }
 
 #[cfg(test)]
@@ -110,6 +75,9 @@ mod tests {
         // SAFETY: `name` is a valid out-pointer.
         let status = unsafe { rvcnn_isa_detected(&mut name) };
         assert_eq!(status, rvcnn_status::RVCNN_STATUS_OK);
-        assert_eq!(text(name), isa::detected().top().name());
+        assert_eq!(
+            text(name),
+            ruvector_cnn_kernels::isa::detected().top().name()
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The C API exercised from C (`tests/c/capi_tests.c`, compiled by `tests/build.rs`):
 //! lifecycle, every NULL argument, bad options and images, short buffers, corrupt weights,
 //! out-parameters untouched on error, every status string, struct layout, batches and
-//! several C threads embedding with one embedder.
+//! several C threads embedding with one embedder; every operator kind against a naive C
+//! reference, with its error paths and the ISA cap.
 
 use std::ffi::{CString, c_char, c_int};
 
@@ -10,6 +11,7 @@ use ruvector_cnn_tests as _;
 
 unsafe extern "C" {
     fn rvcnn_ctest_run(weights_path: *const c_char) -> c_int;
+    fn rvcnn_ctest_ops() -> c_int;
 }
 
 #[test]
@@ -21,5 +23,12 @@ fn c_tests_pass() {
     let c = CString::new(path).unwrap();
     // SAFETY: a valid NUL-terminated path; the C tests only call the library's exports.
     let failures = unsafe { rvcnn_ctest_run(c.as_ptr()) };
+    assert_eq!(failures, 0, "{failures} C check(s) failed (see stderr)");
+}
+
+#[test]
+fn c_op_tests_pass() {
+    // SAFETY: the C tests only call the library's exports.
+    let failures = unsafe { rvcnn_ctest_ops() };
     assert_eq!(failures, 0, "{failures} C check(s) failed (see stderr)");
 }
