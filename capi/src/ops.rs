@@ -254,6 +254,11 @@ pub struct rvcnn_se_desc {
     pub fc2_bias: *const f32,
 }
 
+// Layout checks mirrored by `_Static_assert`s in tests/c/ops_tests.c.
+const _: () = assert!(size_of::<rvcnn_shape>() == 4 * size_of::<usize>());
+const _: () = assert!(std::mem::offset_of!(rvcnn_conv2d_desc, cin) == 8);
+const _: () = assert!(std::mem::offset_of!(rvcnn_batchnorm_desc, eps) == 48);
+
 /// The operator behind a handle.
 enum Op {
     Conv2d(Conv2d),

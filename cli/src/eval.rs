@@ -2,6 +2,7 @@
 //! per class). Each image whose class has at least two images is a query; it scores a hit
 //! when its most similar other image has the same class.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use clap::{Args as ClapArgs, ValueEnum};
@@ -121,14 +122,10 @@ pub fn run(args: &Args) -> CliResult {
             )
         }
     };
+    let class_of: HashMap<&PathBuf, &str> = items.iter().map(|(c, p)| (p, c.as_str())).collect();
     let classes: Vec<&str> = ok
         .iter()
-        .map(|p| {
-            items
-                .iter()
-                .find(|(_, q)| q == p)
-                .map_or("", |(c, _)| c.as_str())
-        })
+        .map(|p| class_of.get(p).copied().unwrap_or(""))
         .collect();
     let n_classes = {
         let mut c = classes.clone();

@@ -447,6 +447,65 @@ impl Network {
     }
 }
 
+impl Network {
+    /// Like [`Network::forward`], with the batch split into `workspaces.len()` contiguous
+    /// parts run on that many scoped threads (one workspace each; threads are spawned per
+    /// call). Returns the number of values written.
+    pub fn forward_parallel(
+        &self,
+        input_shape: Nhwc,
+        input: &[f32],
+        output: Output,
+        out: &mut [f32],
+        workspaces: &mut [Workspace],
+    ) -> Result<usize> {
+        let threads = workspaces.len().min(input_shape.n);
+        if threads <= 1 {
+            let ws = workspaces.first_mut().ok_or_else(|| {
+                Error::InvalidArgument("forward_parallel needs at least one workspace".into())
+            })?;
+            return self.forward(input_shape, input, output, out, ws);
+        }
+        let dim = self.output_dim(output)?;
+        let image = input_shape.image_len().layer("input")?;
+        let n = input_shape.n;
+        let (need_in, need_out) = (n.checked_mul(image), n.checked_mul(dim));
+        match (need_in, need_out) {
+            (Some(i), Some(o)) if input.len() >= i && out.len() >= o => {}
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "buffers too small for a batch of {n} ({} input, {} output floats)",
+                    input.len(),
+                    out.len()
+                )));
+            }
+        }
+        let per = n.div_ceil(threads);
+        std::thread::scope(|s| {
+            let jobs: Vec<_> = input[..n * image]
+                .chunks(per * image)
+                .zip(out[..n * dim].chunks_mut(per * dim))
+                .zip(workspaces.iter_mut())
+                .map(|((x, y), ws)| {
+                    s.spawn(move || {
+                        let shape = Nhwc {
+                            n: x.len() / image,
+                            ..input_shape
+                        };
+                        self.forward(shape, x, output, y, ws)
+                    })
+                })
+                .collect();
+            jobs.into_iter().try_fold(0, |total, j| {
+                let written = j.join().unwrap_or_else(|_| {
+                    Err(Error::InvalidArgument("a forward thread panicked".into()))
+                })?;
+                Ok(total + written)
+            })
+        })
+    }
+}
+
 /// Runs block `b` whose input (shape `shape`) is in activation buffer `cur`; returns the
 /// output shape and the buffer holding it.
 fn run_block(b: &Block, shape: Nhwc, cur: usize, ws: &mut Workspace) -> Result<(Nhwc, usize)> {

@@ -401,8 +401,33 @@ static void test_isa_cap(void) {
     rvcnn_op_destroy(NULL);
 }
 
+/* Every create function rejects a NULL descriptor and a NULL out-pointer. */
+static void test_null_arguments(void) {
+    rvcnn_op *op = NULL;
+    rvcnn_shape s = {1, 1, 1, 1}, o;
+    float x = 0, y = 1;
+    CHECK(rvcnn_op_create_conv2d(NULL, &op) == RVCNN_STATUS_NULL_POINTER);
+    CHECK(rvcnn_op_create_depthwise(NULL, &op) == RVCNN_STATUS_NULL_POINTER);
+    CHECK(rvcnn_op_create_pointwise(NULL, &op) == RVCNN_STATUS_NULL_POINTER);
+    CHECK(rvcnn_op_create_linear(NULL, &op) == RVCNN_STATUS_NULL_POINTER);
+    CHECK(rvcnn_op_create_batchnorm(NULL, &op) == RVCNN_STATUS_NULL_POINTER);
+    CHECK(rvcnn_op_create_pool(NULL, &op) == RVCNN_STATUS_NULL_POINTER);
+    CHECK(rvcnn_op_create_se(NULL, &op) == RVCNN_STATUS_NULL_POINTER);
+    CHECK(rvcnn_op_create_activation(RVCNN_ACT_RELU, NULL) == RVCNN_STATUS_NULL_POINTER);
+    CHECK(rvcnn_op_create_global_avgpool(3, NULL) == RVCNN_STATUS_NULL_POINTER);
+    CHECK(op == NULL);
+    CHECK(rvcnn_op_create_activation(RVCNN_ACT_RELU, &op) == RVCNN_STATUS_OK);
+    CHECK(rvcnn_op_output_shape(NULL, &s, &o) == RVCNN_STATUS_NULL_POINTER);
+    CHECK(rvcnn_op_output_shape(op, NULL, &o) == RVCNN_STATUS_NULL_POINTER);
+    CHECK(rvcnn_op_output_shape(op, &s, NULL) == RVCNN_STATUS_NULL_POINTER);
+    CHECK(rvcnn_op_kernel_id(op, NULL) == RVCNN_STATUS_NULL_POINTER);
+    CHECK(rvcnn_op_run(op, &s, &x, 1, &y, 1, NULL, 0, NULL, 0) == RVCNN_STATUS_OK && y == 0);
+    rvcnn_op_destroy(op);
+}
+
 int rvcnn_ctest_ops(void) {
     failures = 0;
+    test_null_arguments();
     test_conv();
     test_depthwise();
     test_pointwise_and_linear();

@@ -1,0 +1,168 @@
+//! Whole-model latency of ruvector-cnn, the Rust half of `benches/compare/compare.py`.
+//!
+//! ```text
+//! rvcnn-mbench --weights F.safetensors [--input X.f32 --shape N,3,H,W | --shape N,3,H,W]
+//!              [--output pooled|penultimate|logits] [--runs R] [--warmup W] [--threads T]
+//!              [--out Y.f32]
+//! rvcnn-mbench --export-random ARCH F.safetensors     (torchvision-style random weights)
+//! ```
+//! Input files are raw little-endian f32 in NCHW order (as numpy's `tofile` writes); the
+//! output file holds the `N × dim` results. With `--threads T > 1` the batch is split over
+//! T threads, each with its own workspace (threads are spawned per run). Prints one JSON line
+//! with the median and minimum time of a forward pass over the whole batch.
+
+use std::time::Instant;
+
+use ruvector_cnn_kernels::KernelTable;
+use ruvector_cnn_kernels::ops::Nhwc;
+use ruvector_cnn_model::{Arch, Network, Output, Weights};
+
+struct Args {
+    weights: String,
+    input: Option<String>,
+    shape: [usize; 4],
+    output: Output,
+    runs: usize,
+    warmup: usize,
+    threads: usize,
+    out: Option<String>,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut it = std::env::args().skip(1);
+    let mut a = Args {
+        weights: String::new(),
+        input: None,
+        shape: [1, 3, 224, 224],
+        output: Output::Pooled,
+        runs: 100,
+        warmup: 10,
+        threads: 1,
+        out: None,
+    };
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        let num = |v: String| v.parse::<usize>().map_err(|e| format!("{flag}: {e}"));
+        match flag.as_str() {
+            "--export-random" => {
+                let arch: Arch = val()?.parse().map_err(|e| format!("{e}"))?;
+                let path = val()?;
+                let w = Weights::random(arch, 1.0, Some(1000), 1).map_err(|e| e.to_string())?;
+                let bytes = w.to_safetensors().map_err(|e| e.to_string())?;
+                std::fs::write(&path, bytes).map_err(|e| format!("{path}: {e}"))?;
+                std::process::exit(0);
+            }
+            "--weights" => a.weights = val()?,
+            "--input" => a.input = Some(val()?),
+            "--shape" => {
+                let dims: Vec<usize> = val()?
+                    .split(',')
+                    .map(|d| d.trim().parse().map_err(|e| format!("--shape: {e}")))
+                    .collect::<Result<_, _>>()?;
+                a.shape = dims
+                    .try_into()
+                    .map_err(|_| "--shape takes N,3,H,W".to_string())?;
+            }
+            "--output" => {
+                let v = val()?;
+                a.output = Output::ALL
+                    .into_iter()
+                    .find(|o| o.name() == v)
+                    .ok_or_else(|| format!("--output: unknown `{v}`"))?;
+            }
+            "--runs" => a.runs = num(val()?)?.max(1),
+            "--warmup" => a.warmup = num(val()?)?,
+            "--threads" => a.threads = num(val()?)?.max(1),
+            "--out" => a.out = Some(val()?),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if a.weights.is_empty() {
+        return Err("--weights is required".into());
+    }
+    Ok(a)
+}
+
+/// NCHW → NHWC.
+fn to_nhwc(x: &[f32], [n, c, h, w]: [usize; 4]) -> Vec<f32> {
+    let mut y = vec![0.0; x.len()];
+    for b in 0..n {
+        for ch in 0..c {
+            for i in 0..h * w {
+                y[(b * h * w + i) * c + ch] = x[(b * c + ch) * h * w + i];
+            }
+        }
+    }
+    y
+}
+
+fn run() -> Result<(), String> {
+    let a = parse()?;
+    let [n, c, h, w] = a.shape;
+    let weights = Weights::load(a.weights.as_ref()).map_err(|e| e.to_string())?;
+    let net = Network::from_metadata(&weights, KernelTable::best()).map_err(|e| e.to_string())?;
+    let len = n * c * h * w;
+    let nchw: Vec<f32> = match &a.input {
+        Some(path) => {
+            let b = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+            if b.len() != len * 4 {
+                return Err(format!(
+                    "{path}: {} bytes, shape needs {}",
+                    b.len(),
+                    len * 4
+                ));
+            }
+            b.chunks_exact(4)
+                .map(|q| f32::from_le_bytes([q[0], q[1], q[2], q[3]]))
+                .collect()
+        }
+        None => (0..len)
+            .map(|i| ((i * 37 % 101) as f32) / 50.0 - 1.0)
+            .collect(),
+    };
+    let x = to_nhwc(&nchw, a.shape);
+    let dim = net.output_dim(a.output).map_err(|e| e.to_string())?;
+    let threads = a.threads.min(n);
+    let per = n.div_ceil(threads);
+    let mut workspaces: Vec<_> = (0..threads)
+        .map(|_| net.workspace(Nhwc::new(per, h, w, c)))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let mut y = vec![0.0f32; n * dim];
+    let shape = Nhwc::new(n, h, w, c);
+    let mut forward = |y: &mut [f32]| -> Result<(), String> {
+        net.forward_parallel(shape, &x, a.output, y, &mut workspaces)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    };
+    for _ in 0..a.warmup {
+        forward(&mut y)?;
+    }
+    let mut times = Vec::with_capacity(a.runs);
+    for _ in 0..a.runs {
+        let t = Instant::now();
+        forward(&mut y)?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    if let Some(path) = &a.out {
+        let bytes: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(path, bytes).map_err(|e| format!("{path}: {e}"))?;
+    }
+    println!(
+        "{{\"arch\":\"{}\",\"isa\":\"{}\",\"batch\":{n},\"size\":[{h},{w}],\"threads\":{threads},\"runs\":{},\"median_ms\":{:.4},\"min_ms\":{:.4}}}",
+        net.arch(),
+        KernelTable::best().isa_set().top(),
+        a.runs,
+        times[times.len() / 2],
+        times[0]
+    );
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("rvcnn-mbench: {e}");
+        std::process::exit(1);
+    }
+}
