@@ -377,8 +377,8 @@ impl Network {
         Ok(last)
     }
 
-    /// A workspace already sized for batches of `input` (so `forward` on such batches does
-    /// not allocate).
+    /// A workspace already sized for images of `input`'s height and width (so `forward` on
+    /// such inputs, of any batch size, does not allocate).
     pub fn workspace(&self, input: Nhwc) -> Result<Workspace> {
         let mut ws = Workspace::default();
         self.prepare(input, &mut ws)?;
@@ -407,7 +407,43 @@ impl Network {
                 out.len()
             )));
         }
-        self.prepare(input_shape, ws)?;
+        if n == 0 {
+            return Err(Error::InvalidArgument("batch of zero images".into()));
+        }
+        // Images run one at a time through the whole network: a layer's activations for one
+        // image stay in cache, where a whole batch per layer would not.
+        let one = Nhwc {
+            n: 1,
+            ..input_shape
+        };
+        let image = one.len().layer("input")?;
+        if input.len() / image < n {
+            return Err(Error::InvalidArgument(format!(
+                "input holds {} floats, {n} images of {image} needed",
+                input.len()
+            )));
+        }
+        self.prepare(one, ws)?;
+        for (x, y) in input
+            .chunks_exact(image)
+            .zip(out.chunks_exact_mut(dim))
+            .take(n)
+        {
+            self.forward_image(one, x, output, y, ws)?;
+        }
+        Ok(total)
+    }
+
+    /// One image (`shape.n == 1`) through the network into `out[..dim]`; `ws` is prepared.
+    fn forward_image(
+        &self,
+        input_shape: Nhwc,
+        input: &[f32],
+        output: Output,
+        out: &mut [f32],
+        ws: &mut Workspace,
+    ) -> Result<()> {
+        let dim = out.len();
         let mut shape = self
             .stem
             .run(input_shape, input, &mut ws.act[0])
@@ -432,7 +468,7 @@ impl Network {
                 1 => (h0, h1),
                 _ => (h1, h0),
             };
-            l.run(n, src, dst).map_err(|source| Error::Op {
+            l.run(1, src, dst).map_err(|source| Error::Op {
                 layer: format!("classifier[{i}]"), // formatted only on error: no allocation
                 source,
             })?;
@@ -442,8 +478,8 @@ impl Network {
             s if s % 2 == 1 => h0,
             _ => h1,
         };
-        out[..total].copy_from_slice(&result[..total]);
-        Ok(total)
+        out.copy_from_slice(&result[..dim]);
+        Ok(())
     }
 }
 
