@@ -1,28 +1,29 @@
-/* Embeds a binary PPM (P6) image with libruvector_cnn and prints the vector as one line of
- * space-separated floats.
+/* Embeds two images with libruvector_cnn and prints their cosine similarity.
  *
  *   cargo build --release -p ruvector-cnn-capi
  *   cc -std=c99 -O2 -Iinclude examples/c/embed.c target/release/libruvector_cnn.a \
- *      -lpthread -ldl -lm -o embed
- *   ./embed photo.ppm                      # default pretrained model (run `rvcnn fetch` once)
- *   ./embed photo.ppm model.safetensors    # any model file rvcnn can load
+ *      -lpthread -ldl -lm -o embed           # or, installed: $(pkg-config --cflags --libs ruvector_cnn)
+ *   ./embed a.ppm b.ppm                      # default pretrained model (run `rvcnn fetch` once)
+ *   ./embed a.ppm b.ppm model.safetensors    # any model file rvcnn can load
  *
- * (Convert other formats with e.g. `convert photo.jpg photo.ppm` or Pillow.) */
+ * Images are binary PPM (P6, maxval 255); convert others with e.g. `convert photo.jpg a.ppm`
+ * or Pillow. Prints the embedding dimension and the cosine similarity. */
 #include "ruvector_cnn.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Reads a P6 PPM with maxval 255; returns malloc'd RGB bytes or NULL. */
-static unsigned char *read_ppm(const char *path, unsigned *w, unsigned *h) {
+/* Reads a P6 PPM with maxval 255 into *img (pixels malloc'd); returns 0 on success. */
+static int read_ppm(const char *path, rvcnn_image *img) {
     FILE *f = fopen(path, "rb");
-    unsigned maxval = 0;
+    unsigned w = 0, h = 0, maxval = 0;
     unsigned char *px = NULL;
-    size_t n;
-    if (!f) return NULL;
-    if (fscanf(f, "P6 %u %u %u", w, h, &maxval) == 3 && maxval == 255 && fgetc(f) != EOF &&
-        *w > 0 && *h > 0 && *w < 65536 && *h < 65536) {
-        n = (size_t)*w * *h * 3;
+    size_t n = 0;
+    if (!f) return -1;
+    if (fscanf(f, "P6 %u %u %u", &w, &h, &maxval) == 3 && maxval == 255 && fgetc(f) != EOF &&
+        w > 0 && h > 0 && w < 65536 && h < 65536) {
+        n = (size_t)w * h * 3;
         px = malloc(n);
         if (px && fread(px, 1, n, f) != n) {
             free(px);
@@ -30,51 +31,64 @@ static unsigned char *read_ppm(const char *path, unsigned *w, unsigned *h) {
         }
     }
     fclose(f);
-    return px;
+    if (!px) return -1;
+    img->data = px;
+    img->data_len = n;
+    img->width = w;
+    img->height = h;
+    img->stride = (size_t)w * 3;
+    img->format = RVCNN_PIXEL_RGB8;
+    return 0;
+}
+
+static int fail(rvcnn_status s) {
+    fprintf(stderr, "%s: %s\n", rvcnn_status_string(s), rvcnn_last_error_message());
+    return 1;
 }
 
 int main(int argc, char **argv) {
     rvcnn_embedder *e = NULL;
+    rvcnn_image img[2] = {{0}, {0}};
     rvcnn_status s;
-    rvcnn_image img;
-    unsigned w = 0, h = 0;
     size_t dim = 0, i;
-    float *v;
-    unsigned char *px;
+    float *v = NULL;
+    double dot = 0, na = 0, nb = 0;
+    int rc = 1;
 
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s IMAGE.ppm [WEIGHTS.safetensors]\n", argv[0]);
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s A.ppm B.ppm [WEIGHTS.safetensors]\n", argv[0]);
         return 2;
     }
-    px = read_ppm(argv[1], &w, &h);
-    if (!px) {
-        fprintf(stderr, "%s: not a binary PPM (P6, maxval 255)\n", argv[1]);
-        return 1;
-    }
-    s = argc > 2 ? rvcnn_embedder_create_from_file(argv[2], NULL, &e)
+    for (i = 0; i < 2; i++)
+        if (read_ppm(argv[1 + i], &img[i]) != 0) {
+            fprintf(stderr, "%s: not a binary PPM (P6, maxval 255)\n", argv[1 + i]);
+            goto done;
+        }
+    s = argc > 3 ? rvcnn_embedder_create_from_file(argv[3], NULL, &e)
                  : rvcnn_embedder_create_default(NULL, &e);
     if (s != RVCNN_STATUS_OK) {
-        fprintf(stderr, "%s: %s\n", rvcnn_status_string(s), rvcnn_last_error_message());
-        free(px);
-        return 1;
+        rc = fail(s);
+        goto done;
     }
     rvcnn_embedder_dim(e, &dim);
-    v = malloc(dim * sizeof *v);
-    img.data = px;
-    img.data_len = (size_t)w * h * 3;
-    img.width = w;
-    img.height = h;
-    img.stride = (size_t)w * 3;
-    img.format = RVCNN_PIXEL_RGB8;
-    s = v ? rvcnn_embedder_embed(e, &img, v, dim) : RVCNN_STATUS_OUT_OF_MEMORY;
-    if (s == RVCNN_STATUS_OK) {
-        for (i = 0; i < dim; i++) printf(i ? " %g" : "%g", v[i]);
-        printf("\n");
-    } else {
-        fprintf(stderr, "%s: %s\n", rvcnn_status_string(s), rvcnn_last_error_message());
+    v = malloc(2 * dim * sizeof *v);
+    if (!v) goto done;
+    s = rvcnn_embedder_embed_batch(e, img, 2, v, 2 * dim);
+    if (s != RVCNN_STATUS_OK) {
+        rc = fail(s);
+        goto done;
     }
+    for (i = 0; i < dim; i++) {
+        dot += (double)v[i] * v[dim + i];
+        na += (double)v[i] * v[i];
+        nb += (double)v[dim + i] * v[dim + i];
+    }
+    printf("dimension %zu\ncosine %.6f\n", dim, dot / sqrt(na * nb));
+    rc = 0;
+done:
     free(v);
-    free(px);
+    free((void *)img[0].data);
+    free((void *)img[1].data);
     rvcnn_embedder_destroy(e);
-    return s == RVCNN_STATUS_OK ? 0 : 1;
+    return rc;
 }
