@@ -15,18 +15,11 @@ mod status;
 
 use std::ffi::{c_char, c_int};
 
-pub use embedder::{
-    rvcnn_embedder, rvcnn_embedder_options, rvcnn_fit, rvcnn_image, rvcnn_output,
-    rvcnn_pixel_format,
-};
+pub use embedder::*;
 pub use status::rvcnn_status;
 
-pub use isa::{rvcnn_isa_active, rvcnn_isa_cap, rvcnn_isa_detected};
-pub use ops::{
-    rvcnn_activation, rvcnn_batchnorm_desc, rvcnn_conv2d_desc, rvcnn_depthwise_desc,
-    rvcnn_linear_desc, rvcnn_op, rvcnn_padding, rvcnn_pointwise_desc, rvcnn_pool_desc,
-    rvcnn_pool_kind, rvcnn_se_desc, rvcnn_shape,
-};
+pub use isa::*;
+pub use ops::*;
 
 /// The library version, e.g. `"0.1.0"` (static, NUL-terminated).
 #[unsafe(no_mangle)]

@@ -10,12 +10,12 @@
 
 #![allow(non_camel_case_types)] // C names: the header is generated from these items.
 
-use ruvector_cnn_kernels::Activation;
 use ruvector_cnn_kernels::ops::{
     BatchNorm, BatchNormDesc, Conv2d, Conv2dDesc, DepthwiseConv2d, DepthwiseDesc, Elementwise,
     GlobalAvgPool, Linear, LinearDesc, Nhwc, Padding, Pointwise, PointwiseDesc, Pool, PoolDesc,
     PoolKind, SqueezeExcite, SqueezeExciteDesc,
 };
+use ruvector_cnn_kernels::{Activation, KernelTable};
 
 use crate::boundary::{Failure, guard, non_null};
 use crate::isa::table;
@@ -329,25 +329,81 @@ fn padding(p: rvcnn_padding) -> Padding {
     }
 }
 
-/// Reads a descriptor after checking the pointers.
-///
-/// # Safety
-/// `desc` must be NULL or readable; `out` NULL or writable for one pointer.
-unsafe fn read<T: Copy>(desc: *const T, out: *mut *mut rvcnn_op) -> Result<T, Failure> {
-    non_null(desc, "desc")?;
-    non_null(out, "out")?;
-    // SAFETY: non-NULL and readable per the contract.
-    Ok(unsafe { *desc })
+/// A C descriptor: its C name and `struct_size` field.
+trait Desc: Copy {
+    /// The C type name, for error messages.
+    const NAME: &'static str;
+    /// The caller's `struct_size`.
+    fn struct_size(&self) -> u32;
 }
+
+macro_rules! descriptors {
+    ($($t:ident),*) => {$(
+        impl Desc for $t {
+            const NAME: &'static str = stringify!($t);
+            fn struct_size(&self) -> u32 {
+                self.struct_size
+            }
+        }
+    )*};
+}
+
+descriptors!(
+    rvcnn_conv2d_desc,
+    rvcnn_depthwise_desc,
+    rvcnn_pointwise_desc,
+    rvcnn_linear_desc,
+    rvcnn_batchnorm_desc,
+    rvcnn_pool_desc,
+    rvcnn_se_desc
+);
 
 /// Publishes a new op in `*out`.
 ///
 /// # Safety
-/// `out` must be non-NULL (checked by `read`) and writable for one pointer.
+/// `out` must be non-NULL (checked by callers) and writable for one pointer.
 unsafe fn publish(out: *mut *mut rvcnn_op, op: Op) {
     let p = Box::into_raw(Box::new(rvcnn_op { op }));
     // SAFETY: per the contract.
     unsafe { *out = p };
+}
+
+/// The body every `rvcnn_op_create_*` taking a descriptor shares: NULL and `struct_size`
+/// checks, then `build` with the table the ISA cap allows, then `*out` (only on success).
+///
+/// # Safety
+/// `desc` must be NULL or readable, and every array `build` reads through it valid for the
+/// length it is read with; `out` NULL or writable for one pointer.
+unsafe fn create<D: Desc>(
+    desc: *const D,
+    out: *mut *mut rvcnn_op,
+    build: impl FnOnce(&D, &KernelTable) -> Result<Op, Failure>,
+) -> rvcnn_status {
+    guard(|| {
+        non_null(desc, "desc")?;
+        non_null(out, "out")?;
+        // SAFETY: non-NULL and readable per the contract.
+        let d = unsafe { *desc };
+        check_size(d.struct_size(), size_of::<D>(), D::NAME)?;
+        let op = build(&d, &table())?;
+        // SAFETY: non-NULL (checked) and writable per the contract.
+        unsafe { publish(out, op) };
+        Ok(())
+    })
+}
+
+/// A descriptor's weights (required) and bias (optional).
+///
+/// # Safety
+/// Each pointer must be NULL or readable for its length.
+unsafe fn params<'a>(
+    w: *const f32,
+    w_len: usize,
+    b: *const f32,
+    b_len: usize,
+) -> Result<(&'a [f32], Option<&'a [f32]>), Failure> {
+    // SAFETY: per the contract.
+    unsafe { Ok((floats(w, w_len, "weights")?, optional(b, b_len))) }
 }
 
 /// Creates a dense 3x3 convolution.
@@ -359,33 +415,23 @@ pub unsafe extern "C" fn rvcnn_op_create_conv2d(
     desc: *const rvcnn_conv2d_desc,
     out: *mut *mut rvcnn_op,
 ) -> rvcnn_status {
-    guard(|| {
-        // SAFETY: per the contract.
-        let d = unsafe { read(desc, out) }?;
-        check_size(
-            d.struct_size,
-            size_of::<rvcnn_conv2d_desc>(),
-            "rvcnn_conv2d_desc",
-        )?;
-        let op = Conv2d::new(
-            &Conv2dDesc {
+    // SAFETY: the caller's contract is `create`'s and `params`'s.
+    unsafe {
+        create(desc, out, |d, t| {
+            let (weights, bias) = params(d.weights, d.weights_len, d.bias, d.bias_len)?;
+            let desc = Conv2dDesc {
                 cin: d.cin,
                 cout: d.cout,
                 kernel: d.kernel,
                 stride: d.stride,
                 padding: padding(d.padding),
-                // SAFETY: readable for their lengths per the contract.
-                weights: unsafe { floats(d.weights, d.weights_len, "weights") }?,
-                // SAFETY: as above.
-                bias: unsafe { optional(d.bias, d.bias_len) },
+                weights,
+                bias,
                 activation: activation(d.activation, "activation")?,
-            },
-            &table(),
-        )?;
-        // SAFETY: `out` checked non-NULL by `read`, writable per the contract.
-        unsafe { publish(out, Op::Conv2d(op)) };
-        Ok(())
-    })
+            };
+            Ok(Op::Conv2d(Conv2d::new(&desc, t)?))
+        })
+    }
 }
 
 /// Creates a depthwise convolution.
@@ -397,32 +443,22 @@ pub unsafe extern "C" fn rvcnn_op_create_depthwise(
     desc: *const rvcnn_depthwise_desc,
     out: *mut *mut rvcnn_op,
 ) -> rvcnn_status {
-    guard(|| {
-        // SAFETY: per the contract.
-        let d = unsafe { read(desc, out) }?;
-        check_size(
-            d.struct_size,
-            size_of::<rvcnn_depthwise_desc>(),
-            "rvcnn_depthwise_desc",
-        )?;
-        let op = DepthwiseConv2d::new(
-            &DepthwiseDesc {
+    // SAFETY: the caller's contract is `create`'s and `params`'s.
+    unsafe {
+        create(desc, out, |d, t| {
+            let (weights, bias) = params(d.weights, d.weights_len, d.bias, d.bias_len)?;
+            let desc = DepthwiseDesc {
                 channels: d.channels,
                 kernel: d.kernel,
                 stride: d.stride,
                 padding: padding(d.padding),
-                // SAFETY: readable for their lengths per the contract.
-                weights: unsafe { floats(d.weights, d.weights_len, "weights") }?,
-                // SAFETY: as above.
-                bias: unsafe { optional(d.bias, d.bias_len) },
+                weights,
+                bias,
                 activation: activation(d.activation, "activation")?,
-            },
-            &table(),
-        )?;
-        // SAFETY: `out` checked non-NULL by `read`, writable per the contract.
-        unsafe { publish(out, Op::Depthwise(op)) };
-        Ok(())
-    })
+            };
+            Ok(Op::Depthwise(DepthwiseConv2d::new(&desc, t)?))
+        })
+    }
 }
 
 /// Creates a pointwise (1x1) convolution.
@@ -434,32 +470,22 @@ pub unsafe extern "C" fn rvcnn_op_create_pointwise(
     desc: *const rvcnn_pointwise_desc,
     out: *mut *mut rvcnn_op,
 ) -> rvcnn_status {
-    guard(|| {
-        // SAFETY: per the contract.
-        let d = unsafe { read(desc, out) }?;
-        check_size(
-            d.struct_size,
-            size_of::<rvcnn_pointwise_desc>(),
-            "rvcnn_pointwise_desc",
-        )?;
-        let residual = d.residual != 0;
-        let op = Pointwise::new(
-            &PointwiseDesc {
+    // SAFETY: the caller's contract is `create`'s and `params`'s.
+    unsafe {
+        create(desc, out, |d, t| {
+            let (weights, bias) = params(d.weights, d.weights_len, d.bias, d.bias_len)?;
+            let residual = d.residual != 0;
+            let desc = PointwiseDesc {
                 cin: d.cin,
                 cout: d.cout,
-                // SAFETY: readable for their lengths per the contract.
-                weights: unsafe { floats(d.weights, d.weights_len, "weights") }?,
-                // SAFETY: as above.
-                bias: unsafe { optional(d.bias, d.bias_len) },
+                weights,
+                bias,
                 activation: activation(d.activation, "activation")?,
                 residual,
-            },
-            &table(),
-        )?;
-        // SAFETY: `out` checked non-NULL by `read`, writable per the contract.
-        unsafe { publish(out, Op::Pointwise(op, residual)) };
-        Ok(())
-    })
+            };
+            Ok(Op::Pointwise(Pointwise::new(&desc, t)?, residual))
+        })
+    }
 }
 
 /// Creates a fully-connected layer.
@@ -471,30 +497,20 @@ pub unsafe extern "C" fn rvcnn_op_create_linear(
     desc: *const rvcnn_linear_desc,
     out: *mut *mut rvcnn_op,
 ) -> rvcnn_status {
-    guard(|| {
-        // SAFETY: per the contract.
-        let d = unsafe { read(desc, out) }?;
-        check_size(
-            d.struct_size,
-            size_of::<rvcnn_linear_desc>(),
-            "rvcnn_linear_desc",
-        )?;
-        let op = Linear::new(
-            &LinearDesc {
+    // SAFETY: the caller's contract is `create`'s and `params`'s.
+    unsafe {
+        create(desc, out, |d, t| {
+            let (weights, bias) = params(d.weights, d.weights_len, d.bias, d.bias_len)?;
+            let desc = LinearDesc {
                 in_features: d.in_features,
                 out_features: d.out_features,
-                // SAFETY: readable for their lengths per the contract.
-                weights: unsafe { floats(d.weights, d.weights_len, "weights") }?,
-                // SAFETY: as above.
-                bias: unsafe { optional(d.bias, d.bias_len) },
+                weights,
+                bias,
                 activation: activation(d.activation, "activation")?,
-            },
-            &table(),
-        )?;
-        // SAFETY: `out` checked non-NULL by `read`, writable per the contract.
-        unsafe { publish(out, Op::Linear(op)) };
-        Ok(())
-    })
+            };
+            Ok(Op::Linear(Linear::new(&desc, t)?))
+        })
+    }
 }
 
 /// Creates a batch-norm (scale/shift) operator.
@@ -507,39 +523,22 @@ pub unsafe extern "C" fn rvcnn_op_create_batchnorm(
     desc: *const rvcnn_batchnorm_desc,
     out: *mut *mut rvcnn_op,
 ) -> rvcnn_status {
-    guard(|| {
-        // SAFETY: per the contract.
-        let d = unsafe { read(desc, out) }?;
-        check_size(
-            d.struct_size,
-            size_of::<rvcnn_batchnorm_desc>(),
-            "rvcnn_batchnorm_desc",
-        )?;
-        let c = d.channels;
-        // SAFETY: readable for `channels` floats per the contract.
-        let gamma = unsafe { floats(d.gamma, c, "gamma") }?;
-        // SAFETY: as above.
-        let beta = unsafe { floats(d.beta, c, "beta") }?;
-        // SAFETY: as above.
-        let mean = unsafe { floats(d.mean, c, "mean") }?;
-        // SAFETY: as above.
-        let var = unsafe { floats(d.var, c, "var") }?;
-        let op = BatchNorm::new(
-            &BatchNormDesc {
+    // SAFETY: the caller's contract is `create`'s and `floats`'s.
+    unsafe {
+        create(desc, out, |d, t| {
+            let c = d.channels;
+            let desc = BatchNormDesc {
                 channels: c,
-                gamma,
-                beta,
-                mean,
-                var,
+                gamma: floats(d.gamma, c, "gamma")?,
+                beta: floats(d.beta, c, "beta")?,
+                mean: floats(d.mean, c, "mean")?,
+                var: floats(d.var, c, "var")?,
                 eps: d.eps,
                 activation: activation(d.activation, "activation")?,
-            },
-            &table(),
-        )?;
-        // SAFETY: `out` checked non-NULL by `read`, writable per the contract.
-        unsafe { publish(out, Op::BatchNorm(op, c)) };
-        Ok(())
-    })
+            };
+            Ok(Op::BatchNorm(BatchNorm::new(&desc, t)?, c))
+        })
+    }
 }
 
 /// Creates an elementwise activation (an `rvcnn_activation` value).
@@ -569,41 +568,32 @@ pub unsafe extern "C" fn rvcnn_op_create_pool(
     desc: *const rvcnn_pool_desc,
     out: *mut *mut rvcnn_op,
 ) -> rvcnn_status {
-    guard(|| {
-        // SAFETY: per the contract.
-        let d = unsafe { read(desc, out) }?;
-        check_size(
-            d.struct_size,
-            size_of::<rvcnn_pool_desc>(),
-            "rvcnn_pool_desc",
-        )?;
-        const MAX: u32 = rvcnn_pool_kind::RVCNN_POOL_MAX as u32;
-        const AVG: u32 = rvcnn_pool_kind::RVCNN_POOL_AVG as u32;
-        const AVG_EXCLUDE_PAD: u32 = rvcnn_pool_kind::RVCNN_POOL_AVG_EXCLUDE_PAD as u32;
-        let kind = match d.kind {
-            MAX => PoolKind::Max,
-            AVG => PoolKind::Average {
-                count_include_pad: true,
-            },
-            AVG_EXCLUDE_PAD => PoolKind::Average {
-                count_include_pad: false,
-            },
-            v => return Err(invalid(format!("kind {v} is not an rvcnn_pool_kind"))),
-        };
-        let op = Pool::new(
-            &PoolDesc {
+    const MAX: u32 = rvcnn_pool_kind::RVCNN_POOL_MAX as u32;
+    const AVG: u32 = rvcnn_pool_kind::RVCNN_POOL_AVG as u32;
+    const AVG_EXCLUDE_PAD: u32 = rvcnn_pool_kind::RVCNN_POOL_AVG_EXCLUDE_PAD as u32;
+    // SAFETY: the caller's contract is `create`'s (no arrays are read).
+    unsafe {
+        create(desc, out, |d, t| {
+            let kind = match d.kind {
+                MAX => PoolKind::Max,
+                AVG => PoolKind::Average {
+                    count_include_pad: true,
+                },
+                AVG_EXCLUDE_PAD => PoolKind::Average {
+                    count_include_pad: false,
+                },
+                v => return Err(invalid(format!("kind {v} is not an rvcnn_pool_kind"))),
+            };
+            let desc = PoolDesc {
                 kind,
                 channels: d.channels,
                 kernel: (d.kernel_h, d.kernel_w),
                 stride: (d.stride_h, d.stride_w),
                 padding: padding(d.padding),
-            },
-            &table(),
-        )?;
-        // SAFETY: `out` checked non-NULL by `read`, writable per the contract.
-        unsafe { publish(out, Op::Pool(op)) };
-        Ok(())
-    })
+            };
+            Ok(Op::Pool(Pool::new(&desc, t)?))
+        })
+    }
 }
 
 /// Creates a global average pooling over `channels` channels (`n×h×w×c → n×1×1×c`).
@@ -634,42 +624,29 @@ pub unsafe extern "C" fn rvcnn_op_create_se(
     desc: *const rvcnn_se_desc,
     out: *mut *mut rvcnn_op,
 ) -> rvcnn_status {
-    guard(|| {
-        // SAFETY: per the contract.
-        let d = unsafe { read(desc, out) }?;
-        check_size(d.struct_size, size_of::<rvcnn_se_desc>(), "rvcnn_se_desc")?;
-        let (c, q) = (d.channels, d.squeeze);
-        let w_len = c.checked_mul(q).ok_or_else(|| {
-            Failure(
-                rvcnn_status::RVCNN_STATUS_OUT_OF_MEMORY,
-                "channels x squeeze overflows".into(),
-            )
-        })?;
-        // SAFETY: readable for the documented lengths per the contract.
-        let fc1_weights = unsafe { floats(d.fc1_weights, w_len, "fc1_weights") }?;
-        // SAFETY: as above.
-        let fc1_bias = unsafe { optional(d.fc1_bias, q) };
-        // SAFETY: as above.
-        let fc2_weights = unsafe { floats(d.fc2_weights, w_len, "fc2_weights") }?;
-        // SAFETY: as above.
-        let fc2_bias = unsafe { optional(d.fc2_bias, c) };
-        let op = SqueezeExcite::new(
-            &SqueezeExciteDesc {
+    // SAFETY: the caller's contract is `create`'s, `floats`'s and `optional`'s.
+    unsafe {
+        create(desc, out, |d, t| {
+            let (c, q) = (d.channels, d.squeeze);
+            let w_len = c.checked_mul(q).ok_or_else(|| {
+                Failure(
+                    rvcnn_status::RVCNN_STATUS_OUT_OF_MEMORY,
+                    "channels x squeeze overflows".into(),
+                )
+            })?;
+            let desc = SqueezeExciteDesc {
                 channels: c,
                 squeeze: q,
-                fc1_weights,
-                fc1_bias,
-                fc2_weights,
-                fc2_bias,
+                fc1_weights: floats(d.fc1_weights, w_len, "fc1_weights")?,
+                fc1_bias: optional(d.fc1_bias, q),
+                fc2_weights: floats(d.fc2_weights, w_len, "fc2_weights")?,
+                fc2_bias: optional(d.fc2_bias, c),
                 inner: activation(d.inner, "inner")?,
                 gate: activation(d.gate, "gate")?,
-            },
-            &table(),
-        )?;
-        // SAFETY: `out` checked non-NULL by `read`, writable per the contract.
-        unsafe { publish(out, Op::SqueezeExcite(op, c)) };
-        Ok(())
-    })
+            };
+            Ok(Op::SqueezeExcite(SqueezeExcite::new(&desc, t)?, c))
+        })
+    }
 }
 
 fn nhwc(s: rvcnn_shape) -> Nhwc {
