@@ -20,6 +20,6 @@ pub mod weights;
 pub use arch::Arch;
 pub use embedder::{Embedder, EmbedderOptions};
 pub use error::{Error, Result};
-pub use network::{Network, Output, Workspace};
+pub use network::{LayerTime, Network, Output, Workspace};
 pub use preprocess::{Fit, ImageView, PixelFormat, Preprocess};
 pub use weights::{Tensor, Weights};

@@ -47,6 +47,73 @@ impl fmt::Display for Output {
     }
 }
 
+/// Time and work of one layer of a forward pass ([`Network::profile`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerTime {
+    /// Layer name (torchvision key prefix and role, e.g. `features.4 dw`).
+    pub layer: String,
+    /// Id of the kernel that did the work.
+    pub kernel: &'static str,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Floating-point operations (a multiply-add counts 2).
+    pub flops: f64,
+}
+
+/// Observes a forward pass layer by layer; [`NoProbe`] compiles to nothing.
+trait Probe {
+    /// Runs `f`, the layer `name()` doing `flops` operations with `kernel`.
+    fn layer<T>(
+        &mut self,
+        name: impl FnOnce() -> String,
+        kernel: &'static str,
+        flops: impl FnOnce(&T) -> f64,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<T>;
+}
+
+/// The probe of a plain forward pass.
+struct NoProbe;
+
+impl Probe for NoProbe {
+    #[inline(always)]
+    fn layer<T>(
+        &mut self,
+        _: impl FnOnce() -> String,
+        _: &'static str,
+        _: impl FnOnce(&T) -> f64,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        f()
+    }
+}
+
+impl Probe for Vec<LayerTime> {
+    fn layer<T>(
+        &mut self,
+        name: impl FnOnce() -> String,
+        kernel: &'static str,
+        flops: impl FnOnce(&T) -> f64,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        let t = std::time::Instant::now();
+        let r = f()?;
+        let seconds = t.elapsed().as_secs_f64();
+        self.push(LayerTime {
+            layer: name(),
+            kernel,
+            seconds,
+            flops: flops(&r),
+        });
+        Ok(r)
+    }
+}
+
+/// `2 · output elements · multiply-adds per element`.
+fn macs2(out: Nhwc, per_element: usize) -> f64 {
+    2.0 * (out.n * out.h * out.w * out.c) as f64 * per_element as f64
+}
+
 /// One inverted-residual block, ready to run.
 struct Block {
     name: String,
@@ -429,7 +496,7 @@ impl Network {
             .zip(out.chunks_exact_mut(dim))
             .take(n)
         {
-            self.forward_image(one, x, output, y, ws)?;
+            self.forward_image(one, x, output, y, ws, &mut NoProbe)?;
         }
         Ok(total)
     }
@@ -442,19 +509,38 @@ impl Network {
         output: Output,
         out: &mut [f32],
         ws: &mut Workspace,
+        probe: &mut impl Probe,
     ) -> Result<()> {
         let dim = out.len();
-        let mut shape = self
-            .stem
-            .run(input_shape, input, &mut ws.act[0])
-            .layer("features.0")?;
+        let cin = input_shape.c;
+        let mut shape = probe.layer(
+            || "features.0 conv".into(),
+            self.stem.kernel_id(),
+            |o: &Nhwc| macs2(*o, cin * 9),
+            || {
+                self.stem
+                    .run(input_shape, input, &mut ws.act[0])
+                    .layer("features.0")
+            },
+        )?;
         let mut cur = 0;
         for b in &self.blocks {
-            (shape, cur) = run_block(b, shape, cur, ws)?;
+            (shape, cur) = run_block(b, shape, cur, ws, probe)?;
         }
         let [x, t, _] = rotate(&mut ws.act, cur);
-        let s = self.last.run(shape, x, t, None).layer("last conv")?;
-        self.pool.run(s, t, &mut ws.pooled).layer("avgpool")?;
+        let c_last = shape.c;
+        let s = probe.layer(
+            || "last conv".into(),
+            self.last.kernel_id(),
+            |o: &Nhwc| macs2(*o, c_last),
+            || self.last.run(shape, x, t, None).layer("last conv"),
+        )?;
+        probe.layer(
+            || "avgpool".into(),
+            self.pool.kernel_id(),
+            |_: &()| (s.n * s.h * s.w * s.c) as f64,
+            || self.pool.run(s, t, &mut ws.pooled).layer("avgpool"),
+        )?;
         let stop = match output {
             Output::Pooled => 0,
             Output::Penultimate => self.head.len() - 1,
@@ -468,10 +554,18 @@ impl Network {
                 1 => (h0, h1),
                 _ => (h1, h0),
             };
-            l.run(1, src, dst).map_err(|source| Error::Op {
-                layer: format!("classifier[{i}]"), // formatted only on error: no allocation
-                source,
-            })?;
+            let flops = 2.0 * (l.in_features() * l.out_features()) as f64;
+            probe.layer(
+                || format!("classifier[{i}]"),
+                l.kernel_id_for(1),
+                |_: &()| flops,
+                || {
+                    l.run(1, src, dst).map_err(|source| Error::Op {
+                        layer: format!("classifier[{i}]"), // formatted only on error
+                        source,
+                    })
+                },
+            )?;
         }
         let result: &[f32] = match stop {
             0 => pooled,
@@ -484,6 +578,27 @@ impl Network {
 }
 
 impl Network {
+    /// One forward pass of the first image of `input`, timing every layer (for per-layer
+    /// profiles; slower than `forward` only by the clock reads).
+    pub fn profile(
+        &self,
+        input_shape: Nhwc,
+        input: &[f32],
+        output: Output,
+        ws: &mut Workspace,
+    ) -> Result<Vec<LayerTime>> {
+        let dim = self.output_dim(output)?;
+        let one = Nhwc {
+            n: 1,
+            ..input_shape
+        };
+        self.prepare(one, ws)?;
+        let mut out = vec![0.0; dim];
+        let mut times = Vec::new();
+        self.forward_image(one, input, output, &mut out, ws, &mut times)?;
+        Ok(times)
+    }
+
     /// Like [`Network::forward`], with the batch split into `workspaces.len()` contiguous
     /// parts run on that many scoped threads (one workspace each; threads are spawned per
     /// call). Returns the number of values written.
@@ -544,26 +659,71 @@ impl Network {
 
 /// Runs block `b` whose input (shape `shape`) is in activation buffer `cur`; returns the
 /// output shape and the buffer holding it.
-fn run_block(b: &Block, shape: Nhwc, cur: usize, ws: &mut Workspace) -> Result<(Nhwc, usize)> {
+/// A block's depthwise conv, then its SE gate in place.
+fn dw_se(
+    b: &Block,
+    s: Nhwc,
+    input: &[f32],
+    output: &mut [f32],
+    se: &mut [f32],
+    probe: &mut impl Probe,
+) -> Result<Nhwc> {
+    let name = b.name.as_str();
+    let k2 = b.dw.kernel_size() * b.dw.kernel_size();
+    let s = probe.layer(
+        || format!("{name} dw"),
+        b.dw.kernel_id(),
+        |o: &Nhwc| macs2(*o, k2),
+        || b.dw.run(s, input, output).layer(name),
+    )?;
+    if let Some(q) = &b.se {
+        // Pool and scale over the image, two 1-row GEMMs (c·q multiply-adds each).
+        let work = 3.0 * (s.n * s.h * s.w * s.c) as f64 + 4.0 * (s.c * q.squeeze()) as f64;
+        probe.layer(
+            || format!("{name} se"),
+            q.kernel_ids()[3],
+            |_: &()| work,
+            || q.run_in_place(s, output, se).layer(name),
+        )?;
+    }
+    Ok(s)
+}
+
+fn run_block(
+    b: &Block,
+    shape: Nhwc,
+    cur: usize,
+    ws: &mut Workspace,
+    probe: &mut impl Probe,
+) -> Result<(Nhwc, usize)> {
     let name = b.name.as_str();
     let Workspace { act, se, .. } = ws;
     let [x, t1, t2] = rotate(act, cur);
-    let dw_se = |input: &[f32], output: &mut [f32], s: Nhwc, se: &mut [f32]| -> Result<Nhwc> {
-        let s = b.dw.run(s, input, output).layer(name)?;
-        if let Some(q) = &b.se {
-            q.run_in_place(s, output, se).layer(name)?;
-        }
-        Ok(s)
-    };
     let residual = b.residual.then_some(&x[..]);
-    if let Some(e) = &b.expand {
-        let s = e.run(shape, x, t1, None).layer(name)?;
-        let s = dw_se(t1, t2, s, se)?;
-        let s = b.project.run(s, t2, t1, residual).layer(name)?;
-        Ok((s, (cur + 1) % 3))
+    let (s, next) = if let Some(e) = &b.expand {
+        let s = probe.layer(
+            || format!("{name} expand"),
+            e.kernel_id(),
+            |o: &Nhwc| macs2(*o, shape.c),
+            || e.run(shape, x, t1, None).layer(name),
+        )?;
+        let s = dw_se(b, s, t1, t2, se, probe)?;
+        let s = probe.layer(
+            || format!("{name} project"),
+            b.project.kernel_id(),
+            |o: &Nhwc| macs2(*o, s.c),
+            || b.project.run(s, t2, t1, residual).layer(name),
+        )?;
+        (s, (cur + 1) % 3)
     } else {
-        let s = dw_se(x, t1, shape, se)?;
-        let s = b.project.run(s, t1, t2, residual).layer(name)?;
-        Ok((s, (cur + 2) % 3))
-    }
+        let s = dw_se(b, shape, x, t1, se, probe)?;
+        let s = probe.layer(
+            || format!("{name} project"),
+            b.project.kernel_id(),
+            |o: &Nhwc| macs2(*o, s.c),
+            || b.project.run(s, t1, t2, residual).layer(name),
+        )?;
+        (s, (cur + 2) % 3)
+    };
+    Ok((s, next))
 }

@@ -35,3 +35,32 @@ fn forward_parallel_equals_forward() {
             .is_err()
     );
 }
+
+#[test]
+fn profile_names_every_layer_and_counts_the_known_work() {
+    // Multiply-adds of torchvision's models at 224x224 (the figures, logits included).
+    for (arch, macs) in [
+        (Arch::MobileNetV3Small, 56.5e6),
+        (Arch::MobileNetV3Large, 216.6e6),
+    ] {
+        let w = Weights::random(arch, 1.0, Some(1000), 2).unwrap();
+        let net = Network::new(arch, 1.0, &w, KernelTable::best()).unwrap();
+        let shape = Nhwc::new(1, 224, 224, 3);
+        let x = vec![0.25f32; shape.len().unwrap()];
+        let t = net
+            .profile(shape, &x, Output::Logits, &mut Default::default())
+            .unwrap();
+        assert_eq!(t[0].layer, "features.0 conv");
+        assert_eq!(t.last().unwrap().layer, "classifier[1]");
+        assert!(
+            t.iter()
+                .all(|l| l.seconds >= 0.0 && l.flops > 0.0 && !l.kernel.is_empty())
+        );
+        let flops: f64 = t.iter().map(|l| l.flops).sum();
+        let ratio = flops / (2.0 * macs);
+        assert!(
+            (0.97..1.05).contains(&ratio),
+            "{arch}: {flops} flops vs {macs} MACs"
+        );
+    }
+}

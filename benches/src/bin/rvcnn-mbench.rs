@@ -3,18 +3,21 @@
 //! ```text
 //! rvcnn-mbench --weights F.safetensors [--input X.f32 --shape N,3,H,W | --shape N,3,H,W]
 //!              [--output pooled|penultimate|logits] [--runs R] [--warmup W] [--threads T]
-//!              [--out Y.f32]
+//!              [--out Y.f32] [--layers]
 //! rvcnn-mbench --export-random ARCH F.safetensors     (torchvision-style random weights)
 //! ```
 //! Input files are raw little-endian f32 in NCHW order (as numpy's `tofile` writes); the
 //! output file holds the `N × dim` results. With `--threads T > 1` the batch is split over
 //! T threads, each with its own workspace (threads are spawned per run). Prints one JSON line
-//! with the median and minimum time of a forward pass over the whole batch.
+//! with the median and minimum time of a forward pass over the whole batch. `--layers` instead
+//! prints a per-layer profile of one image (median over the runs): time, GFLOP/s and % of
+//! the measured one-core FMA peak (and of the nominal 285 GFLOP/s target core).
 
 use std::time::Instant;
 
 use ruvector_cnn_kernels::KernelTable;
 use ruvector_cnn_kernels::ops::Nhwc;
+use ruvector_cnn_kernels::simd::peak::fma_peak_gflops;
 use ruvector_cnn_model::{Arch, Network, Output, Weights};
 
 struct Args {
@@ -26,6 +29,7 @@ struct Args {
     warmup: usize,
     threads: usize,
     out: Option<String>,
+    layers: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -39,6 +43,7 @@ fn parse() -> Result<Args, String> {
         warmup: 10,
         threads: 1,
         out: None,
+        layers: false,
     };
     while let Some(flag) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -74,6 +79,7 @@ fn parse() -> Result<Args, String> {
             "--warmup" => a.warmup = num(val()?)?,
             "--threads" => a.threads = num(val()?)?.max(1),
             "--out" => a.out = Some(val()?),
+            "--layers" => a.layers = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -122,6 +128,9 @@ fn run() -> Result<(), String> {
     };
     let x = to_nhwc(&nchw, a.shape);
     let dim = net.output_dim(a.output).map_err(|e| e.to_string())?;
+    if a.layers {
+        return profile(&net, &a, &x);
+    }
     let threads = a.threads.min(n);
     let per = n.div_ceil(threads);
     let mut workspaces: Vec<_> = (0..threads)
@@ -156,6 +165,62 @@ fn run() -> Result<(), String> {
         a.runs,
         times[times.len() / 2],
         times[0]
+    );
+    Ok(())
+}
+
+/// Prints the per-layer profile (median of `runs` passes of the first image).
+fn profile(net: &Network, a: &Args, x: &[f32]) -> Result<(), String> {
+    let [_, c, h, w] = a.shape;
+    let shape = Nhwc::new(1, h, w, c);
+    let mut ws = net.workspace(shape).map_err(|e| e.to_string())?;
+    let level = KernelTable::best().isa_set().top();
+    let peak = fma_peak_gflops(level, 200_000_000).unwrap_or(f64::NAN);
+    let mut runs = Vec::new();
+    for i in 0..a.warmup + a.runs {
+        let t = net
+            .profile(shape, x, a.output, &mut ws)
+            .map_err(|e| e.to_string())?;
+        if i >= a.warmup {
+            runs.push(t);
+        }
+    }
+    println!(
+        "{} {h}x{w}, ISA {level}, measured FMA peak {peak:.1} GFLOP/s/core; median of {} runs",
+        net.arch(),
+        a.runs
+    );
+    println!(
+        "{:<24} {:<44} {:>9} {:>8} {:>7} {:>7}",
+        "layer", "kernel", "us", "GFLOP/s", "%peak", "%285"
+    );
+    let (mut total_s, mut total_f) = (0.0, 0.0);
+    for (i, first) in runs[0].iter().enumerate() {
+        let mut t: Vec<f64> = runs.iter().map(|r| r[i].seconds).collect();
+        t.sort_by(f64::total_cmp);
+        let secs = t[t.len() / 2];
+        let gflops = first.flops / secs / 1e9;
+        total_s += secs;
+        total_f += first.flops;
+        println!(
+            "{:<24} {:<44} {:>9.1} {:>8.1} {:>6.1}% {:>6.1}%",
+            first.layer,
+            first.kernel,
+            secs * 1e6,
+            gflops,
+            100.0 * gflops / peak,
+            100.0 * gflops / 285.0
+        );
+    }
+    let g = total_f / total_s / 1e9;
+    println!(
+        "{:<24} {:<44} {:>9.1} {:>8.1} {:>6.1}% {:>6.1}%",
+        "total (sum of medians)",
+        "",
+        total_s * 1e6,
+        g,
+        100.0 * g / peak,
+        100.0 * g / 285.0
     );
     Ok(())
 }

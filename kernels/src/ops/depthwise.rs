@@ -83,6 +83,11 @@ impl DepthwiseConv2d {
         self.uk.id
     }
 
+    /// Window size K.
+    pub fn kernel_size(&self) -> usize {
+        self.kernel
+    }
+
     /// Runs on `input` (shape `input_shape`), writing `output`; returns the output shape.
     pub fn run(&self, input_shape: Nhwc, input: &[f32], output: &mut [f32]) -> Result<Nhwc> {
         let out = self.output_shape(input_shape)?;

@@ -74,6 +74,11 @@ impl SqueezeExcite {
         })
     }
 
+    /// Hidden width of the bottleneck.
+    pub fn squeeze(&self) -> usize {
+        self.squeeze
+    }
+
     /// Floats of workspace `run` needs: `2·channels + squeeze`.
     pub fn workspace_len(&self) -> usize {
         2 * self.channels + self.squeeze
