@@ -80,6 +80,8 @@ pub struct rvcnn_embedder_options {
     pub l2_normalize: u32,
     /// Threads `rvcnn_embedder_embed_batch` uses (default 1; 0 = all cores).
     pub threads: u32,
+    /// Cores each image's convolutions are split over (default 1; 0 = all cores).
+    pub image_threads: u32,
 }
 
 /// An 8-bit image in caller memory.
@@ -101,7 +103,7 @@ pub struct rvcnn_image {
 }
 
 // Layout checks mirrored by `_Static_assert`s in tests/c/capi_tests.c.
-const _: () = assert!(std::mem::size_of::<rvcnn_embedder_options>() == 24);
+const _: () = assert!(std::mem::size_of::<rvcnn_embedder_options>() == 28);
 const _: () = assert!(std::mem::align_of::<rvcnn_embedder_options>() == 4);
 const _: () = assert!(std::mem::size_of::<rvcnn_image>() == 40);
 const _: () = assert!(std::mem::align_of::<rvcnn_image>() == 8);
@@ -137,6 +139,7 @@ fn defaults() -> rvcnn_embedder_options {
         input_size: d.preprocess.size as u32,
         l2_normalize: u32::from(d.l2_normalize),
         threads: d.threads as u32,
+        image_threads: d.image_threads as u32,
     }
 }
 
@@ -183,6 +186,7 @@ unsafe fn options(opts: *const rvcnn_embedder_options) -> Result<EmbedderOptions
             ..Preprocess::default()
         },
         threads: o.threads as usize,
+        image_threads: o.image_threads as usize,
     })
 }
 

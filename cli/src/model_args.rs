@@ -63,9 +63,13 @@ pub struct ModelArgs {
     /// Do not L2-normalise the vectors.
     #[arg(long)]
     pub no_normalize: bool,
-    /// Worker threads (0 = all cores).
+    /// Worker threads, each embedding whole images (0 = all cores).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Cores each image's convolutions are split over (0 = all cores): lower latency per
+    /// image; for many images prefer --threads.
+    #[arg(long, default_value_t = 1)]
+    pub image_threads: usize,
     /// Highest instruction set to use (scalar, avx2fma, avx512f); default: the best detected.
     #[arg(long)]
     pub isa: Option<String>,
@@ -109,6 +113,7 @@ impl ModelArgs {
                 ..Preprocess::default()
             },
             threads: self.threads,
+            image_threads: self.image_threads,
         }
     }
 

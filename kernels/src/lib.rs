@@ -13,6 +13,7 @@ pub mod activation;
 pub mod isa;
 pub mod ops;
 pub mod pack;
+pub mod parallel;
 pub mod reference;
 pub mod simd;
 pub mod table;

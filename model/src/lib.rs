@@ -15,6 +15,7 @@ pub mod error;
 pub mod network;
 pub mod preprocess;
 pub mod pretrained;
+mod split;
 pub mod weights;
 
 pub use arch::Arch;

@@ -8,10 +8,12 @@ use ruvector_cnn_kernels::ops::{
     BatchNormDesc, Conv2d, Conv2dDesc, DepthwiseConv2d, DepthwiseDesc, GlobalAvgPool, Linear,
     LinearDesc, Nhwc, Padding, Pointwise, PointwiseDesc, SqueezeExcite, SqueezeExciteDesc,
 };
+use ruvector_cnn_kernels::parallel::ThreadPool;
 use ruvector_cnn_kernels::{Activation, KernelTable};
 
 use crate::arch::{Arch, BlockSpec, ConvBn, LinearSpec, SeSpec, Spec};
 use crate::error::{Error, OpContext, Result};
+use crate::split;
 use crate::weights::{Reader, Weights};
 
 /// Which tensor a forward pass returns per image.
@@ -135,6 +137,8 @@ pub struct Network {
     /// Channels of the last conv (the pooled embedding's width).
     features: usize,
     head: Vec<Linear>,
+    /// Splits each image's convolutions over cores (see [`Network::set_threads`]).
+    threads: Option<ThreadPool>,
 }
 
 /// Scratch memory of a forward pass; reusable across calls and grown only when an input
@@ -323,6 +327,7 @@ impl Network {
             pool: GlobalAvgPool::new(spec.last.cout, table).layer("avgpool")?,
             features: spec.last.cout,
             head: head(&r, &spec.head, table)?,
+            threads: None,
         };
         r.finish()?;
         Ok(net)
@@ -348,6 +353,25 @@ impl Network {
                 .map_err(|_| Error::Format(format!("metadata width_mult `{w}` is not a number")))?,
         };
         Network::new(arch, width, weights, table)
+    }
+
+    /// Splits the convolutions of every image over `threads` cores from now on (a persistent
+    /// pool; 1 or 0 = this thread only, the default). Concurrent `forward` calls on one
+    /// network take turns with the pool: a call that finds it busy runs its layers alone.
+    pub fn set_threads(&mut self, threads: usize) -> Result<()> {
+        self.threads = if threads > 1 {
+            Some(ThreadPool::new(threads).map_err(|e| {
+                Error::Unsupported(format!("cannot start {threads} worker threads: {e}"))
+            })?)
+        } else {
+            None
+        };
+        Ok(())
+    }
+
+    /// Cores each image's convolutions are split over.
+    pub fn threads(&self) -> usize {
+        self.threads.as_ref().map_or(1, ThreadPool::threads)
     }
 
     /// The architecture.
@@ -513,19 +537,25 @@ impl Network {
     ) -> Result<()> {
         let dim = out.len();
         let cin = input_shape.c;
+        let pool = self.threads.as_ref();
         let mut shape = probe.layer(
             || "features.0 conv".into(),
             self.stem.kernel_id(),
             |o: &Nhwc| macs2(*o, cin * 9),
             || {
-                self.stem
-                    .run(input_shape, input, &mut ws.act[0])
-                    .layer("features.0")
+                let out = self.stem.output_shape(input_shape).layer("features.0")?;
+                let row = out.w * out.c;
+                split::rows(pool, &mut ws.act[0], out.h, row, 1, |y, r| {
+                    self.stem
+                        .run_rows(input_shape, input, y, r)
+                        .layer("features.0")
+                })?;
+                Ok(out)
             },
         )?;
         let mut cur = 0;
         for b in &self.blocks {
-            (shape, cur) = run_block(b, shape, cur, ws, probe)?;
+            (shape, cur) = run_block(b, shape, cur, ws, probe, pool)?;
         }
         let [x, t, _] = rotate(&mut ws.act, cur);
         let c_last = shape.c;
@@ -533,7 +563,7 @@ impl Network {
             || "last conv".into(),
             self.last.kernel_id(),
             |o: &Nhwc| macs2(*o, c_last),
-            || self.last.run(shape, x, t, None).layer("last conv"),
+            || pointwise_rows(pool, &self.last, shape, x, t, None, "last conv"),
         )?;
         probe.layer(
             || "avgpool".into(),
@@ -659,7 +689,28 @@ impl Network {
 
 /// Runs block `b` whose input (shape `shape`) is in activation buffer `cur`; returns the
 /// output shape and the buffer holding it.
-/// A block's depthwise conv, then its SE gate in place.
+/// A pointwise conv of one image, its pixel rows split over `pool`.
+fn pointwise_rows(
+    pool: Option<&ThreadPool>,
+    op: &Pointwise,
+    s: Nhwc,
+    input: &[f32],
+    output: &mut [f32],
+    residual: Option<&[f32]>,
+    name: &str,
+) -> Result<Nhwc> {
+    let out = op.output_shape(s).layer(name)?;
+    let (pixels, cin, cout) = (s.h * s.w, s.c, out.c);
+    split::rows(pool, output, pixels, cout, 16, |y, r| {
+        let part = Nhwc::new(1, 1, r.len(), cin);
+        let x = input.get(r.start * cin..r.end * cin).unwrap_or_default();
+        let res = residual.map(|v| v.get(r.start * cout..r.end * cout).unwrap_or_default());
+        op.run(part, x, y, res).map(drop).layer(name)
+    })?;
+    Ok(out)
+}
+
+/// A block's depthwise conv (output rows split over `pool`), then its SE gate in place.
 fn dw_se(
     b: &Block,
     s: Nhwc,
@@ -667,6 +718,7 @@ fn dw_se(
     output: &mut [f32],
     se: &mut [f32],
     probe: &mut impl Probe,
+    pool: Option<&ThreadPool>,
 ) -> Result<Nhwc> {
     let name = b.name.as_str();
     let k2 = b.dw.kernel_size() * b.dw.kernel_size();
@@ -674,7 +726,13 @@ fn dw_se(
         || format!("{name} dw"),
         b.dw.kernel_id(),
         |o: &Nhwc| macs2(*o, k2),
-        || b.dw.run(s, input, output).layer(name),
+        || {
+            let out = b.dw.output_shape(s).layer(name)?;
+            split::rows(pool, output, out.h, out.w * out.c, 1, |y, r| {
+                b.dw.run_rows(s, input, y, r).layer(name)
+            })?;
+            Ok(out)
+        },
     )?;
     if let Some(q) = &b.se {
         // Pool and scale over the image, two 1-row GEMMs (c·q multiply-adds each).
@@ -695,6 +753,7 @@ fn run_block(
     cur: usize,
     ws: &mut Workspace,
     probe: &mut impl Probe,
+    pool: Option<&ThreadPool>,
 ) -> Result<(Nhwc, usize)> {
     let name = b.name.as_str();
     let Workspace { act, se, .. } = ws;
@@ -705,23 +764,23 @@ fn run_block(
             || format!("{name} expand"),
             e.kernel_id(),
             |o: &Nhwc| macs2(*o, shape.c),
-            || e.run(shape, x, t1, None).layer(name),
+            || pointwise_rows(pool, e, shape, x, t1, None, name),
         )?;
-        let s = dw_se(b, s, t1, t2, se, probe)?;
+        let s = dw_se(b, s, t1, t2, se, probe, pool)?;
         let s = probe.layer(
             || format!("{name} project"),
             b.project.kernel_id(),
             |o: &Nhwc| macs2(*o, s.c),
-            || b.project.run(s, t2, t1, residual).layer(name),
+            || pointwise_rows(pool, &b.project, s, t2, t1, residual, name),
         )?;
         (s, (cur + 1) % 3)
     } else {
-        let s = dw_se(b, shape, x, t1, se, probe)?;
+        let s = dw_se(b, shape, x, t1, se, probe, pool)?;
         let s = probe.layer(
             || format!("{name} project"),
             b.project.kernel_id(),
             |o: &Nhwc| macs2(*o, s.c),
-            || b.project.run(s, t1, t2, residual).layer(name),
+            || pointwise_rows(pool, &b.project, s, t1, t2, residual, name),
         )?;
         (s, (cur + 2) % 3)
     };

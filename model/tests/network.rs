@@ -64,3 +64,37 @@ fn profile_names_every_layer_and_counts_the_known_work() {
         );
     }
 }
+
+#[test]
+fn splitting_each_image_over_threads_changes_nothing() {
+    for arch in [Arch::MobileNetV3Small, Arch::MobileNetV2] {
+        let w = Weights::random(arch, 1.0, Some(5), 3).unwrap();
+        let mut net = Network::new(arch, 1.0, &w, KernelTable::best()).unwrap();
+        let shape = Nhwc::new(2, 131, 97, 3);
+        let x: Vec<f32> = (0..shape.len().unwrap())
+            .map(|i| (i % 17) as f32 / 8.0 - 1.0)
+            .collect();
+        let mut want = vec![0.0; 2 * 5];
+        net.forward(
+            shape,
+            &x,
+            Output::Logits,
+            &mut want,
+            &mut Default::default(),
+        )
+        .unwrap();
+        for threads in [2, 3] {
+            net.set_threads(threads).unwrap();
+            assert_eq!(net.threads(), threads);
+            let mut got = vec![f32::NAN; 2 * 5];
+            let mut ws = Default::default();
+            for _ in 0..3 {
+                net.forward(shape, &x, Output::Logits, &mut got, &mut ws)
+                    .unwrap();
+                assert_eq!(got, want, "{arch} with {threads} threads");
+            }
+        }
+        net.set_threads(1).unwrap();
+        assert_eq!(net.threads(), 1);
+    }
+}

@@ -11,7 +11,7 @@
 #include <string.h>
 
 /* Layout mirrored by const asserts in capi/src/embedder.rs. */
-_Static_assert(sizeof(rvcnn_embedder_options) == 24, "rvcnn_embedder_options size");
+_Static_assert(sizeof(rvcnn_embedder_options) == 28, "rvcnn_embedder_options size");
 _Static_assert(_Alignof(rvcnn_embedder_options) == 4, "rvcnn_embedder_options align");
 _Static_assert(offsetof(rvcnn_embedder_options, threads) == 20, "threads offset");
 _Static_assert(sizeof(rvcnn_image) == 40, "rvcnn_image size");
@@ -225,6 +225,7 @@ static void test_batch(const unsigned char *bytes, size_t len) {
     int i, ok = 1;
     rvcnn_embedder_options_default(&o);
     o.threads = 2;
+    o.image_threads = 2;
     CHECK(rvcnn_embedder_create_from_memory(bytes, len, &o, &e) == RVCNN_STATUS_OK);
     if (!e) return;
     for (i = 0; i < 3; i++) {

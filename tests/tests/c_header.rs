@@ -1,6 +1,7 @@
 //! `include/ruvector_cnn.h` is exactly what cbindgen generates from `capi/`, and it compiles
-//! as strict C99 and C++17. Regenerate with
-//! `UPDATE_HEADER=1 cargo test -p ruvector-cnn-tests --test c_header`.
+//! as strict C99 and C++17. Regenerate with `cargo run -p ruvector-cnn-capi --example
+//! gen_header` (or `UPDATE_HEADER=1 cargo test -p ruvector-cnn-tests --test c_header`, which
+//! needs the C tests to build, i.e. a header that is not too stale).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,7 +36,7 @@ fn header_is_fresh() {
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         have == want,
-        "include/ruvector_cnn.h is stale; regenerate it with:\n  UPDATE_HEADER=1 cargo test -p ruvector-cnn-tests --test c_header"
+        "include/ruvector_cnn.h is stale; regenerate it with:\n  cargo run -p ruvector-cnn-capi --example gen_header"
     );
 }
 

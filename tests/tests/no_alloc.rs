@@ -200,6 +200,17 @@ fn model_forward_and_embed_never_allocate_once_warm() {
         });
         assert_eq!(n, 0, "forward ({output}) allocated {n} times");
     }
+    // Split over a pool: still nothing on the calling thread (the pool's jobs are on the stack).
+    let mut net = net;
+    net.set_threads(2).unwrap();
+    net.forward(shape, &x, Output::Logits, &mut out, &mut ws)
+        .unwrap();
+    let n = allocations(|| {
+        net.forward(shape, &x, Output::Logits, &mut out, &mut ws)
+            .unwrap();
+    });
+    assert_eq!(n, 0, "forward on 2 threads allocated {n} times");
+    net.set_threads(1).unwrap();
     // The embedder: the first call sizes its session; later calls reuse it.
     let e = Embedder::new(net, EmbedderOptions::default()).unwrap();
     let pixels: Vec<u8> = (0..300 * 200 * 3).map(|i| (i * 7 % 251) as u8).collect();

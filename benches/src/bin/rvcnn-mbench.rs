@@ -3,12 +3,14 @@
 //! ```text
 //! rvcnn-mbench --weights F.safetensors [--input X.f32 --shape N,3,H,W | --shape N,3,H,W]
 //!              [--output pooled|penultimate|logits] [--runs R] [--warmup W] [--threads T]
-//!              [--out Y.f32] [--layers]
+//!              [--image-threads I] [--out Y.f32] [--layers]
 //! rvcnn-mbench --export-random ARCH F.safetensors     (torchvision-style random weights)
 //! ```
 //! Input files are raw little-endian f32 in NCHW order (as numpy's `tofile` writes); the
 //! output file holds the `N × dim` results. With `--threads T > 1` the batch is split over
-//! T threads, each with its own workspace (threads are spawned per run). Prints one JSON line
+//! T threads, each with its own workspace (threads are spawned per run); `--image-threads I`
+//! splits each image's convolutions over I cores (a persistent pool; default: T when the
+//! batch is 1, else 1). Prints one JSON line
 //! with the median and minimum time of a forward pass over the whole batch. `--layers` instead
 //! prints a per-layer profile of one image (median over the runs): time, GFLOP/s and % of
 //! the measured one-core FMA peak (and of the nominal 285 GFLOP/s target core).
@@ -28,6 +30,7 @@ struct Args {
     runs: usize,
     warmup: usize,
     threads: usize,
+    image_threads: Option<usize>,
     out: Option<String>,
     layers: bool,
 }
@@ -42,6 +45,7 @@ fn parse() -> Result<Args, String> {
         runs: 100,
         warmup: 10,
         threads: 1,
+        image_threads: None,
         out: None,
         layers: false,
     };
@@ -78,6 +82,7 @@ fn parse() -> Result<Args, String> {
             "--runs" => a.runs = num(val()?)?.max(1),
             "--warmup" => a.warmup = num(val()?)?,
             "--threads" => a.threads = num(val()?)?.max(1),
+            "--image-threads" => a.image_threads = Some(num(val()?)?.max(1)),
             "--out" => a.out = Some(val()?),
             "--layers" => a.layers = true,
             other => return Err(format!("unknown argument {other}")),
@@ -106,7 +111,12 @@ fn run() -> Result<(), String> {
     let a = parse()?;
     let [n, c, h, w] = a.shape;
     let weights = Weights::load(a.weights.as_ref()).map_err(|e| e.to_string())?;
-    let net = Network::from_metadata(&weights, KernelTable::best()).map_err(|e| e.to_string())?;
+    let mut net =
+        Network::from_metadata(&weights, KernelTable::best()).map_err(|e| e.to_string())?;
+    let image_threads = a
+        .image_threads
+        .unwrap_or(if n == 1 { a.threads } else { 1 });
+    net.set_threads(image_threads).map_err(|e| e.to_string())?;
     let len = n * c * h * w;
     let nchw: Vec<f32> = match &a.input {
         Some(path) => {
@@ -159,7 +169,7 @@ fn run() -> Result<(), String> {
         std::fs::write(path, bytes).map_err(|e| format!("{path}: {e}"))?;
     }
     println!(
-        "{{\"arch\":\"{}\",\"isa\":\"{}\",\"batch\":{n},\"size\":[{h},{w}],\"threads\":{threads},\"runs\":{},\"median_ms\":{:.4},\"min_ms\":{:.4}}}",
+        "{{\"arch\":\"{}\",\"isa\":\"{}\",\"batch\":{n},\"size\":[{h},{w}],\"threads\":{threads},\"image_threads\":{image_threads},\"runs\":{},\"median_ms\":{:.4},\"min_ms\":{:.4}}}",
         net.arch(),
         KernelTable::best().isa_set().top(),
         a.runs,

@@ -3,7 +3,8 @@
 
 use super::error::{Error, Result};
 use super::shape::{
-    Nhwc, Padding, check_input, check_nonzero, check_window, per_image, window_output,
+    Nhwc, Padding, check_buf, check_input, check_nonzero, check_window, per_image, row_window,
+    window_output,
 };
 use crate::ukernels::{Conv3x3Args, Conv3x3Ukernel};
 use crate::{Activation, KernelTable};
@@ -97,24 +98,64 @@ impl Conv2d {
     pub fn run(&self, input_shape: Nhwc, input: &[f32], output: &mut [f32]) -> Result<Nhwc> {
         let out = self.output_shape(input_shape)?;
         per_image(input_shape, out, input, output, |x, y| {
-            let args = Conv3x3Args {
-                input: x,
-                in_h: input_shape.h,
-                in_w: input_shape.w,
-                cin: self.cin,
-                w: self.packed.as_ptr(),
-                output: y,
-                out_h: out.h,
-                out_w: out.w,
-                cout: self.cout,
-                pad_top: self.padding.top,
-                pad_left: self.padding.left,
-            };
-            // SAFETY: `per_image` checked both buffers and passes image starts inside them;
-            // `packed` was built by `pack::conv3x3` for this kernel's NR and `cin` (which matches a
-            // specialised kernel's `tile.cin`); the kernel's ISA is in the table the op was built
-            // from.
-            unsafe { (self.uk.func)(&args) };
+            self.call(input_shape, x, y, 0..out.h, out);
         })
+    }
+
+    /// Computes output rows `rows` of one image (`input_shape.n == 1`) into `output`, which
+    /// holds just those rows (`rows.len() · out_w · cout` floats): lets callers split an
+    /// image's rows over threads.
+    pub fn run_rows(
+        &self,
+        input_shape: Nhwc,
+        input: &[f32],
+        output: &mut [f32],
+        rows: std::ops::Range<usize>,
+    ) -> Result<()> {
+        let out = self.output_shape(input_shape)?;
+        if input_shape.n != 1 {
+            return Err(Error::InvalidArgument("run_rows takes one image".into()));
+        }
+        row_window(&rows, out.h, self.stride, self.padding.top, input_shape.h)?;
+        check_buf("input", input.len(), input_shape.len()?)?;
+        check_buf("output", output.len(), rows.len() * out.w * out.c)?;
+        self.call(input_shape, input.as_ptr(), output.as_mut_ptr(), rows, out);
+        Ok(())
+    }
+
+    /// The kernel call for output rows `rows` (validated by the callers) of one image.
+    fn call(
+        &self,
+        input_shape: Nhwc,
+        x: *const f32,
+        y: *mut f32,
+        rows: std::ops::Range<usize>,
+        out: Nhwc,
+    ) {
+        let (skip, pad_top, in_h) =
+            row_window(&rows, out.h, self.stride, self.padding.top, input_shape.h).unwrap_or((
+                0,
+                self.padding.top,
+                input_shape.h,
+            ));
+        let args = Conv3x3Args {
+            input: x.wrapping_add(skip * input_shape.w * self.cin),
+            in_h,
+            in_w: input_shape.w,
+            cin: self.cin,
+            w: self.packed.as_ptr(),
+            output: y,
+            out_h: rows.len(),
+            out_w: out.w,
+            cout: self.cout,
+            pad_top,
+            pad_left: self.padding.left,
+        };
+        // SAFETY: callers checked that `x` holds the image and `y` the requested output rows;
+        // `row_window` keeps the shifted input inside the image and every requested row's
+        // window overlapping it (padding < 3, checked at creation); `packed` was built by
+        // `pack::conv3x3` for this kernel's NR and `cin` (which matches a specialised kernel's
+        // `tile.cin`); the kernel's ISA is in the table the op was built from.
+        unsafe { (self.uk.func)(&args) };
     }
 }

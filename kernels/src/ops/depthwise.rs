@@ -3,7 +3,8 @@
 use super::error::{Error, Result};
 use super::pick_block;
 use super::shape::{
-    Nhwc, Padding, check_input, check_nonzero, check_window, per_image, window_output,
+    Nhwc, Padding, check_buf, check_input, check_nonzero, check_window, per_image, row_window,
+    window_output,
 };
 use crate::ukernels::{DwconvArgs, DwconvUkernel};
 use crate::{Activation, KernelTable};
@@ -91,26 +92,67 @@ impl DepthwiseConv2d {
     /// Runs on `input` (shape `input_shape`), writing `output`; returns the output shape.
     pub fn run(&self, input_shape: Nhwc, input: &[f32], output: &mut [f32]) -> Result<Nhwc> {
         let out = self.output_shape(input_shape)?;
-        // Images that fit L2 (≤ 1 MiB) sweep channel blocks outermost; larger ones go row by row.
-        let rows_outer = input_shape.image_len()? > ROWS_OUTER_ABOVE;
         per_image(input_shape, out, input, output, |x, y| {
-            let args = DwconvArgs {
-                input: x,
-                in_h: input_shape.h,
-                in_w: input_shape.w,
-                channels: self.channels,
-                w: self.packed.as_ptr(),
-                output: y,
-                out_h: out.h,
-                out_w: out.w,
-                pad_top: self.padding.top,
-                pad_left: self.padding.left,
-                rows_outer,
-            };
-            // SAFETY: `per_image` checked both buffers and passes image starts inside them;
-            // `packed` was built by `pack::dwconv` for this kernel's CB and K; all dimensions are ≥
-            // 1; the kernel's ISA is in the table the op was built from.
-            unsafe { (self.uk.func)(&args) };
+            self.call(input_shape, x, y, 0..out.h, out);
         })
+    }
+
+    /// Computes output rows `rows` of one image (`input_shape.n == 1`) into `output`, which
+    /// holds just those rows (`rows.len() · out_w · channels` floats): lets callers split an
+    /// image's rows over threads.
+    pub fn run_rows(
+        &self,
+        input_shape: Nhwc,
+        input: &[f32],
+        output: &mut [f32],
+        rows: std::ops::Range<usize>,
+    ) -> Result<()> {
+        let out = self.output_shape(input_shape)?;
+        if input_shape.n != 1 {
+            return Err(Error::InvalidArgument("run_rows takes one image".into()));
+        }
+        row_window(&rows, out.h, self.stride, self.padding.top, input_shape.h)?;
+        check_buf("input", input.len(), input_shape.len()?)?;
+        check_buf("output", output.len(), rows.len() * out.w * out.c)?;
+        self.call(input_shape, input.as_ptr(), output.as_mut_ptr(), rows, out);
+        Ok(())
+    }
+
+    /// The kernel call for output rows `rows` (validated by the callers) of one image.
+    fn call(
+        &self,
+        input_shape: Nhwc,
+        x: *const f32,
+        y: *mut f32,
+        rows: std::ops::Range<usize>,
+        out: Nhwc,
+    ) {
+        // Images that fit L2 (≤ 1 MiB) sweep channel blocks outermost; larger ones go row by row.
+        let rows_outer = input_shape.h * input_shape.w * self.channels > ROWS_OUTER_ABOVE;
+        let (skip, pad_top, in_h) =
+            row_window(&rows, out.h, self.stride, self.padding.top, input_shape.h).unwrap_or((
+                0,
+                self.padding.top,
+                input_shape.h,
+            ));
+        let args = DwconvArgs {
+            input: x.wrapping_add(skip * input_shape.w * self.channels),
+            in_h,
+            in_w: input_shape.w,
+            channels: self.channels,
+            w: self.packed.as_ptr(),
+            output: y,
+            out_h: rows.len(),
+            out_w: out.w,
+            pad_top,
+            pad_left: self.padding.left,
+            rows_outer,
+        };
+        // SAFETY: callers checked that `x` holds the image and `y` the requested output rows;
+        // `row_window` keeps the shifted input inside the image (skip ≤ in_h) and leaves the
+        // window of every requested row overlapping it (padding < K, checked at creation);
+        // `packed` was built by `pack::dwconv` for this kernel's CB and K; all dimensions are
+        // ≥ 1; the kernel's ISA is in the table the op was built from.
+        unsafe { (self.uk.func)(&args) };
     }
 }

@@ -194,3 +194,21 @@ pub(crate) fn per_image(
     }
     Ok(out)
 }
+
+/// Where output rows `rows` of a windowed op (stride `s`, `pad_top`) read their input: the
+/// first input row to point at, the remaining top padding and the input rows left below it.
+/// Errors unless `rows` is a non-empty range within `out_h`.
+pub(crate) fn row_window(
+    rows: &std::ops::Range<usize>,
+    out_h: usize,
+    s: usize,
+    pad_top: usize,
+    in_h: usize,
+) -> Result<(usize, usize, usize)> {
+    if rows.start >= rows.end || rows.end > out_h {
+        return invalid!("output rows {rows:?} are not a non-empty range within 0..{out_h}");
+    }
+    let first = rows.start * s;
+    let skip = first.saturating_sub(pad_top).min(in_h);
+    Ok((skip, pad_top.saturating_sub(first), in_h - skip))
+}
