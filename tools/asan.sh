@@ -13,7 +13,7 @@ export RUSTFLAGS="-Zsanitizer=address ${RUSTFLAGS:-}"
 export RUSTDOCFLAGS="-Zsanitizer=address"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export RVCNN_PROPTEST_CASES="${RVCNN_PROPTEST_CASES:-64}"
-[ $# -gt 0 ] || set -- -- --skip c_example_links
+[ $# -gt 0 ] || set -- -- --skip c_example
 exec cargo +nightly test --target "$target" --target-dir target/asan \
   -p ruvector-cnn-kernels -p ruvector-cnn-tests -p ruvector-cnn-capi -p ruvector-cnn-model \
   -p rvcnn --lib --tests "$@"
