@@ -3,7 +3,7 @@
 
 use super::error::{Error, Result};
 use super::shape::{
-    Nhwc, Padding, check_buf, check_input, check_nonzero, check_window, per_image, row_window,
+    Nhwc, Padding, check_input, check_nonzero, check_rows, check_window, per_image, row_window,
     window_output,
 };
 use crate::ukernels::{Conv3x3Args, Conv3x3Ukernel};
@@ -113,12 +113,8 @@ impl Conv2d {
         rows: std::ops::Range<usize>,
     ) -> Result<()> {
         let out = self.output_shape(input_shape)?;
-        if input_shape.n != 1 {
-            return Err(Error::InvalidArgument("run_rows takes one image".into()));
-        }
-        row_window(&rows, out.h, self.stride, self.padding.top, input_shape.h)?;
-        check_buf("input", input.len(), input_shape.len()?)?;
-        check_buf("output", output.len(), rows.len() * out.w * out.c)?;
+        let (s, pad) = (self.stride, self.padding.top);
+        check_rows(input_shape, out, &rows, s, pad, input.len(), output.len())?;
         self.call(input_shape, input.as_ptr(), output.as_mut_ptr(), rows, out);
         Ok(())
     }

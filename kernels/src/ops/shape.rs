@@ -212,3 +212,23 @@ pub(crate) fn row_window(
     let skip = first.saturating_sub(pad_top).min(in_h);
     Ok((skip, pad_top.saturating_sub(first), in_h - skip))
 }
+
+/// Validates a `run_rows` call of a windowed op with output shape `out`: one image, a
+/// non-empty range of output rows, and buffers holding the image and those rows.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn check_rows(
+    input_shape: Nhwc,
+    out: Nhwc,
+    rows: &std::ops::Range<usize>,
+    stride: usize,
+    pad_top: usize,
+    input_len: usize,
+    output_len: usize,
+) -> Result<()> {
+    if input_shape.n != 1 {
+        return invalid!("run_rows takes one image, got a batch of {}", input_shape.n);
+    }
+    row_window(rows, out.h, stride, pad_top, input_shape.h)?;
+    check_buf("input", input_len, input_shape.len()?)?;
+    check_buf("output", output_len, rows.len() * out.w * out.c)
+}
