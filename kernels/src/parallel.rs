@@ -159,17 +159,12 @@ impl ThreadPool {
                 && bounds.windows(2).all(|w| w[0] <= w[1]),
             "split_mut: bad bounds"
         );
-        let guard = match self.busy.try_lock() {
-            Ok(g) => Some(g),
-            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        };
-        if parts <= 1 || self.workers.is_empty() || guard.is_none() {
+        let Some(_guard) = self.claim(parts) else {
             for i in 0..parts {
                 f(i, &mut data[bounds[i]..bounds[i + 1]]);
             }
             return;
-        }
+        };
         struct Ctx<'a, F> {
             base: *mut f32,
             bounds: &'a [usize],
@@ -191,10 +186,78 @@ impl ThreadPool {
             bounds,
             f: &f,
         };
-        let job = Job {
-            ctx: (&raw const ctx).cast(),
-            run: run::<F>,
+        self.run_job(
+            parts,
+            Job {
+                ctx: (&raw const ctx).cast(),
+                run: run::<F>,
+            },
+        );
+    }
+
+    /// Runs `f(i, &mut items[i])` for every item, in parallel (at most [`MAX_THREADS`] items;
+    /// more is a caller bug and panics), and returns when all are done. If another thread is
+    /// running a job on this pool, the items run on the caller alone.
+    pub fn for_each_mut<T, F>(&self, items: &mut [T], f: F)
+    where
+        T: Send,
+        F: Fn(usize, &mut T) + Sync,
+    {
+        let parts = items.len();
+        assert!(
+            parts <= MAX_THREADS,
+            "for_each_mut: more than MAX_THREADS items"
+        );
+        let Some(_guard) = self.claim(parts) else {
+            for (i, item) in items.iter_mut().enumerate() {
+                f(i, item);
+            }
+            return;
         };
+        struct Ctx<'a, T, F> {
+            base: *mut T,
+            f: &'a F,
+        }
+        /// # Safety
+        /// `ctx` points to a live `Ctx<T, F>` over at least `part + 1` items; each `part` is
+        /// run at most once per job.
+        unsafe fn run<T: Send, F: Fn(usize, &mut T) + Sync>(ctx: *const (), part: usize) {
+            // SAFETY: per the contract.
+            let c = unsafe { &*ctx.cast::<Ctx<'_, T, F>>() };
+            // SAFETY: parts index distinct items of the caller's `&mut items`, each once.
+            let item = unsafe { &mut *c.base.add(part) };
+            (c.f)(part, item);
+        }
+        let ctx = Ctx {
+            base: items.as_mut_ptr(),
+            f: &f,
+        };
+        self.run_job(
+            parts,
+            Job {
+                ctx: (&raw const ctx).cast(),
+                run: run::<T, F>,
+            },
+        );
+    }
+
+    /// Takes the pool for one job of `parts` parts, or `None` when the job should run on the
+    /// caller alone (one part, no workers, or the pool busy with another caller).
+    fn claim(&self, parts: usize) -> Option<MutexGuard<'_, ()>> {
+        if parts <= 1 || self.workers.is_empty() {
+            return None;
+        }
+        match self.busy.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Publishes `job`, works on it with the workers, and returns when all `parts` are done
+    /// (re-raising a panic of any part). The caller holds the pool (`claim`) and keeps
+    /// everything `job` points to alive until this returns.
+    fn run_job(&self, parts: usize, job: Job) {
         let sh = &*self.shared;
         {
             let mut s = sh.lock();
@@ -321,6 +384,23 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn for_each_mut_gives_every_item_to_one_part() {
+        let pool = ThreadPool::new(3).unwrap();
+        let mut items: Vec<Vec<u32>> = (0..5).map(|_| Vec::with_capacity(100)).collect();
+        for round in 0..100u32 {
+            pool.for_each_mut(&mut items, |i, v| v.push(round * 10 + i as u32));
+        }
+        for (i, v) in items.iter().enumerate() {
+            assert_eq!(v.len(), 100);
+            assert!(
+                v.iter()
+                    .enumerate()
+                    .all(|(r, &x)| x == r as u32 * 10 + i as u32)
+            );
         }
     }
 

@@ -8,7 +8,7 @@ use ruvector_cnn_kernels::ops::{
     BatchNormDesc, Conv2d, Conv2dDesc, DepthwiseConv2d, DepthwiseDesc, GlobalAvgPool, Linear,
     LinearDesc, Nhwc, Padding, Pointwise, PointwiseDesc, SqueezeExcite, SqueezeExciteDesc,
 };
-use ruvector_cnn_kernels::parallel::ThreadPool;
+use ruvector_cnn_kernels::parallel::{MAX_THREADS, ThreadPool};
 use ruvector_cnn_kernels::{Activation, KernelTable};
 
 use crate::arch::{Arch, BlockSpec, ConvBn, LinearSpec, SeSpec, Spec};
@@ -630,8 +630,9 @@ impl Network {
     }
 
     /// Like [`Network::forward`], with the batch split into `workspaces.len()` contiguous
-    /// parts run on that many scoped threads (one workspace each; threads are spawned per
-    /// call). Returns the number of values written.
+    /// parts (one workspace each), run on the network's persistent pool when it has that many
+    /// threads ([`Network::set_threads`]), else on scoped threads spawned for the call.
+    /// Returns the number of values written.
     pub fn forward_parallel(
         &self,
         input_shape: Nhwc,
@@ -662,29 +663,68 @@ impl Network {
             }
         }
         let per = n.div_ceil(threads);
-        std::thread::scope(|s| {
-            let jobs: Vec<_> = input[..n * image]
-                .chunks(per * image)
-                .zip(out[..n * dim].chunks_mut(per * dim))
-                .zip(workspaces.iter_mut())
-                .map(|((x, y), ws)| {
-                    s.spawn(move || {
+        let parts = input[..n * image]
+            .chunks(per * image)
+            .zip(out[..n * dim].chunks_mut(per * dim))
+            .zip(workspaces.iter_mut());
+        match self.threads.as_ref().filter(|p| p.threads() >= threads) {
+            // The persistent pool: each part runs its images with the pool held, so their
+            // layers are not split again.
+            Some(pool) => {
+                let mut tasks: [Option<BatchPart<'_>>; MAX_THREADS] = std::array::from_fn(|_| None);
+                let mut count = 0;
+                for ((x, y), ws) in parts.take(MAX_THREADS) {
+                    tasks[count] = Some(BatchPart {
+                        x,
+                        y,
+                        ws,
+                        result: Ok(0),
+                    });
+                    count += 1;
+                }
+                pool.for_each_mut(&mut tasks[..count], |_, task| {
+                    if let Some(t) = task {
                         let shape = Nhwc {
-                            n: x.len() / image,
+                            n: t.x.len() / image,
                             ..input_shape
                         };
-                        self.forward(shape, x, output, y, ws)
-                    })
+                        t.result = self.forward(shape, t.x, output, t.y, t.ws);
+                    }
+                });
+                tasks[..count].iter_mut().try_fold(0, |total, t| {
+                    let written = t.take().map_or(Ok(0), |t| t.result)?;
+                    Ok(total + written)
                 })
-                .collect();
-            jobs.into_iter().try_fold(0, |total, j| {
-                let written = j.join().unwrap_or_else(|_| {
-                    Err(Error::InvalidArgument("a forward thread panicked".into()))
-                })?;
-                Ok(total + written)
-            })
-        })
+            }
+            None => std::thread::scope(|s| {
+                let jobs: Vec<_> = parts
+                    .map(|((x, y), ws)| {
+                        s.spawn(move || {
+                            let shape = Nhwc {
+                                n: x.len() / image,
+                                ..input_shape
+                            };
+                            self.forward(shape, x, output, y, ws)
+                        })
+                    })
+                    .collect();
+                jobs.into_iter().try_fold(0, |total, j| {
+                    let written = j.join().unwrap_or_else(|_| {
+                        Err(Error::InvalidArgument("a forward thread panicked".into()))
+                    })?;
+                    Ok(total + written)
+                })
+            }),
+        }
     }
+}
+
+/// One thread's share of a batch in [`Network::forward_parallel`].
+struct BatchPart<'a> {
+    x: &'a [f32],
+    y: &'a mut [f32],
+    ws: &'a mut Workspace,
+    result: Result<usize>,
 }
 
 /// Runs block `b` whose input (shape `shape`) is in activation buffer `cur`; returns the

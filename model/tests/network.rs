@@ -15,14 +15,16 @@ fn forward_parallel_equals_forward() {
     let mut one = vec![0.0; 3 * 7];
     net.forward(shape, &x, Output::Logits, &mut one, &mut Default::default())
         .unwrap();
-    for threads in 1..=4 {
+    for (threads, pool) in [(1, 1), (2, 1), (3, 1), (4, 1), (2, 2), (3, 3), (2, 4)] {
+        let mut net = Network::new(Arch::MobileNetV3Small, 0.5, &w, KernelTable::best()).unwrap();
+        net.set_threads(pool).unwrap();
         let mut ws: Vec<_> = (0..threads).map(|_| Default::default()).collect();
         let mut par = vec![f32::NAN; 3 * 7];
         let n = net
             .forward_parallel(shape, &x, Output::Logits, &mut par, &mut ws)
             .unwrap();
         assert_eq!(n, 21);
-        assert_eq!(par, one, "{threads} threads");
+        assert_eq!(par, one, "{threads} threads, pool of {pool}");
     }
     let mut short = vec![0.0; 20];
     let mut ws: Vec<_> = (0..2).map(|_| Default::default()).collect();

@@ -116,7 +116,9 @@ fn run() -> Result<(), String> {
     let image_threads = a
         .image_threads
         .unwrap_or(if n == 1 { a.threads } else { 1 });
-    net.set_threads(image_threads).map_err(|e| e.to_string())?;
+    // The pool also carries the batch split (`forward_parallel`), so it gets the larger count.
+    net.set_threads(image_threads.max(a.threads))
+        .map_err(|e| e.to_string())?;
     let len = n * c * h * w;
     let nchw: Vec<f32> = match &a.input {
         Some(path) => {
