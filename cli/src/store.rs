@@ -88,7 +88,7 @@ pub struct Index {
     pub dim: usize,
 }
 
-/// Reads an index written by [`write`].
+/// Reads an index written by [`write`](fn@write).
 pub fn read(path: &Path) -> CliResult<Index> {
     if is_npy(path) {
         read_npy(path)

@@ -7,7 +7,7 @@
 //! - [`ops`]: safe operators (`Conv2d`, `DepthwiseConv2d`, `Pointwise`, `Linear`, `BatchNorm`,
 //!   `Elementwise`, `Pool`, `GlobalAvgPool`, `SqueezeExcite`) that validate every shape and
 //!   buffer, choose their kernel at creation and never allocate or re-detect when run.
-//! - [`reference`]: safe, naive f64 implementations: the truth the kernels are tested against.
+//! - [`reference`](mod@reference): safe, naive f64 implementations: the truth the kernels are tested against.
 
 pub mod activation;
 pub mod isa;

@@ -25,7 +25,7 @@ pub struct GemmProblem {
     pub scale: f32,
     /// Data seed.
     pub seed: u64,
-    /// Put a NaN at A[0][0].
+    /// Put a NaN at `A[0][0]`.
     pub poison: bool,
 }
 
