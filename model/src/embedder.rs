@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use ruvector_cnn_kernels::KernelTable;
 use ruvector_cnn_kernels::ops::Nhwc;
+use ruvector_cnn_kernels::parallel::{MAX_THREADS, ThreadPool};
 
 use crate::error::{Error, Result};
 use crate::network::{Network, Output, Workspace};
@@ -20,7 +21,8 @@ pub struct EmbedderOptions {
     pub l2_normalize: bool,
     /// Image preprocessing.
     pub preprocess: Preprocess,
-    /// Threads `embed_batch` spreads images over (default 1; 0 means all cores).
+    /// Threads `embed_batch` spreads images over, on a persistent pool (default 1; 0 means
+    /// all cores).
     pub threads: usize,
     /// Cores each image's convolutions are split over (default 1; 0 means all cores): lowers
     /// the latency of one image; for throughput on many images prefer `threads`.
@@ -57,6 +59,23 @@ pub struct Embedder {
     opts: EmbedderOptions,
     dim: usize,
     sessions: Mutex<Vec<Session>>,
+    /// Persistent workers for `embed_batch` (`threads > 1`).
+    batch_pool: Option<ThreadPool>,
+}
+
+/// `0` means every core.
+fn cores(n: usize) -> usize {
+    match n {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        t => t,
+    }
+}
+
+/// One worker's share of a batch in [`Embedder::embed_batch_into`].
+struct BatchPart<'a, 'b> {
+    images: &'a [ImageView<'b>],
+    out: &'a mut [f32],
+    result: Result<()>,
 }
 
 impl Embedder {
@@ -64,16 +83,22 @@ impl Embedder {
     /// produce `opts.output`.
     pub fn new(mut net: Network, opts: EmbedderOptions) -> Result<Self> {
         opts.preprocess.validate()?;
-        net.set_threads(match opts.image_threads {
-            0 => std::thread::available_parallelism().map_or(1, usize::from),
-            t => t,
-        })?;
+        net.set_threads(cores(opts.image_threads))?;
         let dim = net.output_dim(opts.output)?;
+        let threads = cores(opts.threads).min(MAX_THREADS);
+        let batch_pool = if threads > 1 {
+            Some(ThreadPool::new(threads).map_err(|e| {
+                Error::Unsupported(format!("cannot start {threads} worker threads: {e}"))
+            })?)
+        } else {
+            None
+        };
         Ok(Embedder {
             net,
             opts,
             dim,
             sessions: Mutex::new(Vec::new()),
+            batch_pool,
         })
     }
 
@@ -203,37 +228,35 @@ impl Embedder {
                 images.len()
             )));
         }
-        let threads = match self.opts.threads {
-            0 => std::thread::available_parallelism().map_or(1, usize::from),
-            t => t,
-        }
-        .min(images.len().max(1));
-        if threads <= 1 {
+        let Some(pool) = self.batch_pool.as_ref().filter(|_| images.len() > 1) else {
             for (img, o) in images.iter().zip(out.chunks_exact_mut(dim)) {
                 self.embed_into(img, o)?;
             }
             return Ok(());
+        };
+        let per = images.len().div_ceil(pool.threads());
+        let mut parts: [Option<BatchPart<'_, '_>>; MAX_THREADS] = std::array::from_fn(|_| None);
+        let mut count = 0;
+        for (images, out) in images.chunks(per).zip(out[..needed].chunks_mut(per * dim)) {
+            parts[count] = Some(BatchPart {
+                images,
+                out,
+                result: Ok(()),
+            });
+            count += 1;
         }
-        let per = images.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = images
-                .chunks(per)
-                .zip(out[..needed].chunks_mut(per * dim))
-                .map(|(imgs, outs)| {
-                    scope.spawn(move || {
-                        for (img, o) in imgs.iter().zip(outs.chunks_exact_mut(dim)) {
-                            self.embed_into(img, o)?;
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-            workers.into_iter().try_for_each(|w| {
-                w.join().unwrap_or_else(|_| {
-                    Err(Error::InvalidArgument("a worker thread panicked".into()))
-                })
-            })
-        })
+        pool.for_each_mut(&mut parts[..count], |_, part| {
+            if let Some(p) = part {
+                p.result = p
+                    .images
+                    .iter()
+                    .zip(p.out.chunks_exact_mut(dim))
+                    .try_for_each(|(img, o)| self.embed_into(img, o));
+            }
+        });
+        parts[..count]
+            .iter_mut()
+            .try_for_each(|p| p.take().map_or(Ok(()), |p| p.result))
     }
 
     /// Embeds preprocessed NHWC f32 images (`shape.c == 3`, any height and width) into

@@ -100,3 +100,41 @@ fn splitting_each_image_over_threads_changes_nothing() {
         assert_eq!(net.threads(), 1);
     }
 }
+
+#[test]
+fn embed_batch_on_the_pool_equals_one_by_one() {
+    use ruvector_cnn_model::{Embedder, EmbedderOptions, ImageView, PixelFormat};
+    let w = Weights::random(Arch::MobileNetV3Small, 0.5, None, 9).unwrap();
+    let pixels: Vec<Vec<u8>> = (0..7)
+        .map(|k| {
+            (0..50 * 40 * 3)
+                .map(|i| ((i * 7 + k * 131) % 251) as u8)
+                .collect()
+        })
+        .collect();
+    let views: Vec<_> = pixels
+        .iter()
+        .map(|p| ImageView::packed(p, 50, 40, PixelFormat::Rgb8).unwrap())
+        .collect();
+    let one = Embedder::new(
+        Network::new(Arch::MobileNetV3Small, 0.5, &w, KernelTable::best()).unwrap(),
+        EmbedderOptions::default(),
+    )
+    .unwrap();
+    let want = one.embed_batch(&views).unwrap();
+    for threads in [2, 3, 8] {
+        let opts = EmbedderOptions {
+            threads,
+            image_threads: 2,
+            ..EmbedderOptions::default()
+        };
+        let e = Embedder::new(
+            Network::new(Arch::MobileNetV3Small, 0.5, &w, KernelTable::best()).unwrap(),
+            opts,
+        )
+        .unwrap();
+        for _ in 0..3 {
+            assert_eq!(e.embed_batch(&views).unwrap(), want, "{threads} threads");
+        }
+    }
+}
