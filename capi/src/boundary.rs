@@ -34,6 +34,23 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), Failure>) -> rvcnn_status 
     }
 }
 
+/// An `INVALID_ARGUMENT` failure with `msg`.
+pub(crate) fn invalid(msg: String) -> Failure {
+    Failure(rvcnn_status::RVCNN_STATUS_INVALID_ARGUMENT, msg)
+}
+
+/// `Err(BUFFER_TOO_SMALL)` naming `what` when it holds fewer than `want` floats.
+pub(crate) fn at_least(what: &str, have: usize, want: usize) -> Result<(), Failure> {
+    if have < want {
+        Err(Failure(
+            rvcnn_status::RVCNN_STATUS_BUFFER_TOO_SMALL,
+            format!("{what} holds {have} floats, {want} needed"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// `Err(NULL_POINTER)` naming `what` when `p` is NULL.
 pub(crate) fn non_null<T>(p: *const T, what: &str) -> Result<(), Failure> {
     if p.is_null() {

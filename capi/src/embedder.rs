@@ -14,7 +14,7 @@ use ruvector_cnn_model::{
     Weights, pretrained,
 };
 
-use crate::boundary::{Failure, guard, non_null};
+use crate::boundary::{Failure, at_least, guard, invalid, non_null};
 use crate::status::rvcnn_status;
 
 /// An embedder (opaque): a network, its preprocessing and per-thread workspaces.
@@ -124,10 +124,6 @@ impl From<Error> for Failure {
         };
         Failure(status, e.to_string())
     }
-}
-
-fn invalid(msg: String) -> Failure {
-    Failure(rvcnn_status::RVCNN_STATUS_INVALID_ARGUMENT, msg)
 }
 
 fn defaults() -> rvcnn_embedder_options {
@@ -374,17 +370,6 @@ unsafe fn view<'a>(img: &rvcnn_image, what: &str) -> Result<ImageView<'a>, Failu
     .map_err(|e| invalid(format!("{what}: {e}")))
 }
 
-fn check_out(out_len: usize, needed: usize) -> Result<(), Failure> {
-    if out_len < needed {
-        Err(Failure(
-            rvcnn_status::RVCNN_STATUS_BUFFER_TOO_SMALL,
-            format!("output holds {out_len} floats, {needed} needed"),
-        ))
-    } else {
-        Ok(())
-    }
-}
-
 /// Embeds one image into `out[0 .. dim)` (`out_len` ≥ dim floats). `out` is written only on
 /// success.
 ///
@@ -404,7 +389,7 @@ pub unsafe extern "C" fn rvcnn_embedder_embed(
         non_null(out, "out")?;
         // SAFETY: non-NULL and live per the contract.
         let e = unsafe { get(embedder) };
-        check_out(out_len, e.dim())?;
+        at_least("output", out_len, e.dim())?;
         // SAFETY: `image` is non-NULL and readable, its data as described, per the contract.
         let v = unsafe { view(&*image, "image") }?;
         // SAFETY: non-NULL and writable for `out_len` floats per the contract.
@@ -440,7 +425,7 @@ pub unsafe extern "C" fn rvcnn_embedder_embed_batch(
                 "count too large".into(),
             )
         })?;
-        check_out(out_len, needed)?;
+        at_least("output", out_len, needed)?;
         // SAFETY: non-NULL and readable for `count` images per the contract.
         let imgs = unsafe { std::slice::from_raw_parts(images, count) };
         let views = imgs

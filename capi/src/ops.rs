@@ -17,7 +17,7 @@ use ruvector_cnn_kernels::ops::{
 };
 use ruvector_cnn_kernels::{Activation, KernelTable};
 
-use crate::boundary::{Failure, guard, non_null};
+use crate::boundary::{Failure, at_least, guard, invalid, non_null};
 use crate::isa::table;
 use crate::status::rvcnn_status;
 
@@ -278,10 +278,6 @@ enum Op {
 /// An operator object (opaque).
 pub struct rvcnn_op {
     op: Op,
-}
-
-fn invalid(msg: String) -> Failure {
-    Failure(rvcnn_status::RVCNN_STATUS_INVALID_ARGUMENT, msg)
 }
 
 fn activation(v: u32, what: &str) -> Result<Activation, Failure> {
@@ -718,18 +714,8 @@ impl Op {
             ));
         }
         let out = self.output_shape(s)?;
-        let need = |what: &'static str, have: usize, want: usize| {
-            if have < want {
-                Err(Failure(
-                    rvcnn_status::RVCNN_STATUS_BUFFER_TOO_SMALL,
-                    format!("{what} holds {have} floats, {want} needed"),
-                ))
-            } else {
-                Ok(())
-            }
-        };
-        need("input", x.len(), s.len()?)?;
-        need("output", y.len(), out.len()?)?;
+        at_least("input", x.len(), s.len()?)?;
+        at_least("output", y.len(), out.len()?)?;
         match self {
             Op::Conv2d(o) => drop(o.run(s, x, y)?),
             Op::Depthwise(o) => drop(o.run(s, x, y)?),
