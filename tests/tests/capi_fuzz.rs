@@ -6,12 +6,13 @@
 use proptest::prelude::*;
 use ruvector_cnn::*;
 
-fn cases() -> u32 {
-    std::env::var("RVCNN_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(24)
-        * 4
+/// Four times the per-variant case count (`RVCNN_PROPTEST_CASES`): each case is cheap.
+fn config() -> ProptestConfig {
+    let base = ruvector_cnn_kernels::testing::config();
+    ProptestConfig {
+        cases: base.cases * 4,
+        ..base
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -154,7 +155,7 @@ fn create(c: &Case, w: &[f32], b: &[f32]) -> (rvcnn_status, *mut rvcnn_op) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     #[test]
     fn ops_never_panic(c in case()) {

@@ -6,13 +6,6 @@ use ruvector_cnn_kernels::Activation;
 use ruvector_cnn_kernels::ops::*;
 use ruvector_cnn_tests::{levels, table_at, values};
 
-fn cases() -> u32 {
-    std::env::var("RVCNN_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(24)
-}
-
 /// Runs `rows_op` over the output rows split at `cuts` and compares with the whole `run`.
 fn check_split(
     out_h: usize,
@@ -37,7 +30,7 @@ fn check_split(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ruvector_cnn_kernels::testing::config())]
 
     #[test]
     fn depthwise_rows_match_run(
