@@ -11,6 +11,8 @@
 //!   normalisation);
 //! - `Stretch`: scale each axis to `size` independently (aspect ratio not kept).
 
+use ruvector_cnn_kernels::ops::Nhwc;
+
 use crate::error::{Error, Result};
 
 /// Layout of one pixel in an 8-bit image.
@@ -358,6 +360,31 @@ impl Preprocess {
     }
 }
 
+/// Reorders a PyTorch-layout NCHW tensor into the NHWC layout [`crate::Network`] and
+/// [`crate::Embedder::embed_tensor`] take; `shape` gives the dimensions (as NHWC).
+pub fn nchw_to_nhwc(x: &[f32], shape: Nhwc) -> Result<Vec<f32>> {
+    let len = shape
+        .len()
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    if x.len() != len {
+        return Err(Error::InvalidArgument(format!(
+            "tensor holds {} floats, shape {shape:?} needs {len}",
+            x.len()
+        )));
+    }
+    let (plane, c) = (shape.h * shape.w, shape.c);
+    let mut y = vec![0.0; len];
+    for (b, image) in x.chunks_exact((plane * c).max(1)).enumerate() {
+        let out = &mut y[b * plane * c..(b + 1) * plane * c];
+        for (ch, channel) in image.chunks_exact(plane.max(1)).enumerate() {
+            for (i, &v) in channel.iter().enumerate() {
+                out[i * c + ch] = v;
+            }
+        }
+    }
+    Ok(y)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,6 +498,20 @@ mod tests {
             at(10),
             at(0)
         );
+    }
+
+    #[test]
+    fn nchw_to_nhwc_moves_channels_last() {
+        // 2 images, 3 channels, 1x2 pixels: value = 100·b + 10·c + pixel.
+        let x: Vec<f32> = (0..2)
+            .flat_map(|b| {
+                (0..3).flat_map(move |c| (0..2).map(move |p| (100 * b + 10 * c + p) as f32))
+            })
+            .collect();
+        let y = nchw_to_nhwc(&x, Nhwc::new(2, 1, 2, 3)).unwrap();
+        assert_eq!(&y[..6], &[0., 10., 20., 1., 11., 21.]);
+        assert_eq!(&y[6..], &[100., 110., 120., 101., 111., 121.]);
+        assert!(nchw_to_nhwc(&x[1..], Nhwc::new(2, 1, 2, 3)).is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 use ruvector_cnn_kernels::ops::Nhwc;
+use ruvector_cnn_model::preprocess::nchw_to_nhwc;
 use ruvector_cnn_model::{Arch, Network, Output, Weights};
 use ruvector_cnn_tests::{levels, table_at};
 
@@ -31,18 +32,8 @@ fn inputs() -> Vec<(String, Nhwc, Vec<f32>)> {
             let [n, c, h, wd] = t.shape[..] else {
                 panic!("{k}: not NCHW")
             };
-            let mut nhwc = vec![0.0; t.data.len()];
-            for b in 0..n {
-                for ch in 0..c {
-                    for y in 0..h {
-                        for x in 0..wd {
-                            nhwc[((b * h + y) * wd + x) * c + ch] =
-                                t.data[((b * c + ch) * h + y) * wd + x];
-                        }
-                    }
-                }
-            }
-            (k.to_string(), Nhwc::new(n, h, wd, c), nhwc)
+            let shape = Nhwc::new(n, h, wd, c);
+            (k.to_string(), shape, nchw_to_nhwc(&t.data, shape).unwrap())
         })
         .collect()
 }

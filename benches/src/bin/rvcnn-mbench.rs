@@ -20,6 +20,7 @@ use std::time::Instant;
 use ruvector_cnn_kernels::KernelTable;
 use ruvector_cnn_kernels::ops::Nhwc;
 use ruvector_cnn_kernels::simd::peak::fma_peak_gflops;
+use ruvector_cnn_model::preprocess::nchw_to_nhwc;
 use ruvector_cnn_model::{Arch, Network, Output, Weights};
 
 struct Args {
@@ -94,19 +95,6 @@ fn parse() -> Result<Args, String> {
     Ok(a)
 }
 
-/// NCHW → NHWC.
-fn to_nhwc(x: &[f32], [n, c, h, w]: [usize; 4]) -> Vec<f32> {
-    let mut y = vec![0.0; x.len()];
-    for b in 0..n {
-        for ch in 0..c {
-            for i in 0..h * w {
-                y[(b * h * w + i) * c + ch] = x[(b * c + ch) * h * w + i];
-            }
-        }
-    }
-    y
-}
-
 fn run() -> Result<(), String> {
     let a = parse()?;
     let [n, c, h, w] = a.shape;
@@ -138,7 +126,7 @@ fn run() -> Result<(), String> {
             .map(|i| ((i * 37 % 101) as f32) / 50.0 - 1.0)
             .collect(),
     };
-    let x = to_nhwc(&nchw, a.shape);
+    let x = nchw_to_nhwc(&nchw, Nhwc::new(n, h, w, c)).map_err(|e| e.to_string())?;
     let dim = net.output_dim(a.output).map_err(|e| e.to_string())?;
     if a.layers {
         return profile(&net, &a, &x);
