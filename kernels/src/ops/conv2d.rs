@@ -3,8 +3,8 @@
 
 use super::error::{Error, Result};
 use super::shape::{
-    Nhwc, Padding, check_input, check_nonzero, check_rows, check_window, per_image, row_window,
-    window_output,
+    Nhwc, Padding, RowWindow, check_input, check_nonzero, check_rows, check_window, per_image,
+    row_window, window_output,
 };
 use crate::ukernels::{Conv3x3Args, Conv3x3Ukernel};
 use crate::{Activation, KernelTable};
@@ -97,8 +97,10 @@ impl Conv2d {
     /// Runs on `input` (shape `input_shape`), writing `output`; returns the output shape.
     pub fn run(&self, input_shape: Nhwc, input: &[f32], output: &mut [f32]) -> Result<Nhwc> {
         let out = self.output_shape(input_shape)?;
+        let (s, pad) = (self.stride, self.padding.top);
+        let window = row_window(&(0..out.h), out.h, s, pad, input_shape.h)?;
         per_image(input_shape, out, input, output, |x, y| {
-            self.call(input_shape, x, y, 0..out.h, out);
+            self.call(input_shape, x, y, window, out);
         })
     }
 
@@ -114,26 +116,26 @@ impl Conv2d {
     ) -> Result<()> {
         let out = self.output_shape(input_shape)?;
         let (s, pad) = (self.stride, self.padding.top);
-        check_rows(input_shape, out, &rows, s, pad, input.len(), output.len())?;
-        self.call(input_shape, input.as_ptr(), output.as_mut_ptr(), rows, out);
+        let window = check_rows(input_shape, out, &rows, s, pad, input.len(), output.len())?;
+        self.call(
+            input_shape,
+            input.as_ptr(),
+            output.as_mut_ptr(),
+            window,
+            out,
+        );
         Ok(())
     }
 
-    /// The kernel call for output rows `rows` (validated by the callers) of one image.
-    fn call(
-        &self,
-        input_shape: Nhwc,
-        x: *const f32,
-        y: *mut f32,
-        rows: std::ops::Range<usize>,
-        out: Nhwc,
-    ) {
-        let (skip, pad_top, in_h) =
-            row_window(&rows, out.h, self.stride, self.padding.top, input_shape.h).unwrap_or((
-                0,
-                self.padding.top,
-                input_shape.h,
-            ));
+    /// The kernel call for the output rows of `window` (validated by the callers) of one
+    /// image.
+    fn call(&self, input_shape: Nhwc, x: *const f32, y: *mut f32, window: RowWindow, out: Nhwc) {
+        let RowWindow {
+            skip,
+            pad_top,
+            in_h,
+            out_h,
+        } = window;
         let args = Conv3x3Args {
             input: x.wrapping_add(skip * input_shape.w * self.cin),
             in_h,
@@ -141,7 +143,7 @@ impl Conv2d {
             cin: self.cin,
             w: self.packed.as_ptr(),
             output: y,
-            out_h: rows.len(),
+            out_h,
             out_w: out.w,
             cout: self.cout,
             pad_top,

@@ -195,8 +195,20 @@ pub(crate) fn per_image(
     Ok(out)
 }
 
-/// Where output rows `rows` of a windowed op (stride `s`, `pad_top`) read their input: the
-/// first input row to point at, the remaining top padding and the input rows left below it.
+/// The input a run of output rows of a windowed op reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RowWindow {
+    /// Input rows to skip (where the kernel's input pointer starts).
+    pub skip: usize,
+    /// Zero rows left above the skipped-to input.
+    pub pad_top: usize,
+    /// Input rows from there to the bottom of the image.
+    pub in_h: usize,
+    /// Output rows computed.
+    pub out_h: usize,
+}
+
+/// Where output rows `rows` of a windowed op (stride `s`, `pad_top`) read their input.
 /// Errors unless `rows` is a non-empty range within `out_h`.
 pub(crate) fn row_window(
     rows: &std::ops::Range<usize>,
@@ -204,17 +216,23 @@ pub(crate) fn row_window(
     s: usize,
     pad_top: usize,
     in_h: usize,
-) -> Result<(usize, usize, usize)> {
+) -> Result<RowWindow> {
     if rows.start >= rows.end || rows.end > out_h {
         return invalid!("output rows {rows:?} are not a non-empty range within 0..{out_h}");
     }
     let first = rows.start * s;
     let skip = first.saturating_sub(pad_top).min(in_h);
-    Ok((skip, pad_top.saturating_sub(first), in_h - skip))
+    Ok(RowWindow {
+        skip,
+        pad_top: pad_top.saturating_sub(first),
+        in_h: in_h - skip,
+        out_h: rows.len(),
+    })
 }
 
 /// Validates a `run_rows` call of a windowed op with output shape `out`: one image, a
-/// non-empty range of output rows, and buffers holding the image and those rows.
+/// non-empty range of output rows, and buffers holding the image and those rows; returns the
+/// rows' input window.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn check_rows(
     input_shape: Nhwc,
@@ -224,11 +242,12 @@ pub(crate) fn check_rows(
     pad_top: usize,
     input_len: usize,
     output_len: usize,
-) -> Result<()> {
+) -> Result<RowWindow> {
     if input_shape.n != 1 {
         return invalid!("run_rows takes one image, got a batch of {}", input_shape.n);
     }
-    row_window(rows, out.h, stride, pad_top, input_shape.h)?;
+    let window = row_window(rows, out.h, stride, pad_top, input_shape.h)?;
     check_buf("input", input_len, input_shape.len()?)?;
-    check_buf("output", output_len, rows.len() * out.w * out.c)
+    check_buf("output", output_len, rows.len() * out.w * out.c)?;
+    Ok(window)
 }
