@@ -2,6 +2,7 @@
  * -pedantic) and run from tests/tests/c_api.rs. Each CHECK failure is printed with the
  * library's last error message and counted; rvcnn_ctest_run returns the count. */
 #include "ruvector_cnn.h"
+#include "check.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -21,17 +22,6 @@ _Static_assert(offsetof(rvcnn_image, width) == 16, "width offset");
 _Static_assert(offsetof(rvcnn_image, stride) == 24, "stride offset");
 _Static_assert(offsetof(rvcnn_image, format) == 32, "format offset");
 _Static_assert(sizeof(rvcnn_status) == sizeof(int), "status is an int-sized enum");
-
-static int failures;
-
-#define CHECK(cond)                                                                        \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__,        \
-                    __LINE__, #cond, rvcnn_last_error_message());                         \
-            failures++;                                                                    \
-        }                                                                                  \
-    } while (0)
 
 #define DIM 576 /* MobileNetV3-Small pooled features */
 

@@ -1,6 +1,7 @@
 /* C tests of the operator objects (rvcnn_op_*): each kind against a naive C reference on small
  * odd shapes, plus error paths and the ISA cap. Run from tests/tests/c_api.rs. */
 #include "ruvector_cnn.h"
+#include "check.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -10,17 +11,6 @@
 _Static_assert(sizeof(rvcnn_shape) == 4 * sizeof(size_t), "rvcnn_shape layout");
 _Static_assert(offsetof(rvcnn_conv2d_desc, cin) == 8, "conv2d desc layout");
 _Static_assert(offsetof(rvcnn_batchnorm_desc, eps) == 48, "batchnorm desc layout");
-
-static int failures;
-
-#define CHECK(cond)                                                                        \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__,        \
-                    __LINE__, #cond, rvcnn_last_error_message());                         \
-            failures++;                                                                    \
-        }                                                                                  \
-    } while (0)
 
 static float val(int i, int seed) { return (float)((i * 37 + seed * 101) % 97) / 48.5f - 1.0f; }
 
