@@ -476,6 +476,15 @@ fn call(callable: &Value, args: &Value) -> Result<Value> {
     }
 }
 
+/// A storage key as written by `torch.save`: a string, or an integer in old files.
+fn storage_key(v: &Value) -> Result<String> {
+    match v {
+        Value::Str(s) => Ok(s.clone()),
+        Value::Int(i) => Ok(i.to_string()),
+        _ => bad("storage key is neither a string nor an integer"),
+    }
+}
+
 /// Interprets a persistent id `('storage', <class>, key, location, numel, view_metadata)`.
 fn persistent(pid: &Value) -> Result<Value> {
     let Value::Tuple(t) = pid else {
@@ -489,12 +498,10 @@ fn persistent(pid: &Value) -> Result<Value> {
             let Some(dtype) = StorageType::from_class(class) else {
                 return bad(format!("unsupported storage type {class}"));
             };
-            let key = match &**key {
-                Value::Str(s) => s.clone(),
-                Value::Int(i) => i.to_string(),
-                _ => return bad("storage key is neither a string nor an integer"),
-            };
-            Ok(Value::Storage { key, dtype })
+            Ok(Value::Storage {
+                key: storage_key(key)?,
+                dtype,
+            })
         }
         _ => bad("unsupported persistent id"),
     }
@@ -511,11 +518,7 @@ fn storages<'a>(
     };
     let mut out = HashMap::new();
     for k in keys {
-        let key = match &**k {
-            Value::Str(s) => s.clone(),
-            Value::Int(i) => i.to_string(),
-            _ => return bad("storage key is neither a string nor an integer"),
-        };
+        let key = storage_key(k)?;
         let Some(&dtype) = types.get(&key) else {
             return bad(format!("storage {key} is listed but no tensor uses it"));
         };
