@@ -94,8 +94,30 @@ pub struct Bench {
     pub flops: f64,
     /// Id of the kernel doing the work.
     pub kernel: String,
+    /// f32 elements a run must at least read (inputs and weights) and write (outputs): the
+    /// traffic of its memory-bound roofline.
+    pub traffic: Traffic,
     /// Runs the operator once.
     pub run: Box<dyn FnMut()>,
+}
+
+/// Minimum memory traffic of one run, in f32 elements.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Traffic {
+    /// Elements read at least once.
+    pub read: usize,
+    /// Elements written at least once.
+    pub write: usize,
+}
+
+impl Traffic {
+    /// Reading every element of `inputs` once and writing `output` once.
+    pub fn of(inputs: &[&[f32]], output: &[f32]) -> Self {
+        Self {
+            read: inputs.iter().map(|x| x.len()).sum(),
+            write: output.len(),
+        }
+    }
 }
 
 /// Deterministic values in [-0.5, 0.5).
@@ -119,11 +141,12 @@ pub fn layer_bench(layer: &Layer, batch: usize, table: &KernelTable) -> Result<O
     let name = layer.label();
     let input = Nhwc::new(batch, layer.hin, layer.hin, cin);
     let x = filled(input.len()?, 1);
-    let bench = |kernel: &str, run: Box<dyn FnMut()>| {
+    let bench = |kernel: &str, traffic: Traffic, run: Box<dyn FnMut()>| {
         Some(Bench {
             name: name.clone(),
             flops,
             kernel: kernel.to_string(),
+            traffic,
             run,
         })
     };
@@ -149,6 +172,7 @@ pub fn layer_bench(layer: &Layer, batch: usize, table: &KernelTable) -> Result<O
             let mut y = vec![0.0; op.output_shape(input)?.len()?];
             bench(
                 op.kernel_id(),
+                Traffic::of(&[&x, &w, &b], &y),
                 Box::new(move || {
                     op.run(input, &x, &mut y, None).expect(VALIDATED);
                 }),
@@ -169,6 +193,7 @@ pub fn layer_bench(layer: &Layer, batch: usize, table: &KernelTable) -> Result<O
             let mut y = vec![0.0; op.output_shape(input)?.len()?];
             bench(
                 op.kernel_id(),
+                Traffic::of(&[&x, &w, &b], &y),
                 Box::new(move || {
                     op.run(input, &x, &mut y).expect(VALIDATED);
                 }),
@@ -190,6 +215,7 @@ pub fn layer_bench(layer: &Layer, batch: usize, table: &KernelTable) -> Result<O
             let mut y = vec![0.0; op.output_shape(input)?.len()?];
             bench(
                 op.kernel_id(),
+                Traffic::of(&[&x, &w, &b], &y),
                 Box::new(move || {
                     op.run(input, &x, &mut y).expect(VALIDATED);
                 }),
@@ -211,6 +237,7 @@ pub fn layer_bench(layer: &Layer, batch: usize, table: &KernelTable) -> Result<O
             let mut y = vec![0.0; batch * cout];
             bench(
                 op.kernel_id_for(batch),
+                Traffic::of(&[&x, &w, &b], &y),
                 Box::new(move || op.run(batch, &x, &mut y).expect(VALIDATED)),
             )
         }
@@ -250,6 +277,7 @@ pub fn se_bench(fc1: &Layer, hw: usize, batch: usize, table: &KernelTable) -> Re
         name: format!("se {hw}x{hw}x{c} squeeze {sq}"),
         flops,
         kernel: op.kernel_ids().join("+"),
+        traffic: Traffic::of(&[&x, &w1, &w2, &b1, &b2], &y),
         run: Box::new(move || op.run(shape, &x, &mut y, &mut ws).expect(VALIDATED)),
     })
 }
@@ -303,6 +331,7 @@ pub fn extra_benches(table: &KernelTable) -> Result<Vec<Bench>> {
         name: "bn+hswish 112x112x16".into(),
         flops: 2.0 * elems,
         kernel: bn.kernel_id().into(),
+        traffic: Traffic::of(&[&x], &y),
         run: Box::new(move || bn.run(shape, &x, &mut y).expect(VALIDATED)),
     });
     let act = Elementwise::new(Activation::Hswish, table)?;
@@ -311,6 +340,7 @@ pub fn extra_benches(table: &KernelTable) -> Result<Vec<Bench>> {
         name: "hswish 112x112x16".into(),
         flops: elems,
         kernel: act.kernel_id().unwrap_or("copy").into(),
+        traffic: Traffic::of(&[&x], &y),
         run: Box::new(move || act.run(&x, &mut y).expect(VALIDATED)),
     });
     let pshape = Nhwc::new(1, 112, 112, 64);
@@ -337,6 +367,7 @@ pub fn extra_benches(table: &KernelTable) -> Result<Vec<Bench>> {
             name: format!("{label} 3x3s2 112x112x64"),
             flops: 9.0 * out_len as f64,
             kernel: op.kernel_id().into(),
+            traffic: Traffic::of(&[&x], &y),
             run: Box::new(move || {
                 op.run(pshape, &x, &mut y).expect(VALIDATED);
             }),
@@ -349,9 +380,32 @@ pub fn extra_benches(table: &KernelTable) -> Result<Vec<Bench>> {
         name: "global avgpool 7x7x960".into(),
         flops: gshape.len()? as f64,
         kernel: gap.kernel_id().into(),
+        traffic: Traffic::of(&[&x], &y),
         run: Box::new(move || gap.run(gshape, &x, &mut y).expect(VALIDATED)),
     });
     Ok(out)
+}
+
+/// Seconds a memcpy-speed kernel needs for `traffic` (the memory-bound roofline of a run
+/// moving that data): the mean of copying the read side and copying the written side, each
+/// between two buffers of that size, so the data sits at the cache level the real run's data
+/// does. `samples` as in [`time`].
+pub fn copy_roofline_secs(traffic: Traffic, samples: usize) -> f64 {
+    let copy = |n: usize| {
+        let (src, mut dst) = (filled(n, 9), vec![0.0f32; n]);
+        let mut b = Bench {
+            name: format!("copy {n}"),
+            flops: 0.0,
+            kernel: "memcpy".into(),
+            traffic: Traffic { read: n, write: n },
+            run: Box::new(move || {
+                dst.copy_from_slice(&src);
+                std::hint::black_box(&mut dst);
+            }),
+        };
+        time(&mut b, samples, 10.0)
+    };
+    (copy(traffic.read) + copy(traffic.write)) / 2.0
 }
 
 /// Median seconds per run of `b`, from `samples` samples of enough runs to last ~`min_ms`.

@@ -5,12 +5,15 @@
 //!              [--only SUBSTRING] [--samples N]
 //! ```
 //! "% peak" is against the FMA peak measured on this core at the table's ISA; "% nominal"
-//! against the 285 GFLOP/s AVX-512 target core. Machines are shared and noisy: compare
+//! against the 285 GFLOP/s AVX-512 target core. "roof" is the memory-bound roofline: the
+//! layer's FLOPs over the time memcpy needs to read its inputs and weights once and write its
+//! output once (buffers of the same sizes, so equally cache-warm); "% bound" is against the
+//! lower of 30% of the measured peak and that roofline (the depthwise target). Machines are shared and noisy: compare
 //! numbers from one run, not across runs.
 
 use std::process::ExitCode;
 
-use ruvector_cnn_benches::{MODELS, NOMINAL_PEAK_GFLOPS, model_benches, time};
+use ruvector_cnn_benches::{MODELS, NOMINAL_PEAK_GFLOPS, copy_roofline_secs, model_benches, time};
 use ruvector_cnn_kernels::isa::{self, IsaSet};
 use ruvector_cnn_kernels::simd::peak::fma_peak_gflops;
 use ruvector_cnn_kernels::{Isa, KernelTable};
@@ -82,25 +85,30 @@ fn main() -> ExitCode {
             }
         };
         println!(
-            "\n{name}\n{:<34} {:<40} {:>9} {:>9} {:>7} {:>9}",
-            "layer", "kernel", "µs", "GFLOP/s", "% peak", "% nominal"
+            "\n{name}\n{:<34} {:<40} {:>9} {:>9} {:>7} {:>9} {:>9} {:>8}",
+            "layer", "kernel", "µs", "GFLOP/s", "% peak", "% nominal", "roof", "% bound"
         );
         for mut b in benches.into_iter().filter(|b| b.name.contains(&args.only)) {
             let secs = time(&mut b, args.samples, 20.0);
             let g = b.flops / secs / 1e9;
-            let of_peak = if peak.is_finite() {
-                format!("{:.1}%", 100.0 * g / peak)
-            } else {
-                "n/a".into()
+            let roof = b.flops / copy_roofline_secs(b.traffic, args.samples) / 1e9;
+            let percent = |of: f64| {
+                if of.is_finite() {
+                    format!("{:.1}%", 100.0 * g / of)
+                } else {
+                    "n/a".into()
+                }
             };
             println!(
-                "{:<34} {:<40} {:>9.1} {:>9.1} {:>7} {:>8.1}%",
+                "{:<34} {:<40} {:>9.1} {:>9.1} {:>7} {:>8.1}% {:>9.1} {:>8}",
                 b.name,
                 b.kernel,
                 secs * 1e6,
                 g,
-                of_peak,
-                100.0 * g / NOMINAL_PEAK_GFLOPS
+                percent(peak),
+                100.0 * g / NOMINAL_PEAK_GFLOPS,
+                roof,
+                percent(roof.min(0.3 * peak))
             );
         }
     }
