@@ -305,6 +305,61 @@ pub fn model_benches(table_md: &str, batch: usize, table: &KernelTable) -> Resul
     Ok(out)
 }
 
+/// The INT8 pointwise layers of a model at `batch` (distinct shapes once), each a
+/// [`QuantPointwise`] on deterministic bytes; `flops` counts 2 integer ops per MAC.
+pub fn int8_benches(table_md: &str, batch: usize, table: &KernelTable) -> Result<Vec<Bench>> {
+    let mut out: Vec<Bench> = Vec::new();
+    for layer in parse_layers(table_md) {
+        if layer.cat != "pointwise" {
+            continue;
+        }
+        let (cin, cout) = (layer.cin, layer.cout);
+        let input = Nhwc::new(batch, layer.hin, layer.hin, cin);
+        let bytes = |len: usize, seed: u32| -> Vec<u8> {
+            filled(len, seed)
+                .iter()
+                .map(|v| ((v + 0.5) * 255.0) as u8)
+                .collect()
+        };
+        let x = bytes(input.len()?, 1);
+        let w: Vec<i8> = bytes(cin * cout, 2).iter().map(|&b| b as i8).collect();
+        let bias = vec![0i32; cout];
+        let rq = vec![ruvector_cnn_kernels::quant::Requant::from_scale(1e-4)?; cout];
+        let op = QuantPointwise::new(
+            &QuantPointwiseDesc {
+                weights: ruvector_cnn_kernels::pack::QgemmWeights {
+                    n: cout,
+                    k: cin,
+                    weights: &w,
+                    bias: &bias,
+                    requant: &rq,
+                    input_zero_point: 128,
+                },
+                out: ruvector_cnn_kernels::quant::QuantOut::linear(128),
+            },
+            table,
+        )?;
+        let mut y = vec![0u8; op.output_shape(input)?.len()?];
+        let name = format!("int8 {}", layer.label());
+        if out.iter().any(|o| o.name == name) {
+            continue;
+        }
+        out.push(Bench {
+            name,
+            flops: 2.0 * layer.macs as f64 * batch as f64,
+            kernel: op.kernel_id().into(),
+            traffic: Traffic {
+                read: (x.len() + w.len()).div_ceil(4),
+                write: y.len().div_ceil(4),
+            },
+            run: Box::new(move || {
+                op.run(input, &x, &mut y).expect(VALIDATED);
+            }),
+        });
+    }
+    Ok(out)
+}
+
 /// Families that MobileNet layer tables do not exercise (batch-norm is folded, pooling other
 /// than the final global average is absent), on representative shapes.
 pub fn extra_benches(table: &KernelTable) -> Result<Vec<Bench>> {

@@ -10,20 +10,32 @@ pub enum Isa {
     Scalar,
     /// x86 AVX2 + FMA3, 8 lanes.
     Avx2Fma,
+    /// x86 AVX2 + FMA3 + AVX-VNNI (256-bit `vpdpbusd`); INT8 families only.
+    AvxVnni,
     /// x86 AVX-512 Foundation, 16 lanes with mask registers.
     Avx512F,
+    /// x86 AVX-512 F/BW/VL + VNNI (512-bit `vpdpbusd`); INT8 families only.
+    Avx512Vnni,
 }
 
 impl Isa {
     /// Every ISA, lowest tier first.
-    pub const ALL: [Isa; 3] = [Isa::Scalar, Isa::Avx2Fma, Isa::Avx512F];
+    pub const ALL: [Isa; 5] = [
+        Isa::Scalar,
+        Isa::Avx2Fma,
+        Isa::AvxVnni,
+        Isa::Avx512F,
+        Isa::Avx512Vnni,
+    ];
 
     /// The short name used in kernel ids, module names and `RVCNN_ISA`.
     pub fn name(self) -> &'static str {
         match self {
             Isa::Scalar => "scalar",
             Isa::Avx2Fma => "avx2fma",
+            Isa::AvxVnni => "avxvnni",
             Isa::Avx512F => "avx512f",
+            Isa::Avx512Vnni => "avx512vnni",
         }
     }
 
@@ -32,7 +44,9 @@ impl Isa {
         match self {
             Isa::Scalar => "Isa::Scalar",
             Isa::Avx2Fma => "Isa::Avx2Fma",
+            Isa::AvxVnni => "Isa::AvxVnni",
             Isa::Avx512F => "Isa::Avx512F",
+            Isa::Avx512Vnni => "Isa::Avx512Vnni",
         }
     }
 
@@ -41,7 +55,9 @@ impl Isa {
         match self {
             Isa::Scalar => None,
             Isa::Avx2Fma => Some("avx2,fma"),
+            Isa::AvxVnni => Some("avx2,fma,avxvnni"),
             Isa::Avx512F => Some("avx512f"),
+            Isa::Avx512Vnni => Some("avx512f,avx512bw,avx512vl,avx512vnni"),
         }
     }
 
@@ -49,7 +65,7 @@ impl Isa {
     pub fn cfg(self) -> Option<&'static str> {
         match self {
             Isa::Scalar => None,
-            Isa::Avx2Fma | Isa::Avx512F => {
+            Isa::Avx2Fma | Isa::AvxVnni | Isa::Avx512F | Isa::Avx512Vnni => {
                 Some(r#"any(target_arch = "x86", target_arch = "x86_64")"#)
             }
         }
@@ -59,16 +75,16 @@ impl Isa {
     pub fn lanes(self) -> usize {
         match self {
             Isa::Scalar => 1,
-            Isa::Avx2Fma => 8,
-            Isa::Avx512F => 16,
+            Isa::Avx2Fma | Isa::AvxVnni => 8,
+            Isa::Avx512F | Isa::Avx512Vnni => 16,
         }
     }
 
     /// Architectural vector registers (the register budget emitters plan with).
     pub fn vector_regs(self) -> usize {
         match self {
-            Isa::Scalar | Isa::Avx2Fma => 16,
-            Isa::Avx512F => 32,
+            Isa::Scalar | Isa::Avx2Fma | Isa::AvxVnni => 16,
+            Isa::Avx512F | Isa::Avx512Vnni => 32,
         }
     }
 
@@ -76,8 +92,8 @@ impl Isa {
     pub fn vocab(self) -> &'static dyn Vocab {
         match self {
             Isa::Scalar => &Scalar,
-            Isa::Avx2Fma => &Avx2Fma,
-            Isa::Avx512F => &Avx512F,
+            Isa::Avx2Fma | Isa::AvxVnni => &Avx2Fma,
+            Isa::Avx512F | Isa::Avx512Vnni => &Avx512F,
         }
     }
 }
@@ -265,5 +281,228 @@ impl Vocab for Avx512F {
     }
     fn min(&self, a: &str, b: &str) -> String {
         format!("_mm512_min_ps({a}, {b})")
+    }
+}
+
+impl Isa {
+    /// The spelling of this ISA's INT8 operations, for the levels that have INT8 kernels.
+    pub fn int_vocab(self) -> Option<&'static dyn IntVocab> {
+        match self {
+            Isa::Scalar => Some(&ScalarInt),
+            Isa::Avx2Fma => Some(&Avx2Int { vnni: false }),
+            Isa::AvxVnni => Some(&Avx2Int { vnni: true }),
+            Isa::Avx512F => None,
+            Isa::Avx512Vnni => Some(&Avx512Int),
+        }
+    }
+}
+
+/// Source-text spelling of one ISA's INT8 operations (vectors of `i32` lanes, the same count
+/// as its f32 lanes). Arguments are plain variables or pointer expressions.
+pub trait IntVocab {
+    /// The `i32` vector type.
+    fn ity(&self) -> &'static str;
+    /// Whether the 4-way dot product needs each weight split into `2·hi + lo` (`hi` in
+    /// `-64..=63`, `lo` in `0..=1`) so 16-bit pair sums cannot saturate (AVX2 `vpmaddubsw`).
+    fn split(&self) -> bool;
+    /// Constants [`IntVocab::dot4`] needs, declared once per kernel.
+    fn dot4_consts(&self) -> &'static [&'static str];
+    /// Unaligned load of one vector of `i32` from `p: *const i32`.
+    fn load_i32(&self, p: &str) -> String;
+    /// All lanes `x` (an `i32` expression).
+    fn splat_i32(&self, x: &str) -> String;
+    /// Four u8 activations `x` (a `u32` expression, byte `t` = reduction index `t`) in the form
+    /// [`IntVocab::dot4`] takes.
+    fn bcast4(&self, x: &str) -> String;
+    /// `acc += Σₜ x[t]·w[lane][t]` for the lanes' 4 signed weights at `w: *const u8` (lane-major,
+    /// 4 bytes per lane); for [`IntVocab::split`] ISAs `w` holds the `hi` bytes and `w_lo` the
+    /// `lo` bytes. A statement, no `;`.
+    fn dot4(&self, acc: &str, x: &str, w: &str, w_lo: &str) -> String;
+    /// `(high32(acc·mult) + rnd) >> shift` per lane (arithmetic shift): the requantization
+    /// rule of `ruvector_cnn_kernels::quant`.
+    fn requant(&self, acc: &str, mult: &str, rnd: &str, shift: &str) -> String;
+    /// `a + b` (wrapping).
+    fn add_i32(&self, a: &str, b: &str) -> String;
+    /// `max(a, b)`.
+    fn max_i32(&self, a: &str, b: &str) -> String;
+    /// `min(a, b)`.
+    fn min_i32(&self, a: &str, b: &str) -> String;
+    /// Stores the lanes of `v` (each in `0..=255`) as bytes at `p: *mut u8` (a statement).
+    fn store_u8(&self, p: &str, v: &str) -> String;
+    /// Stores the first `count` lanes of `v` (`count < lanes`) as bytes at `p` (a statement);
+    /// bytes past them are not accessed.
+    fn store_u8_part(&self, p: &str, v: &str, count: &str) -> String;
+}
+
+/// Portable INT8: one column per "vector", helpers in `crate::simd::scalar`.
+struct ScalarInt;
+
+impl IntVocab for ScalarInt {
+    fn ity(&self) -> &'static str {
+        "i32"
+    }
+    fn split(&self) -> bool {
+        false
+    }
+    fn dot4_consts(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn load_i32(&self, p: &str) -> String {
+        format!("{p}.read_unaligned()")
+    }
+    fn splat_i32(&self, x: &str) -> String {
+        x.into()
+    }
+    fn bcast4(&self, x: &str) -> String {
+        x.into()
+    }
+    fn dot4(&self, acc: &str, x: &str, w: &str, _w_lo: &str) -> String {
+        format!("{acc} = dot4({acc}, {x}, {w})")
+    }
+    fn requant(&self, acc: &str, mult: &str, rnd: &str, shift: &str) -> String {
+        format!("requant({acc}, {mult}, {rnd}, {shift})")
+    }
+    fn add_i32(&self, a: &str, b: &str) -> String {
+        format!("{a}.wrapping_add({b})")
+    }
+    fn max_i32(&self, a: &str, b: &str) -> String {
+        format!("{a}.max({b})")
+    }
+    fn min_i32(&self, a: &str, b: &str) -> String {
+        format!("{a}.min({b})")
+    }
+    fn store_u8(&self, p: &str, v: &str) -> String {
+        format!("*{p} = {v} as u8;")
+    }
+    fn store_u8_part(&self, p: &str, v: &str, count: &str) -> String {
+        format!("if {count} > 0 {{ *{p} = {v} as u8; }}")
+    }
+}
+
+/// AVX2 INT8, 8 lanes: `vpdpbusd` (AVX-VNNI) or, without VNNI, `vpmaddubsw` on split weights
+/// (`2·hi + lo`, so no 16-bit pair sum can saturate even at 255·−128) widened by `vpmaddwd`.
+struct Avx2Int {
+    vnni: bool,
+}
+
+impl IntVocab for Avx2Int {
+    fn ity(&self) -> &'static str {
+        "__m256i"
+    }
+    fn split(&self) -> bool {
+        !self.vnni
+    }
+    fn dot4_consts(&self) -> &'static [&'static str] {
+        if self.vnni {
+            &[]
+        } else {
+            &[
+                "let v_one16 = _mm256_set1_epi16(1);",
+                "let v_two16 = _mm256_set1_epi16(2);",
+            ]
+        }
+    }
+    fn load_i32(&self, p: &str) -> String {
+        format!("_mm256_loadu_si256({p} as *const __m256i)")
+    }
+    fn splat_i32(&self, x: &str) -> String {
+        format!("_mm256_set1_epi32({x})")
+    }
+    fn bcast4(&self, x: &str) -> String {
+        format!("_mm256_set1_epi32({x} as i32)")
+    }
+    fn dot4(&self, acc: &str, x: &str, w: &str, w_lo: &str) -> String {
+        let ld = |p: &str| format!("_mm256_loadu_si256({p} as *const __m256i)");
+        if self.vnni {
+            format!("{acc} = _mm256_dpbusd_avx_epi32({acc}, {x}, {})", ld(w))
+        } else {
+            format!(
+                "{acc} = _mm256_add_epi32(_mm256_add_epi32({acc}, _mm256_madd_epi16(_mm256_maddubs_epi16({x}, {}), v_two16)), _mm256_madd_epi16(_mm256_maddubs_epi16({x}, {}), v_one16))",
+                ld(w),
+                ld(w_lo)
+            )
+        }
+    }
+    fn requant(&self, acc: &str, mult: &str, rnd: &str, shift: &str) -> String {
+        format!(
+            "{{ let ev = _mm256_mul_epi32({acc}, {mult}); \
+             let od = _mm256_mul_epi32(_mm256_srli_epi64::<32>({acc}), _mm256_srli_epi64::<32>({mult})); \
+             let q = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(ev), od); \
+             _mm256_srav_epi32(_mm256_add_epi32(q, {rnd}), {shift}) }}"
+        )
+    }
+    fn add_i32(&self, a: &str, b: &str) -> String {
+        format!("_mm256_add_epi32({a}, {b})")
+    }
+    fn max_i32(&self, a: &str, b: &str) -> String {
+        format!("_mm256_max_epi32({a}, {b})")
+    }
+    fn min_i32(&self, a: &str, b: &str) -> String {
+        format!("_mm256_min_epi32({a}, {b})")
+    }
+    fn store_u8(&self, p: &str, v: &str) -> String {
+        format!(
+            "{{ let t = _mm_packus_epi32(_mm256_castsi256_si128({v}), _mm256_extracti128_si256::<1>({v})); \
+             _mm_storel_epi64({p} as *mut __m128i, _mm_packus_epi16(t, t)); }}"
+        )
+    }
+    fn store_u8_part(&self, p: &str, v: &str, count: &str) -> String {
+        format!(
+            "{{ let t = _mm_packus_epi32(_mm256_castsi256_si128({v}), _mm256_extracti128_si256::<1>({v})); \
+             let b = (_mm_cvtsi128_si64(_mm_packus_epi16(t, t)) as u64).to_le_bytes(); \
+             core::ptr::copy_nonoverlapping(b.as_ptr(), {p}, {count}); }}"
+        )
+    }
+}
+
+/// AVX-512 VNNI INT8, 16 lanes: `vpdpbusd`, masked byte stores through `vpmovdb`.
+struct Avx512Int;
+
+impl IntVocab for Avx512Int {
+    fn ity(&self) -> &'static str {
+        "__m512i"
+    }
+    fn split(&self) -> bool {
+        false
+    }
+    fn dot4_consts(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn load_i32(&self, p: &str) -> String {
+        format!("_mm512_loadu_si512({p} as *const _)")
+    }
+    fn splat_i32(&self, x: &str) -> String {
+        format!("_mm512_set1_epi32({x})")
+    }
+    fn bcast4(&self, x: &str) -> String {
+        format!("_mm512_set1_epi32({x} as i32)")
+    }
+    fn dot4(&self, acc: &str, x: &str, w: &str, _w_lo: &str) -> String {
+        format!("{acc} = _mm512_dpbusd_epi32({acc}, {x}, _mm512_loadu_si512({w} as *const _))")
+    }
+    fn requant(&self, acc: &str, mult: &str, rnd: &str, shift: &str) -> String {
+        format!(
+            "{{ let ev = _mm512_mul_epi32({acc}, {mult}); \
+             let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>({acc}), _mm512_srli_epi64::<32>({mult})); \
+             let q = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64::<32>(ev), od); \
+             _mm512_srav_epi32(_mm512_add_epi32(q, {rnd}), {shift}) }}"
+        )
+    }
+    fn add_i32(&self, a: &str, b: &str) -> String {
+        format!("_mm512_add_epi32({a}, {b})")
+    }
+    fn max_i32(&self, a: &str, b: &str) -> String {
+        format!("_mm512_max_epi32({a}, {b})")
+    }
+    fn min_i32(&self, a: &str, b: &str) -> String {
+        format!("_mm512_min_epi32({a}, {b})")
+    }
+    fn store_u8(&self, p: &str, v: &str) -> String {
+        format!("_mm_storeu_si128({p} as *mut __m128i, _mm512_cvtepi32_epi8({v}));")
+    }
+    fn store_u8_part(&self, p: &str, v: &str, count: &str) -> String {
+        format!(
+            "_mm512_mask_cvtepi32_storeu_epi8({p} as *mut i8, ((1u32 << {count}) - 1) as __mmask16, {v});"
+        )
     }
 }

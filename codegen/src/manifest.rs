@@ -68,11 +68,13 @@ pub enum Family {
     Maxpool,
     /// Average pool, KxK window, stride s, NHWC.
     Avgpool,
+    /// INT8 packed-weight GEMM (u8 activations × s8 weights → requantized u8).
+    Qgemm,
 }
 
 impl Family {
     /// Every family, in generation order.
-    pub const ALL: [Family; 9] = [
+    pub const ALL: [Family; 10] = [
         Family::Gemm,
         Family::Dwconv,
         Family::Conv3x3,
@@ -82,7 +84,23 @@ impl Family {
         Family::Gavgpool,
         Family::Maxpool,
         Family::Avgpool,
+        Family::Qgemm,
     ];
+
+    /// Whether the family computes on INT8 data (generated for the ISAs with an
+    /// [`crate::isa::IntVocab`]); the others are f32 (generated for every non-VNNI level).
+    pub fn is_int8(self) -> bool {
+        self == Family::Qgemm
+    }
+
+    /// Whether the manifest must have variants of this family for `isa`.
+    pub fn exists_for(self, isa: Isa) -> bool {
+        if self.is_int8() {
+            isa.int_vocab().is_some()
+        } else {
+            !matches!(isa, Isa::AvxVnni | Isa::Avx512Vnni)
+        }
+    }
 
     /// Module and file name (`ukernels::<name>`).
     pub fn name(self) -> &'static str {
@@ -96,6 +114,7 @@ impl Family {
             Family::Gavgpool => "gavgpool",
             Family::Maxpool => "maxpool",
             Family::Avgpool => "avgpool",
+            Family::Qgemm => "qgemm",
         }
     }
 
@@ -111,6 +130,7 @@ impl Family {
             Family::Gavgpool => "GavgpoolUkernel",
             Family::Maxpool => "MaxpoolUkernel",
             Family::Avgpool => "AvgpoolUkernel",
+            Family::Qgemm => "QgemmUkernel",
         }
     }
 
@@ -124,6 +144,7 @@ impl Family {
             Family::Vact => "VactArgs",
             Family::Gavgpool => "GavgpoolArgs",
             Family::Maxpool | Family::Avgpool => "PoolArgs",
+            Family::Qgemm => "QgemmArgs",
         }
     }
 
@@ -139,6 +160,7 @@ impl Family {
             Family::Gavgpool => "Gavgpool",
             Family::Maxpool => "Maxpool",
             Family::Avgpool => "Avgpool",
+            Family::Qgemm => "Qgemm",
         }
     }
 }
@@ -182,6 +204,13 @@ pub enum Tile {
         /// Channels per step.
         cb: usize,
     },
+    /// INT8 GEMM register tile: reduction in steps of 4 (`c4`).
+    Qgemm {
+        /// Rows (pixels) per call.
+        mr: usize,
+        /// Columns (output channels) per packed panel.
+        nr: usize,
+    },
     /// Elements per unrolled step (Vact).
     Elems {
         /// Elements per step.
@@ -220,6 +249,7 @@ impl Variant {
             Tile::Channels { cb } if self.act == Act::Linear => format!("f32_{fam}_c{cb}"),
             Tile::Channels { cb } => format!("f32_{fam}_{act}_c{cb}"),
             Tile::Elems { n } => format!("f32_{fam}_{act}_x{n}"),
+            Tile::Qgemm { mr, nr } => format!("qu8s8_gemm_requant_{mr}x{nr}c4"),
         }
     }
 
@@ -245,10 +275,9 @@ const GEMM_EPILOGUES: [(Act, bool); 6] = [
 const CONV_ACTS: [Act; 4] = [Act::Linear, Act::Relu, Act::Relu6, Act::Hswish];
 const VACT_ACTS: [Act; 4] = [Act::Relu, Act::Relu6, Act::Hswish, Act::Hsigmoid];
 
-/// Per-ISA tile choices. GEMM tiles are grouped by NR (one packing per group); every group has
-/// an MR = 1 tile so any row count can be covered.
-struct IsaRow {
-    isa: Isa,
+/// Per-ISA f32 tile choices. GEMM tiles are grouped by NR (one packing per group); every
+/// group has an MR = 1 tile so any row count can be covered.
+struct F32Tiles {
     gemm: &'static [(usize, usize)],
     dw: &'static [(usize, usize)],
     conv: (usize, usize),
@@ -257,33 +286,60 @@ struct IsaRow {
     vact_n: usize,
 }
 
-const ROWS: [IsaRow; 3] = [
+/// What one ISA level has: f32 families (not the INT8-only VNNI levels) and INT8 GEMM tiles
+/// (grouped by NR like the f32 ones).
+struct IsaRow {
+    isa: Isa,
+    f32: Option<F32Tiles>,
+    qgemm: &'static [(usize, usize)],
+}
+
+const ROWS: [IsaRow; 5] = [
     IsaRow {
         isa: Isa::Scalar,
-        gemm: &[(4, 4), (1, 4)],
-        dw: &[(2, 2)],
-        conv: (2, 4),
-        stem: (2, 4),
-        chan_cb: 4,
-        vact_n: 4,
+        f32: Some(F32Tiles {
+            gemm: &[(4, 4), (1, 4)],
+            dw: &[(2, 2)],
+            conv: (2, 4),
+            stem: (2, 4),
+            chan_cb: 4,
+            vact_n: 4,
+        }),
+        qgemm: &[(4, 4), (1, 4)],
     },
     IsaRow {
         isa: Isa::Avx2Fma,
-        gemm: &[(6, 16), (4, 16), (1, 16), (8, 8), (1, 8)],
-        dw: &[(8, 4)],
-        conv: (4, 16),
-        stem: (6, 8),
-        chan_cb: 16,
-        vact_n: 32,
+        f32: Some(F32Tiles {
+            gemm: &[(6, 16), (4, 16), (1, 16), (8, 8), (1, 8)],
+            dw: &[(8, 4)],
+            conv: (4, 16),
+            stem: (6, 8),
+            chan_cb: 16,
+            vact_n: 32,
+        }),
+        qgemm: &[(3, 16), (1, 16)],
+    },
+    IsaRow {
+        isa: Isa::AvxVnni,
+        f32: None,
+        qgemm: &[(4, 16), (1, 16)],
     },
     IsaRow {
         isa: Isa::Avx512F,
-        gemm: &[(12, 32), (4, 32), (1, 32), (16, 16), (4, 16), (1, 16)],
-        dw: &[(16, 4), (32, 4)],
-        conv: (6, 32),
-        stem: (8, 16),
-        chan_cb: 32,
-        vact_n: 64,
+        f32: Some(F32Tiles {
+            gemm: &[(12, 32), (4, 32), (1, 32), (16, 16), (4, 16), (1, 16)],
+            dw: &[(16, 4), (32, 4)],
+            conv: (6, 32),
+            stem: (8, 16),
+            chan_cb: 32,
+            vact_n: 64,
+        }),
+        qgemm: &[],
+    },
+    IsaRow {
+        isa: Isa::Avx512Vnni,
+        f32: None,
+        qgemm: &[(8, 32), (4, 32), (1, 32), (8, 16), (1, 16)],
     },
 ];
 
@@ -300,58 +356,68 @@ pub fn manifest() -> Vec<Variant> {
                 tile,
             })
         };
-        for &(act, residual) in &GEMM_EPILOGUES {
-            for &(mr, nr) in row.gemm {
-                push(Family::Gemm, act, Tile::Gemm { mr, nr, residual });
-            }
+        if let Some(t) = &row.f32 {
+            f32_variants(t, &mut push);
         }
-        for (k, s) in [(3, 1), (3, 2), (5, 1), (5, 2)] {
-            for act in CONV_ACTS {
-                for &(cb, wb) in row.dw {
-                    push(Family::Dwconv, act, Tile::Dwconv { k, s, cb, wb });
-                }
-            }
+        for &(mr, nr) in row.qgemm {
+            push(Family::Qgemm, Act::Linear, Tile::Qgemm { mr, nr });
         }
+    }
+    out
+}
+
+/// The f32 families of one ISA level.
+fn f32_variants(row: &F32Tiles, push: &mut impl FnMut(Family, Act, Tile)) {
+    for &(act, residual) in &GEMM_EPILOGUES {
+        for &(mr, nr) in row.gemm {
+            push(Family::Gemm, act, Tile::Gemm { mr, nr, residual });
+        }
+    }
+    for (k, s) in [(3, 1), (3, 2), (5, 1), (5, 2)] {
         for act in CONV_ACTS {
-            for s in [1, 2] {
-                let (mr, nr) = row.conv;
-                push(
-                    Family::Conv3x3,
-                    act,
-                    Tile::Conv3x3 {
-                        s,
-                        cin: None,
-                        mr,
-                        nr,
-                    },
-                );
+            for &(cb, wb) in row.dw {
+                push(Family::Dwconv, act, Tile::Dwconv { k, s, cb, wb });
             }
-            let (mr, nr) = row.stem;
+        }
+    }
+    for act in CONV_ACTS {
+        for s in [1, 2] {
+            let (mr, nr) = row.conv;
             push(
                 Family::Conv3x3,
                 act,
                 Tile::Conv3x3 {
-                    s: 2,
-                    cin: Some(3),
+                    s,
+                    cin: None,
                     mr,
                     nr,
                 },
             );
         }
-        for act in CONV_ACTS {
-            push(Family::Bn, act, Tile::Channels { cb: row.chan_cb });
-        }
-        for act in VACT_ACTS {
-            push(Family::Vact, act, Tile::Elems { n: row.vact_n });
-        }
-        for family in [
-            Family::Chscale,
-            Family::Gavgpool,
-            Family::Maxpool,
-            Family::Avgpool,
-        ] {
-            push(family, Act::Linear, Tile::Channels { cb: row.chan_cb });
-        }
+        let (mr, nr) = row.stem;
+        push(
+            Family::Conv3x3,
+            act,
+            Tile::Conv3x3 {
+                s: 2,
+                cin: Some(3),
+                mr,
+                nr,
+            },
+        );
     }
-    out
+    for act in CONV_ACTS {
+        push(Family::Bn, act, Tile::Channels { cb: row.chan_cb });
+    }
+    for act in VACT_ACTS {
+        push(Family::Vact, act, Tile::Elems { n: row.vact_n });
+    }
+    for family in [
+        Family::Chscale,
+        Family::Gavgpool,
+        Family::Maxpool,
+        Family::Avgpool,
+    ] {
+        push(family, Act::Linear, Tile::Channels { cb: row.chan_cb });
+    }
 }

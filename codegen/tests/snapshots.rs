@@ -17,11 +17,11 @@ fn one_variant_per_family_per_isa() {
     let mut failures = Vec::new();
     let mut pinned = Vec::new();
     for family in Family::ALL {
-        for isa in Isa::ALL {
+        for isa in Isa::ALL.into_iter().filter(|&i| family.exists_for(i)) {
             let of_family = || all.iter().filter(|v| v.family == family && v.isa == isa);
             let first = of_family()
                 .next()
-                .expect("every family exists at every ISA");
+                .expect("every family exists at every ISA it is listed for");
             let first_activated = of_family().find(|v| v.act != Act::Linear);
             for v in std::iter::once(first).chain(first_activated) {
                 let path = dir.join(format!("{}__{}.rs.snap", isa.name(), v.fn_name()));
@@ -35,7 +35,7 @@ fn one_variant_per_family_per_isa() {
             }
         }
     }
-    assert!(pinned.len() >= Family::ALL.len() * Isa::ALL.len());
+    assert!(pinned.len() >= Family::ALL.len() * 3);
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         if !pinned.contains(&path) {
@@ -63,9 +63,10 @@ fn manifest_ids_are_unique_and_complete() {
     assert_eq!(ids.len(), all.len(), "duplicate kernel ids in the manifest");
     for family in Family::ALL {
         for isa in Isa::ALL {
-            assert!(
+            assert_eq!(
                 all.iter().any(|v| v.family == family && v.isa == isa),
-                "{family:?} lacks {isa:?}"
+                family.exists_for(isa),
+                "{family:?} at {isa:?}"
             );
         }
     }

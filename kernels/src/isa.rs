@@ -1,8 +1,12 @@
 //! Instruction-set levels, detected once per process.
 //!
-//! `cpufeatures` detects AVX2/FMA and AVX-512F (it also checks that the OS saves the wider
-//! registers). Levels that `cpufeatures` cannot see (AVX-512 VNNI, AVX-VNNI, aarch64 dotprod)
-//! use `std::arch::is_*_feature_detected!` when they are added.
+//! `cpufeatures` detects AVX2/FMA and AVX-512F/BW/VL (it also checks that the OS saves the
+//! wider registers). Levels that `cpufeatures` cannot see (AVX-512 VNNI, AVX-VNNI, aarch64
+//! dotprod) use `std::arch::is_*_feature_detected!`.
+//!
+//! The levels are ordered by tier (`Scalar < Avx2Fma < AvxVnni < Avx512F < Avx512Vnni`) for
+//! `RVCNN_ISA` caps, but a CPU may have a level without the ones below it (AVX-512 VNNI CPUs
+//! without AVX-VNNI): sets, not ranges, are what the dispatch table overlays.
 //!
 //! `RVCNN_ISA=<name>` caps the level the process uses (e.g. `RVCNN_ISA=avx2fma` to reproduce a
 //! result on a machine without AVX-512); it can only lower, never raise, what the CPU has.
@@ -18,20 +22,32 @@ pub enum Isa {
     Scalar = 0,
     /// x86 AVX2 + FMA3.
     Avx2Fma = 1,
+    /// x86 AVX2 + FMA3 + AVX-VNNI (256-bit `vpdpbusd`): INT8 kernels only.
+    AvxVnni = 2,
     /// x86 AVX-512 Foundation.
-    Avx512F = 2,
+    Avx512F = 3,
+    /// x86 AVX-512 F/BW/VL + VNNI (512-bit `vpdpbusd`): INT8 kernels only.
+    Avx512Vnni = 4,
 }
 
 impl Isa {
     /// Every level, lowest tier first.
-    pub const ALL: [Isa; 3] = [Isa::Scalar, Isa::Avx2Fma, Isa::Avx512F];
+    pub const ALL: [Isa; 5] = [
+        Isa::Scalar,
+        Isa::Avx2Fma,
+        Isa::AvxVnni,
+        Isa::Avx512F,
+        Isa::Avx512Vnni,
+    ];
 
     /// Short name used in kernel ids and `RVCNN_ISA` (`"avx512f"`).
     pub const fn name(self) -> &'static str {
         match self {
             Isa::Scalar => "scalar",
             Isa::Avx2Fma => "avx2fma",
+            Isa::AvxVnni => "avxvnni",
             Isa::Avx512F => "avx512f",
+            Isa::Avx512Vnni => "avx512vnni",
         }
     }
 
@@ -39,9 +55,19 @@ impl Isa {
     pub const fn f32_lanes(self) -> usize {
         match self {
             Isa::Scalar => 1,
-            Isa::Avx2Fma => 8,
-            Isa::Avx512F => 16,
+            Isa::Avx2Fma | Isa::AvxVnni => 8,
+            Isa::Avx512F | Isa::Avx512Vnni => 16,
         }
+    }
+
+    /// Whether f32 kernels are generated for this level (the VNNI levels add INT8 only).
+    pub const fn has_f32_kernels(self) -> bool {
+        !matches!(self, Isa::AvxVnni | Isa::Avx512Vnni)
+    }
+
+    /// Whether INT8 kernels are generated for this level.
+    pub const fn has_int8_kernels(self) -> bool {
+        !matches!(self, Isa::Avx512F)
     }
 
     /// Parses a name produced by [`Isa::name`].
@@ -137,15 +163,24 @@ fn unknown_isa(name: &str) -> String {
 mod x86 {
     cpufeatures::new!(cpuid_avx2fma, "avx2", "fma");
     cpufeatures::new!(cpuid_avx512f, "avx512f");
+    cpufeatures::new!(cpuid_avx512bwvl, "avx512f", "avx512bw", "avx512vl");
 
     pub fn detect() -> super::IsaSet {
         use super::{Isa, IsaSet};
         let mut set = IsaSet::scalar();
-        if cpuid_avx2fma::get() {
+        let avx2fma = cpuid_avx2fma::get();
+        if avx2fma {
             set = set.with(Isa::Avx2Fma);
+        }
+        // cpufeatures cannot see the VNNI extensions; std's detection also checks OS support.
+        if avx2fma && std::arch::is_x86_feature_detected!("avxvnni") {
+            set = set.with(Isa::AvxVnni);
         }
         if cpuid_avx512f::get() {
             set = set.with(Isa::Avx512F);
+        }
+        if cpuid_avx512bwvl::get() && std::arch::is_x86_feature_detected!("avx512vnni") {
+            set = set.with(Isa::Avx512Vnni);
         }
         set
     }

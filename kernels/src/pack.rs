@@ -8,6 +8,8 @@
 use crate::ops::Error;
 use crate::ops::Result;
 use crate::ops::shape::{check_len, product};
+use crate::quant::{self, Requant};
+use crate::ukernels::QgemmTile;
 
 /// Length of a packed buffer: `ceil(channels / nr)` panels of `nr·(taps + 1)` floats.
 pub fn packed_len(channels: usize, nr: usize, taps: usize) -> Result<usize> {
@@ -84,6 +86,104 @@ pub fn conv3x3(
         let (pos, ci) = (t / cin, t % cin);
         weights[(co * cin + ci) * 9 + pos]
     })
+}
+
+/// A quantized GEMM layer as [`qgemm`] packs it (and [`crate::reference::qgemm`] runs it).
+#[derive(Clone, Copy, Debug)]
+pub struct QgemmWeights<'a> {
+    /// Output columns.
+    pub n: usize,
+    /// Reduction length.
+    pub k: usize,
+    /// `[n][k]` signed weights (PyTorch layout).
+    pub weights: &'a [i8],
+    /// `n` biases at scale `s_x·s_w[c]`.
+    pub bias: &'a [i32],
+    /// `n` per-column requantization multipliers.
+    pub requant: &'a [Requant],
+    /// Zero point of the u8 input.
+    pub input_zero_point: u8,
+}
+
+impl QgemmWeights<'_> {
+    /// Checks the lengths and that no accumulator can overflow `i32`.
+    pub fn validate(&self) -> Result<()> {
+        check_len(
+            "weights",
+            self.weights.len(),
+            product(&[self.n, self.k], "weights")?,
+        )?;
+        check_len("bias", self.bias.len(), self.n)?;
+        check_len("requant", self.requant.len(), self.n)?;
+        let bias_max = self
+            .bias
+            .iter()
+            .map(|b| b.unsigned_abs())
+            .max()
+            .unwrap_or(0);
+        if self.n == 0 || self.k == 0 || self.k > quant::max_reduction(bias_max) {
+            return Err(Error::InvalidArgument(format!(
+                "quantized GEMM needs 1 ≤ k ≤ {} (no i32 overflow) and n ≥ 1; got n = {}, k = {}",
+                quant::max_reduction(bias_max),
+                self.n,
+                self.k
+            )));
+        }
+        if let Some(r) = self
+            .requant
+            .iter()
+            .find(|r| !(1..=31).contains(&r.shift) || r.mult < 0)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "invalid requantization {r:?}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Bytes of INT8 GEMM weights packed for `tile`: per NR-column panel a header of four NR-long
+/// `i32` arrays, then `ceil(k/4)` steps of NR×4 bytes (twice that for split tiles).
+pub fn qgemm_packed_len(n: usize, k: usize, tile: QgemmTile) -> Result<usize> {
+    let step = if tile.split { 8 } else { 4 };
+    let per_panel = product(&[k.div_ceil(4), step * tile.nr], "packed weights")?
+        .checked_add(16 * tile.nr)
+        .ok_or(Error::SizeOverflow("packed weights"))?;
+    product(&[n.div_ceil(tile.nr), per_panel], "packed weights")
+}
+
+/// Packs a quantized GEMM layer for `tile` (see [`crate::ukernels::qgemm`]): the input zero
+/// point is folded into the bias (`bias − z_x·Σw`), columns past `n` and reduction indices
+/// past `k` are zero, and split tiles store each weight as `hi = w >> 1`, `lo = w & 1`.
+pub fn qgemm(q: &QgemmWeights, tile: QgemmTile) -> Result<Vec<u8>> {
+    q.validate()?;
+    let (n, k, nr) = (q.n, q.k, tile.nr);
+    let mut out = vec![0u8; qgemm_packed_len(n, k, tile)?];
+    let panel = out.len() / n.div_ceil(nr);
+    let step = if tile.split { 8 * nr } else { 4 * nr };
+    for col in 0..n {
+        let base = (col / nr) * panel;
+        let j = col % nr;
+        let row = &q.weights[col * k..(col + 1) * k];
+        let sum: i64 = row.iter().map(|&w| i64::from(w)).sum();
+        let bias = i64::from(q.bias[col]) - i64::from(q.input_zero_point) * sum;
+        let rq = q.requant[col];
+        let header = [bias as i32, rq.mult, rq.rounding(), rq.shift];
+        for (a, v) in header.iter().enumerate() {
+            let at = base + 4 * (a * nr + j);
+            out[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+        }
+        for (kk, &w) in row.iter().enumerate() {
+            let at = base + 16 * nr + (kk / 4) * step + 4 * j + kk % 4;
+            if tile.split {
+                out[at] = (w >> 1) as u8;
+                out[at + 4 * nr] = (w & 1) as u8;
+            } else {
+                out[at] = w as u8;
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

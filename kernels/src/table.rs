@@ -19,8 +19,8 @@ use crate::ukernels::gavgpool::GavgpoolUkernel;
 use crate::ukernels::maxpool::MaxpoolUkernel;
 use crate::ukernels::vact::VactUkernel;
 use crate::ukernels::{
-    AnyUkernel, Conv3x3Ukernel, DwconvUkernel, GemmUkernel, avgpool, bn, chscale, conv3x3, dwconv,
-    gavgpool, gemm, maxpool, vact,
+    AnyUkernel, Conv3x3Ukernel, DwconvUkernel, GemmUkernel, QgemmUkernel, avgpool, bn, chscale,
+    conv3x3, dwconv, gavgpool, gemm, maxpool, qgemm, vact,
 };
 
 /// The kernels serving one key (e.g. "GEMM with relu"): alternatives with different tiles,
@@ -42,6 +42,7 @@ pub struct KernelTable {
     gavgpool: Slot<GavgpoolUkernel>,
     maxpool: Slot<MaxpoolUkernel>,
     avgpool: Slot<AvgpoolUkernel>,
+    qgemm: Slot<QgemmUkernel>,
 }
 
 impl KernelTable {
@@ -57,6 +58,7 @@ impl KernelTable {
             gavgpool: &[],
             maxpool: &[],
             avgpool: &[],
+            qgemm: &[],
         }
     }
 
@@ -165,6 +167,11 @@ impl KernelTable {
         self.avgpool
     }
 
+    /// INT8 GEMM kernels (u8 × s8 → requantized u8).
+    pub fn qgemm(&self) -> Slot<QgemmUkernel> {
+        self.qgemm
+    }
+
     /// Every kernel reachable through this table, slot by slot.
     pub fn entries(&self) -> impl Iterator<Item = AnyUkernel> + '_ {
         fn each<U>(
@@ -194,6 +201,7 @@ impl KernelTable {
                 std::slice::from_ref(&self.avgpool),
                 AnyUkernel::Avgpool,
             ))
+            .chain(each(std::slice::from_ref(&self.qgemm), AnyUkernel::Qgemm))
     }
 }
 

@@ -5,12 +5,26 @@ use ruvector_cnn as _;
 use ruvector_cnn_kernels::isa::{Isa, IsaSet};
 use ruvector_cnn_kernels::testing::{Rng, supported};
 
-/// Every ISA level this CPU supports, lowest first. Levels it lacks are reported as
-/// `SKIP <test> at <level>` (and fail if `RVCNN_REQUIRE_ISA` names them).
+/// Every ISA level with f32 kernels this CPU supports, lowest first. Levels it lacks are
+/// reported as `SKIP <test> at <level>` (and fail if `RVCNN_REQUIRE_ISA` names them).
 pub fn levels(test: &str) -> Vec<Isa> {
+    levels_where(test, Isa::has_f32_kernels)
+}
+
+/// Every ISA level with INT8 kernels this CPU supports, lowest first (skips as [`levels`]).
+pub fn int8_levels(test: &str) -> Vec<Isa> {
+    levels_where(test, Isa::has_int8_kernels)
+}
+
+/// Every ISA level this CPU supports, lowest first (skips as [`levels`]).
+pub fn all_levels(test: &str) -> Vec<Isa> {
+    levels_where(test, |_| true)
+}
+
+fn levels_where(test: &str, keep: fn(Isa) -> bool) -> Vec<Isa> {
     Isa::ALL
         .into_iter()
-        .filter(|&level| supported(&format!("{test} at {level}"), level))
+        .filter(|&level| keep(level) && supported(&format!("{test} at {level}"), level))
         .collect()
 }
 

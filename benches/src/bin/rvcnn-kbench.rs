@@ -1,19 +1,23 @@
 //! Per-layer kernel report: time, GFLOP/s and % of peak for every MobileNetV3 layer shape.
 //!
 //! ```text
-//! rvcnn-kbench [--model small|large|all] [--batch N] [--isa scalar|avx2fma|avx512f]
-//!              [--only SUBSTRING] [--samples N]
+//! rvcnn-kbench [--model small|large|all] [--batch N] [--isa LEVEL]
+//!              [--only SUBSTRING] [--samples N] [--int8]
 //! ```
 //! "% peak" is against the FMA peak measured on this core at the table's ISA; "% nominal"
 //! against the 285 GFLOP/s AVX-512 target core. "roof" is the memory-bound roofline: the
 //! layer's FLOPs over the time memcpy needs to read its inputs and weights once and write its
 //! output once (buffers of the same sizes, so equally cache-warm); "% bound" is against the
-//! lower of 30% of the measured peak and that roofline (the depthwise target). Machines are shared and noisy: compare
+//! lower of 30% of the measured peak and that roofline (the depthwise target). `--int8` adds
+//! the INT8 pointwise layers (GOP/s: 2 integer ops per MAC; "% peak" is still against the f32
+//! FMA peak, so 400% is the VNNI rate of 4 MACs per f32 FMA lane). Machines are shared and noisy: compare
 //! numbers from one run, not across runs.
 
 use std::process::ExitCode;
 
-use ruvector_cnn_benches::{MODELS, NOMINAL_PEAK_GFLOPS, copy_roofline_secs, model_benches, time};
+use ruvector_cnn_benches::{
+    MODELS, NOMINAL_PEAK_GFLOPS, copy_roofline_secs, int8_benches, model_benches, time,
+};
 use ruvector_cnn_kernels::isa::{self, IsaSet};
 use ruvector_cnn_kernels::simd::peak::fma_peak_gflops;
 use ruvector_cnn_kernels::{Isa, KernelTable};
@@ -24,6 +28,7 @@ struct Args {
     isa: Isa,
     only: String,
     samples: usize,
+    int8: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -33,6 +38,7 @@ fn parse() -> Result<Args, String> {
         isa: isa::available().top(),
         only: String::new(),
         samples: 15,
+        int8: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -43,6 +49,7 @@ fn parse() -> Result<Args, String> {
             "--isa" => a.isa = isa::parse_cap(&val()?)?,
             "--only" => a.only = val()?,
             "--samples" => a.samples = val()?.parse().map_err(|e| format!("--samples: {e}"))?,
+            "--int8" => a.int8 = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -61,7 +68,7 @@ fn main() -> ExitCode {
                 eprintln!("rvcnn-kbench: {e}");
             }
             eprintln!(
-                "usage: rvcnn-kbench [--model small|large|all] [--batch N] [--isa LEVEL] [--only SUBSTRING] [--samples N]"
+                "usage: rvcnn-kbench [--model small|large|all] [--batch N] [--isa LEVEL] [--only SUBSTRING] [--samples N] [--int8]"
             );
             return ExitCode::from(2);
         }
@@ -77,7 +84,12 @@ fn main() -> ExitCode {
         if args.model != "all" && !name.ends_with(&args.model) {
             continue;
         }
-        let benches = match model_benches(md, args.batch, &table) {
+        let benches = match model_benches(md, args.batch, &table).and_then(|mut b| {
+            if args.int8 {
+                b.extend(int8_benches(md, args.batch, &table)?);
+            }
+            Ok(b)
+        }) {
             Ok(b) => b,
             Err(e) => {
                 eprintln!("rvcnn-kbench: {name}: {e}");

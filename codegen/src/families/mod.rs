@@ -7,6 +7,7 @@ mod dwconv;
 mod gavgpool;
 mod gemm;
 mod pool;
+mod qgemm;
 mod vact;
 
 use crate::manifest::{Family, Variant};
@@ -24,5 +25,6 @@ pub fn emit_kernel(w: &mut Writer, v: &Variant) {
         Family::Gavgpool => gavgpool::emit(w, v),
         Family::Maxpool => pool::emit_max(w, v),
         Family::Avgpool => pool::emit_avg(w, v),
+        Family::Qgemm => qgemm::emit(w, v),
     }
 }

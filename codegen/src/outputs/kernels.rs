@@ -73,6 +73,10 @@ fn render_descriptor_into(w: &mut Writer, v: &Variant) {
         }
         Tile::Channels { cb } => format!("ChannelTile {{ cb: {cb} }}"),
         Tile::Elems { n } => format!("ElemTile {{ n: {n} }}"),
+        Tile::Qgemm { mr, nr } => {
+            let split = v.isa.int_vocab().is_some_and(|x| x.split());
+            format!("QgemmTile {{ mr: {mr}, nr: {nr}, split: {split} }}")
+        }
     };
     w.line(format!("/// Descriptor of [`{}`].", v.fn_name()));
     w.block(

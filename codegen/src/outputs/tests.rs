@@ -17,6 +17,7 @@ fn checker(f: Family) -> &'static str {
         Family::Gavgpool => "gavgpool::check_variant",
         Family::Maxpool => "pool::check_maxpool",
         Family::Avgpool => "pool::check_avgpool",
+        Family::Qgemm => "qgemm::check_variant",
     }
 }
 

@@ -9,27 +9,158 @@
 use super::error::{Error, Result};
 use super::shape::{check_buf, product};
 use crate::table::Slot;
-use crate::ukernels::{GemmArgs, GemmUkernel};
+use crate::ukernels::{GemmArgs, GemmUkernel, QgemmUkernel};
+
+/// A GEMM kernel descriptor as the tile planner sees it.
+pub(crate) trait GemmTiled: 'static {
+    /// Rows per call.
+    fn mr(&self) -> usize;
+    /// Columns per panel.
+    fn nr(&self) -> usize;
+    /// Accumulator lanes per vector register.
+    fn lanes(&self) -> usize;
+    /// Display id.
+    fn id(&self) -> &'static str;
+}
+
+impl GemmTiled for GemmUkernel {
+    fn mr(&self) -> usize {
+        self.tile.mr
+    }
+    fn nr(&self) -> usize {
+        self.tile.nr
+    }
+    fn lanes(&self) -> usize {
+        self.isa.f32_lanes()
+    }
+    fn id(&self) -> &'static str {
+        self.id
+    }
+}
+
+impl GemmTiled for QgemmUkernel {
+    fn mr(&self) -> usize {
+        self.tile.mr
+    }
+    fn nr(&self) -> usize {
+        self.tile.nr
+    }
+    fn lanes(&self) -> usize {
+        self.isa.f32_lanes()
+    }
+    fn id(&self) -> &'static str {
+        self.id
+    }
+}
+
+/// The tile choice of a GEMM with `n` columns (the rule in the module docs).
+pub(crate) struct TilePlan<U: 'static> {
+    /// Kernels of the chosen NR, largest MR first.
+    tiles: Vec<&'static U>,
+    /// For `r < MR` remaining rows, the index in `tiles` of the kernel to call next.
+    rem_choice: Vec<usize>,
+}
+
+fn step_cost<U: GemmTiled>(uk: &U) -> usize {
+    let nv = (uk.nr() / uk.lanes()).max(1);
+    (uk.mr() * nv).max(uk.mr() + nv)
+}
+
+impl<U: GemmTiled> TilePlan<U> {
+    /// Chooses NR and the row plan among `slot`'s kernels.
+    pub fn new(slot: Slot<U>, what: &str, n: usize) -> Result<Self> {
+        let nr = slot
+            .iter()
+            .map(|uk| uk.nr())
+            .min_by_key(|&nr| (n.div_ceil(nr).saturating_mul(nr), usize::MAX - nr))
+            .ok_or_else(|| Error::Unsupported(format!("no GEMM kernel for {what}")))?;
+        let mut tiles: Vec<&'static U> = slot.iter().copied().filter(|uk| uk.nr() == nr).collect();
+        tiles.sort_by_key(|uk| std::cmp::Reverse(uk.mr()));
+        let main_mr = tiles[0].mr();
+        // best[r] = cheapest way to cover r rows; choice[r] = first kernel of that way.
+        let mut best = vec![0usize; main_mr];
+        let mut rem_choice = vec![0usize; main_mr];
+        for r in 1..main_mr {
+            let (cost, idx) = tiles
+                .iter()
+                .enumerate()
+                .map(|(i, uk)| (step_cost(*uk) + best[r - r.min(uk.mr())], i))
+                .min()
+                .unwrap_or((0, 0));
+            best[r] = cost;
+            rem_choice[r] = idx;
+        }
+        Ok(TilePlan { tiles, rem_choice })
+    }
+
+    /// The full-block kernel (its NR is the packing's).
+    pub fn main(&self) -> &'static U {
+        self.tiles[0]
+    }
+
+    /// The kernel that computes the first rows of an `m`-row product (the full-block kernel,
+    /// or for `m` below its MR, the first kernel of the remainder plan).
+    pub fn kernel_id_for(&self, m: usize) -> &'static str {
+        if m == 0 {
+            self.tiles[0].id()
+        } else {
+            self.next_kernel(m).id()
+        }
+    }
+
+    /// The kernel to call next when `left ≥ 1` rows remain: the full-block kernel while a full
+    /// block remains, else the remainder plan's choice.
+    fn next_kernel(&self, left: usize) -> &'static U {
+        let main = self.tiles[0];
+        if left >= main.mr() {
+            main
+        } else {
+            self.tiles[self.rem_choice[left]]
+        }
+    }
+
+    /// Calls `f(kernel, first_row, rows)` for consecutive row blocks covering `0..m`.
+    pub fn for_each_block(&self, m: usize, mut f: impl FnMut(&'static U, usize, usize)) {
+        let mut row = 0;
+        while row < m {
+            let uk = self.next_kernel(m - row);
+            let rows = (m - row).min(uk.mr());
+            f(uk, row, rows);
+            row += rows;
+        }
+    }
+}
+
+/// Checks that `m` rows of `len` elements, `stride` apart, fit in `buf_len` elements.
+pub(crate) fn check_rows(
+    what: &'static str,
+    buf_len: usize,
+    m: usize,
+    stride: usize,
+    len: usize,
+) -> Result<()> {
+    if stride < len {
+        return Err(Error::InvalidArgument(format!(
+            "{what} row stride shorter than a row"
+        )));
+    }
+    let need = product(&[m - 1, stride], "GEMM operand")?
+        .checked_add(len)
+        .ok_or(Error::SizeOverflow("GEMM operand"))?;
+    check_buf(what, buf_len, need)
+}
 
 pub(crate) struct GemmPlan {
     n: usize,
     k: usize,
     packed: Vec<f32>,
-    /// Kernels of the chosen NR, largest MR first.
-    tiles: Vec<&'static GemmUkernel>,
-    /// For `r < MR` remaining rows, the index in `tiles` of the kernel to call next.
-    rem_choice: Vec<usize>,
+    plan: TilePlan<GemmUkernel>,
 }
 
 /// Residual input of a GEMM: rows of `n` floats, `stride` apart.
 pub(crate) struct Residual<'a> {
     pub data: &'a [f32],
     pub stride: usize,
-}
-
-fn step_cost(uk: &GemmUkernel) -> usize {
-    let nv = (uk.tile.nr / uk.isa.f32_lanes()).max(1);
-    (uk.tile.mr * nv).max(uk.tile.mr + nv)
 }
 
 impl GemmPlan {
@@ -42,62 +173,19 @@ impl GemmPlan {
         weights: &[f32],
         bias: Option<&[f32]>,
     ) -> Result<Self> {
-        let nr = slot
-            .iter()
-            .map(|uk| uk.tile.nr)
-            .min_by_key(|&nr| (n.div_ceil(nr).saturating_mul(nr), usize::MAX - nr))
-            .ok_or_else(|| Error::Unsupported(format!("no GEMM kernel for {what}")))?;
-        let mut tiles: Vec<&'static GemmUkernel> =
-            slot.iter().copied().filter(|uk| uk.tile.nr == nr).collect();
-        tiles.sort_by_key(|uk| std::cmp::Reverse(uk.tile.mr));
-        let main_mr = tiles[0].tile.mr;
-        // best[r] = cheapest way to cover r rows; choice[r] = first kernel of that way.
-        let mut best = vec![0usize; main_mr];
-        let mut rem_choice = vec![0usize; main_mr];
-        for r in 1..main_mr {
-            let (cost, idx) = tiles
-                .iter()
-                .enumerate()
-                .map(|(i, uk)| (step_cost(uk) + best[r - r.min(uk.tile.mr)], i))
-                .min()
-                .unwrap_or((0, 0));
-            best[r] = cost;
-            rem_choice[r] = idx;
-        }
-        let packed = crate::pack::gemm(weights, bias, n, k, nr)?;
-        Ok(GemmPlan {
-            n,
-            k,
-            packed,
-            tiles,
-            rem_choice,
-        })
+        let plan = TilePlan::new(slot, what, n)?;
+        let packed = crate::pack::gemm(weights, bias, n, k, plan.main().tile.nr)?;
+        Ok(GemmPlan { n, k, packed, plan })
     }
 
     /// The kernel used for full row blocks.
     pub fn kernel_id(&self) -> &'static str {
-        self.tiles[0].id
+        self.plan.main().id
     }
 
-    /// The kernel that computes the first rows of an `m`-row product (the full-block kernel,
-    /// or for `m` below its MR, the first kernel of the remainder plan).
+    /// The kernel that computes the first rows of an `m`-row product.
     pub fn kernel_id_for(&self, m: usize) -> &'static str {
-        if m == 0 {
-            self.tiles[0].id
-        } else {
-            self.next_kernel(m).id
-        }
-    }
-
-    /// The kernel to call next when `left ≥ 1` rows remain: the full-block kernel while a full
-    /// block remains, else the remainder plan's choice.
-    fn next_kernel(&self, left: usize) -> &'static GemmUkernel {
-        let main = self.tiles[0];
-        if left >= main.tile.mr {
-            main
-        } else {
-            self.tiles[self.rem_choice[left]]
-        }
+        self.plan.kernel_id_for(m)
     }
 
     /// Computes `m` rows: row `i` of A at `a[i·a_stride..]`, of C at `c[i·c_stride..]`.
@@ -113,35 +201,21 @@ impl GemmPlan {
         if m == 0 {
             return Ok(());
         }
-        let rows = |stride: usize, len: usize| -> Result<usize> {
-            product(&[m - 1, stride], "GEMM operand")?
-                .checked_add(len)
-                .ok_or(Error::SizeOverflow("GEMM operand"))
-        };
-        check_buf("input", a.len(), rows(a_stride, self.k)?)?;
-        check_buf("output", c.len(), rows(c_stride, self.n)?)?;
-        if a_stride < self.k || c_stride < self.n {
-            return Err(Error::InvalidArgument(
-                "GEMM row stride shorter than a row".into(),
-            ));
-        }
+        check_rows("input", a.len(), m, a_stride, self.k)?;
+        check_rows("output", c.len(), m, c_stride, self.n)?;
         let (r_ptr, r_stride) = match &r {
             Some(res) => {
-                check_buf("residual", res.data.len(), rows(res.stride, self.n)?)?;
+                check_rows("residual", res.data.len(), m, res.stride, self.n)?;
                 (res.data.as_ptr(), res.stride)
             }
             None => (std::ptr::null(), 0),
         };
-        if self.tiles[0].tile.residual != r.is_some() {
+        if self.plan.main().tile.residual != r.is_some() {
             return Err(Error::InvalidArgument(
                 "residual given to a GEMM without residual epilogue, or missing".into(),
             ));
         }
-        let mut row = 0;
-        while row < m {
-            let left = m - row;
-            let uk = self.next_kernel(left);
-            let rows = left.min(uk.tile.mr);
+        self.plan.for_each_block(m, |uk, row, rows| {
             let args = GemmArgs {
                 m: rows,
                 n: self.n,
@@ -163,8 +237,7 @@ impl GemmPlan {
             // `n` columns and `k` taps; `rows ≤ MR`; C is a distinct `&mut` borrow; the kernel's
             // ISA is in the table this plan was built from, so the CPU supports it.
             unsafe { (uk.func)(&args) };
-            row += rows;
-        }
+        });
         Ok(())
     }
 }

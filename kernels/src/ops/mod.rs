@@ -16,6 +16,7 @@ mod gemm_plan;
 pub mod linear;
 pub mod pointwise;
 pub mod pool;
+pub mod qpointwise;
 pub mod se;
 pub mod shape;
 
@@ -27,6 +28,7 @@ pub use error::{Error, Result};
 pub use linear::{Linear, LinearDesc};
 pub use pointwise::{Pointwise, PointwiseDesc};
 pub use pool::{GlobalAvgPool, Pool, PoolDesc, PoolKind};
+pub use qpointwise::{QuantPointwise, QuantPointwiseDesc};
 pub use se::{SqueezeExcite, SqueezeExciteDesc};
 pub use shape::{Nhwc, Padding};
 

@@ -42,6 +42,32 @@ pub fn gemm(
     e
 }
 
+/// Reference quantized GEMM, straight from the scheme in [`crate::quant`]: for each row of `a`
+/// (`m` rows of `k` bytes, `a_stride` apart) and column `c`,
+/// `clamp(z_y + requant_c(bias_c + Σ (a − z_x)·w_c), out_min, out_max)`. Dense `m×n` output.
+pub fn qgemm(
+    m: usize,
+    a: &[u8],
+    a_stride: usize,
+    q: &crate::pack::QgemmWeights,
+    out: crate::quant::QuantOut,
+) -> Vec<u8> {
+    let (n, k) = (q.n, q.k);
+    let mut y = vec![0u8; m * n];
+    for i in 0..m {
+        for c in 0..n {
+            let mut acc = i64::from(q.bias[c]);
+            for kk in 0..k {
+                let x = i64::from(a[i * a_stride + kk]) - i64::from(q.input_zero_point);
+                acc += x * i64::from(q.weights[c * k + kk]);
+            }
+            let acc = i32::try_from(acc).expect("validated: accumulators fit i32");
+            y[i * n + c] = out.finish(q.requant[c].apply(acc));
+        }
+    }
+    y
+}
+
 /// Reference grouped 2-D convolution, NHWC input, weights `[cout][cin/groups][k][k]`.
 /// `groups = cin = cout` is a depthwise convolution.
 #[allow(clippy::too_many_arguments)]

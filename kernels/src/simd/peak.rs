@@ -7,6 +7,7 @@ use crate::isa::{self, Isa};
 
 /// Sustained single-thread f32 GFLOP/s of fused multiply-adds at `level` over about
 /// `iters·12` vector FMAs, or `None` if the CPU lacks `level` (or it has no FMA kernel here).
+/// The VNNI levels report the f32 peak of their vector width.
 pub fn fma_peak_gflops(level: Isa, iters: u64) -> Option<f64> {
     if !isa::detected().contains(level) {
         return None;
@@ -16,10 +17,10 @@ pub fn fma_peak_gflops(level: Isa, iters: u64) -> Option<f64> {
         Isa::Scalar => return None,
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         // SAFETY: the CPU supports `level` (checked above).
-        Isa::Avx2Fma => unsafe { x86::chains_avx2(iters) },
+        Isa::Avx2Fma | Isa::AvxVnni => unsafe { x86::chains_avx2(iters) },
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         // SAFETY: the CPU supports `level` (checked above).
-        Isa::Avx512F => unsafe { x86::chains_avx512(iters) },
+        Isa::Avx512F | Isa::Avx512Vnni => unsafe { x86::chains_avx512(iters) },
         #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
         _ => return None,
     };

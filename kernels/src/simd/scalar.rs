@@ -32,3 +32,36 @@ pub fn mul(a: f32, b: f32) -> f32 {
 pub fn fma(a: f32, b: f32, c: f32) -> f32 {
     a * b + c
 }
+
+/// `acc + Σₜ a[t]·w[t]` for the 4 activation bytes of `a` (byte `t` = index `t`) and the 4
+/// signed weights at `w`, wrapping like `vpdpbusd`.
+///
+/// # Safety
+/// `w` must be valid for reading 4 bytes.
+#[inline(always)]
+pub unsafe fn dot4(acc: i32, a: u32, w: *const u8) -> i32 {
+    // SAFETY: the caller guarantees 4 readable bytes at `w`.
+    let w = unsafe { w.cast::<[u8; 4]>().read_unaligned() };
+    (0..4).fold(acc, |s, t| {
+        let x = (a >> (8 * t)) as u8 as i32;
+        s.wrapping_add(x * w[t] as i8 as i32)
+    })
+}
+
+/// `(high32(acc·mult) + rnd) >> shift`: the requantization rule of [`crate::quant`].
+#[inline(always)]
+pub fn requant(acc: i32, mult: i32, rnd: i32, shift: i32) -> i32 {
+    let high = ((acc as i64 * mult as i64) >> 32) as i32;
+    high.wrapping_add(rnd) >> shift
+}
+
+/// The `n < 4` bytes at `p` as the low bytes of a `u32` (the rest zero), without reading
+/// past them.
+///
+/// # Safety
+/// `p` must be valid for reading `n` bytes.
+#[inline(always)]
+pub unsafe fn tail_u32(p: *const u8, n: usize) -> u32 {
+    // SAFETY: only the `n` bytes the caller vouches for are read.
+    (0..n).fold(0, |v, t| v | (unsafe { *p.add(t) } as u32) << (8 * t))
+}

@@ -17,6 +17,7 @@ pub mod dwconv;
 pub mod gavgpool;
 pub mod gemm;
 pub mod pool;
+pub mod qgemm;
 pub mod vact;
 
 use std::fmt::Debug;
@@ -130,85 +131,112 @@ impl Rng {
     }
 }
 
-/// An input buffer of exactly `len` floats placed `offset` floats into its allocation, which
-/// ends exactly at the buffer's end.
-pub struct Buf {
-    data: Vec<f32>,
+/// An input buffer of exactly `len` elements placed `offset` elements into its allocation,
+/// which ends exactly at the buffer's end.
+pub struct Buf<T = f32> {
+    data: Vec<T>,
     offset: usize,
 }
 
-impl Buf {
+impl<T: Copy + Default> Buf<T> {
     /// Copies `values` into a fresh allocation at element offset `offset`.
-    pub fn new(values: &[f32], offset: usize) -> Self {
-        let mut data = vec![0.0; offset + values.len()];
+    pub fn new(values: &[T], offset: usize) -> Self {
+        let mut data = vec![T::default(); offset + values.len()];
         data[offset..].copy_from_slice(values);
         Buf { data, offset }
     }
 
-    /// The buffer's floats.
-    pub fn as_slice(&self) -> &[f32] {
+    /// The buffer's elements.
+    pub fn as_slice(&self) -> &[T] {
         &self.data[self.offset..]
     }
 
-    /// Pointer to the first float.
-    pub fn ptr(&self) -> *const f32 {
+    /// Pointer to the first element.
+    pub fn ptr(&self) -> *const T {
         self.as_slice().as_ptr()
     }
 }
 
-/// Bit pattern written around and between outputs; any change is a stray write.
+/// An element type with a canary value: written around and between outputs, any change is a
+/// stray write.
+pub trait Canary: Copy {
+    /// The canary.
+    const CANARY: Self;
+    /// Whether `self` is (bit for bit) the canary.
+    fn is_canary(self) -> bool;
+}
+
+/// Bit pattern of the f32 canary (a NaN no kernel produces).
 pub const CANARY: u32 = 0x7fc0_dead;
+
+impl Canary for f32 {
+    const CANARY: f32 = f32::from_bits(CANARY);
+    fn is_canary(self) -> bool {
+        self.to_bits() == CANARY
+    }
+}
+
+impl Canary for u8 {
+    const CANARY: u8 = 0xa5;
+    fn is_canary(self) -> bool {
+        self == 0xa5
+    }
+}
+
 const GUARD: usize = 16;
 
-/// An output region of `len` floats at an element offset, surrounded by canaries.
-pub struct Guarded {
-    data: Vec<f32>,
+/// An output region of `len` elements at an element offset, surrounded by canaries.
+pub struct Guarded<T = f32> {
+    data: Vec<T>,
     lead: usize,
     len: usize,
 }
 
-impl Guarded {
-    /// `len` floats, all canaries, starting `GUARD + offset` floats into the allocation.
+impl<T: Canary> Guarded<T> {
+    /// `len` elements, all canaries, starting `GUARD + offset` elements into the allocation.
     pub fn new(len: usize, offset: usize) -> Self {
         let lead = GUARD + offset;
         Guarded {
-            data: vec![f32::from_bits(CANARY); lead + len + GUARD],
+            data: vec![T::CANARY; lead + len + GUARD],
             lead,
             len,
         }
     }
 
     /// A region pre-filled with `values` (for in-place runs).
-    pub fn with_values(values: &[f32], offset: usize) -> Self {
+    pub fn with_values(values: &[T], offset: usize) -> Self {
         let mut g = Self::new(values.len(), offset);
         g.region_mut().copy_from_slice(values);
         g
     }
 
     /// The output region.
-    pub fn region(&self) -> &[f32] {
+    pub fn region(&self) -> &[T] {
         &self.data[self.lead..self.lead + self.len]
     }
 
-    fn region_mut(&mut self) -> &mut [f32] {
+    fn region_mut(&mut self) -> &mut [T] {
         &mut self.data[self.lead..self.lead + self.len]
     }
 
-    /// Pointer to the region's first float.
-    pub fn ptr(&mut self) -> *mut f32 {
+    /// Pointer to the region's first element.
+    pub fn ptr(&mut self) -> *mut T {
         self.region_mut().as_mut_ptr()
     }
 
     /// Checks the canaries before and after the region and at the region indices for which
     /// `gap(i)` is true (places the kernel must not write).
     pub fn check(&self, gap: impl Fn(usize) -> bool) -> Result<(), String> {
-        let bad = |i: usize| self.data[i].to_bits() != CANARY;
+        let bad = |i: usize| !self.data[i].is_canary();
         if let Some(i) = (0..self.lead).find(|&i| bad(i)) {
-            return Err(format!("write {} floats before the output", self.lead - i));
+            return Err(format!(
+                "write {} elements before the output",
+                self.lead - i
+            ));
         }
         if let Some(i) = (self.lead + self.len..self.data.len()).find(|&i| bad(i)) {
             return Err(format!(
-                "write {} floats past the end of the output",
+                "write {} elements past the end of the output",
                 i - self.lead - self.len + 1
             ));
         }

@@ -10,6 +10,7 @@ pub mod conv3x3;
 pub mod dwconv;
 pub mod gemm;
 pub mod pool;
+pub mod qgemm;
 
 pub mod avgpool;
 pub mod bn;
@@ -27,6 +28,7 @@ pub use conv3x3::{Conv3x3Args, Conv3x3Tile, Conv3x3Ukernel};
 pub use dwconv::{DwconvArgs, DwconvTile, DwconvUkernel};
 pub use gemm::{GemmArgs, GemmTile, GemmUkernel};
 pub use pool::PoolArgs;
+pub use qgemm::{QgemmArgs, QgemmTile, QgemmUkernel};
 
 /// Descriptor of one generated kernel.
 pub struct Ukernel<F: 'static, T: 'static> {
@@ -102,6 +104,8 @@ pub enum AnyUkernel {
     Maxpool(&'static maxpool::MaxpoolUkernel),
     /// An average pool kernel.
     Avgpool(&'static avgpool::AvgpoolUkernel),
+    /// An INT8 GEMM kernel.
+    Qgemm(&'static QgemmUkernel),
 }
 
 macro_rules! any_field {
@@ -116,6 +120,7 @@ macro_rules! any_field {
             AnyUkernel::Gavgpool($k) => $e,
             AnyUkernel::Maxpool($k) => $e,
             AnyUkernel::Avgpool($k) => $e,
+            AnyUkernel::Qgemm($k) => $e,
         }
     };
 }
@@ -131,6 +136,11 @@ impl AnyUkernel {
         any_field!(self, k => k.isa)
     }
 
+    /// Whether the kernel computes on INT8 data.
+    pub fn is_int8(&self) -> bool {
+        matches!(self, AnyUkernel::Qgemm(_))
+    }
+
     /// The family name (the `ukernels` module).
     pub fn family(&self) -> &'static str {
         match self {
@@ -143,6 +153,7 @@ impl AnyUkernel {
             AnyUkernel::Gavgpool(_) => "gavgpool",
             AnyUkernel::Maxpool(_) => "maxpool",
             AnyUkernel::Avgpool(_) => "avgpool",
+            AnyUkernel::Qgemm(_) => "qgemm",
         }
     }
 }

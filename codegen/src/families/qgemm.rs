@@ -1,0 +1,158 @@
+//! INT8 packed-weight GEMM micro-kernels: `C = requant(A·W + bias)` with u8 activations, s8
+//! weights and u8 outputs, for up to MR rows.
+//!
+//! Each reduction step takes 4 activation bytes of a row (one `u32`, broadcast) and the
+//! panel's NR×4 weight bytes (`c4` layout), and adds the 4-way dot products into NR `i32`
+//! lanes. A reduction length that is not a multiple of 4 ends with one step whose missing
+//! activation bytes are zeros (assembled byte by byte: the row is never read past its end;
+//! the packed weights there are zeros too). The epilogue requantizes every lane with its
+//! column's multiplier and shift, adds the output zero point, clamps and stores bytes. Rows
+//! past `p.m` alias the last valid row, as in the f32 GEMM.
+
+use super::common::kernel_fn;
+use crate::isa::IntVocab;
+use crate::manifest::{Tile, Variant};
+use crate::writer::{Writer, sum};
+
+/// Emits one INT8 GEMM kernel.
+pub fn emit(w: &mut Writer, v: &Variant) {
+    let Tile::Qgemm { mr, nr } = v.tile else {
+        unreachable!("qgemm emitter given {v:?}")
+    };
+    let x = v
+        .isa
+        .int_vocab()
+        .expect("the manifest lists INT8 kernels only for ISAs with an IntVocab");
+    let l = v.isa.lanes();
+    let nv = nr / l;
+    // Bytes of one reduction step of a panel (doubled when weights are split in hi/lo).
+    let step = if x.split() { 8 * nr } else { 4 * nr };
+    let summary = format!(
+        "`C[m×n] = requant(A[m×k]·W + bias)` (u8 × s8 → u8) for `m ≤ {mr}` rows over {nr}-column panels."
+    );
+    kernel_fn(w, v, &summary, |w| {
+        for c in x.dot4_consts() {
+            w.line(*c);
+        }
+        w.line(format!("let v_zp = {};", x.splat_i32("p.out_zero_point")));
+        w.line(format!("let v_min = {};", x.splat_i32("p.out_min")));
+        w.line(format!("let v_max = {};", x.splat_i32("p.out_max")));
+        w.line("let kb = p.k / 4;");
+        w.line("let krem = p.k % 4;");
+        for i in 0..mr {
+            for (name, stride) in [("a", "p.a_stride"), ("c", "p.c_stride")] {
+                if i == 0 {
+                    w.line(format!("let {name}0 = p.{name};"));
+                } else {
+                    let prev = format!("{name}{}", i - 1);
+                    w.line(format!(
+                        "let {name}{i} = if p.m > {i} {{ {prev}.add({stride}) }} else {{ {prev} }};"
+                    ));
+                }
+            }
+        }
+        w.line("let mut w = p.w;");
+        w.line("let mut col = 0usize;");
+        w.block("while col < p.n", "", |w| {
+            w.line("let rem = p.n - col;");
+            w.line("let hdr = w as *const i32;");
+            for j in 0..nv {
+                let bias = x.load_i32(&format!("hdr.add({})", j * l));
+                w.line(format!("let bias{j} = {bias};"));
+                for i in 0..mr {
+                    w.line(format!("let mut acc{i}_{j} = bias{j};"));
+                }
+            }
+            w.line(format!("w = w.add({});", 16 * nr));
+            let dots = |w: &mut Writer, fetch: &dyn Fn(usize) -> String| {
+                for i in 0..mr {
+                    w.line(format!("let x{i} = {};", x.bcast4(&fetch(i))));
+                }
+                for j in 0..nv {
+                    let wj = sum_ptr("w", 4 * l * j);
+                    let wj_lo = sum_ptr("w", 4 * nr + 4 * l * j);
+                    for i in 0..mr {
+                        let d = x.dot4(&format!("acc{i}_{j}"), &format!("x{i}"), &wj, &wj_lo);
+                        w.line(format!("{d};"));
+                    }
+                }
+                w.line(format!("w = w.add({step});"));
+            };
+            w.block("for kk in 0..kb", "", |w| {
+                dots(w, &|i| {
+                    format!("(a{i}.add(4 * kk) as *const u32).read_unaligned()")
+                });
+            });
+            w.block("if krem > 0", "", |w| {
+                dots(w, &|i| format!("tail_u32(a{i}.add(4 * kb), krem)"));
+            });
+            epilogue(w, x, mr, nr, nv, l);
+            w.line(format!("col += {nr};"));
+        });
+    });
+}
+
+/// `base + off` as a pointer expression.
+fn sum_ptr(base: &str, off: usize) -> String {
+    if off == 0 {
+        base.to_string()
+    } else {
+        format!("{base}.add({off})")
+    }
+}
+
+/// Requantizes, offsets, clamps and stores the MR×NR accumulators of the current panel
+/// (`hdr` points at its header: bias, multiplier, rounding and shift arrays of NR `i32`).
+fn epilogue(w: &mut Writer, x: &dyn IntVocab, mr: usize, nr: usize, nv: usize, l: usize) {
+    for j in 0..nv {
+        for (q, name) in ["mult", "rnd", "shift"].iter().enumerate() {
+            let ld = x.load_i32(&format!("hdr.add({})", (q + 1) * nr + j * l));
+            w.line(format!("let {name}{j} = {ld};"));
+        }
+    }
+    for i in 0..mr {
+        for j in 0..nv {
+            let acc = format!("acc{i}_{j}");
+            let r = x.requant(
+                &acc,
+                &format!("mult{j}"),
+                &format!("rnd{j}"),
+                &format!("shift{j}"),
+            );
+            let v = x.min_i32(&x.max_i32(&x.add_i32(&r, "v_zp"), "v_min"), "v_max");
+            w.line(format!("let o{i}_{j} = {v};"));
+        }
+    }
+    w.if_else(
+        &format!("rem >= {nr}"),
+        |w| {
+            for i in 0..mr {
+                for j in 0..nv {
+                    let p = format!("c{i}.add({})", sum("col", j * l));
+                    w.line(x.store_u8(&p, &format!("o{i}_{j}")));
+                }
+            }
+        },
+        |w| {
+            for j in 0..nv {
+                let left = if j == 0 {
+                    "rem".to_string()
+                } else {
+                    format!("rem.saturating_sub({})", j * l)
+                };
+                w.line(format!("let n{j} = {left}.min({l});"));
+            }
+            for i in 0..mr {
+                for j in 0..nv {
+                    let p = format!("c{i}.add({})", sum("col", j * l));
+                    let o = format!("o{i}_{j}");
+                    w.if_else(
+                        &format!("n{j} == {l}"),
+                        |w| w.line(x.store_u8(&p, &o)),
+                        |w| w.line(x.store_u8_part(&p, &o, &format!("n{j}"))),
+                    );
+                }
+            }
+        },
+    );
+}

@@ -1,0 +1,154 @@
+//! The INT8 quantization scheme: one rule, shared by every INT8 kernel and its reference.
+//!
+//! - **Weights**: signed 8-bit, symmetric, one scale per output channel:
+//!   `w ≈ s_w[c]·q_w` with `q_w` in `-127..=127` (−128 is accepted too; kernels are exact for it).
+//! - **Activations**: unsigned 8-bit, affine, one scale and zero point per tensor:
+//!   `x ≈ s_x·(q_x − z_x)`, `q_x` and `z_x` in `0..=255`.
+//! - **Accumulation**: exact in `i32`: `acc = bias_q + Σ (q_x − z_x)·q_w`, with the
+//!   bias quantized at scale `s_x·s_w[c]`. Kernels fold `−z_x·Σ q_w` into the bias at packing
+//!   and accumulate `Σ q_x·q_w` (wrapping `i32` arithmetic, exact whenever the true sum fits,
+//!   which [`max_reduction`] bounds).
+//! - **Requantization** to an output with scale `s_y` and zero point `z_y`: the real
+//!   multiplier `S = s_x·s_w[c] / s_y` (must lie in `(0, 0.25)`) is stored as an `i32`
+//!   `mult < 2³¹` and a shift `n = 32 + shift` (`shift` in `1..=31`) with `S ≈ mult·2⁻ⁿ`
+//!   (31 significant bits). The result is
+//!
+//!   `y = clamp(z_y + ((high32(acc·mult) + 2^(shift−1)) >> shift), out_min, out_max)`
+//!
+//!   where `high32` is the upper half of the exact 64-bit product and `>>` is an arithmetic
+//!   shift. This equals `⌊acc·mult/2ⁿ + ½⌋`: **round to nearest, ties toward +∞**, the single
+//!   rounding rule of the library (the low 32 bits that `high32` drops cannot change the result
+//!   because `shift ≥ 1`). It needs only 32-bit lanes after one widening multiply, so every ISA
+//!   computes it bit-exactly.
+//! - **Activations fused by clamping**: ReLU is `out_min = z_y`, ReLU6 additionally
+//!   `out_max = z_y + round(6/s_y)`; other activations are applied in the model's mixed
+//!   precision path.
+
+use crate::ops::{Error, Result};
+
+/// A requantization multiplier: `S ≈ mult·2^-(32 + shift)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Requant {
+    /// Multiplier, `0 ≤ mult < 2³¹`.
+    pub mult: i32,
+    /// Post-shift after taking the high 32 bits, `1..=31`.
+    pub shift: i32,
+}
+
+impl Requant {
+    /// The multiplier closest to `scale` with the most precision the rule allows.
+    ///
+    /// Errors unless `0 < scale < 0.25` and finite (a larger scale would need fewer than 33
+    /// bits of total shift; such layers are not requantizable with this rule). Scales below
+    /// `2⁻⁶³` round to a zero multiplier (every output is then the zero point).
+    pub fn from_scale(scale: f64) -> Result<Requant> {
+        if !(scale.is_finite() && scale > 0.0 && scale < 0.25) {
+            return Err(Error::InvalidArgument(format!(
+                "requantization scale {scale} is outside (0, 0.25)"
+            )));
+        }
+        // Largest total shift n ≤ 63 with round(scale·2ⁿ) < 2³¹.
+        for shift in (1..=31).rev() {
+            let mult = (scale * 2f64.powi(32 + shift)).round();
+            if mult < 2f64.powi(31) {
+                return Ok(Requant {
+                    mult: mult as i32,
+                    shift,
+                });
+            }
+        }
+        unreachable!("shift 1 gives scale·2³³ < 2³¹ for scale < 0.25")
+    }
+
+    /// The real multiplier this represents.
+    pub fn scale(self) -> f64 {
+        self.mult as f64 * 2f64.powi(-(32 + self.shift))
+    }
+
+    /// The rounding addend `2^(shift−1)`.
+    pub fn rounding(self) -> i32 {
+        1 << (self.shift - 1)
+    }
+
+    /// `(high32(acc·mult) + 2^(shift−1)) >> shift`, before the zero point and clamp.
+    pub fn apply(self, acc: i32) -> i32 {
+        let high = (i64::from(acc) * i64::from(self.mult)) >> 32;
+        // |high| < 2³⁰ and the rounding addend ≤ 2³⁰: no overflow.
+        ((high + i64::from(self.rounding())) >> self.shift) as i32
+    }
+}
+
+/// Output quantization of a kernel: zero point and clamp bounds (all in `0..=255`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuantOut {
+    /// Output zero point.
+    pub zero_point: u8,
+    /// Lowest output byte (`zero_point` for a fused ReLU, 0 for none).
+    pub min: u8,
+    /// Highest output byte.
+    pub max: u8,
+}
+
+impl QuantOut {
+    /// No activation: the full `0..=255` range.
+    pub fn linear(zero_point: u8) -> Self {
+        QuantOut {
+            zero_point,
+            min: 0,
+            max: 255,
+        }
+    }
+
+    /// `clamp(zero_point + v, min, max)` for a requantized value `v`.
+    pub fn finish(self, v: i32) -> u8 {
+        v.saturating_add(i32::from(self.zero_point))
+            .clamp(i32::from(self.min), i32::from(self.max)) as u8
+    }
+}
+
+/// The longest reduction whose accumulators cannot overflow `i32` for any inputs: each term
+/// `(q_x − z_x)·q_w` is at most `255·128` in magnitude, and the bias is bounded by `bias_max`.
+pub fn max_reduction(bias_max: u32) -> usize {
+    ((i32::MAX as u64 - u64::from(bias_max)) / (255 * 128)) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipliers_round_trip_and_bad_scales_are_errors() {
+        for s in [0.2499, 0.1, 1e-3, 3.7e-5, 1e-12] {
+            let r = Requant::from_scale(s).unwrap();
+            // Within half a unit of the multiplier's last place.
+            let ulp = 2f64.powi(-(32 + r.shift));
+            assert!((r.scale() - s).abs() <= ulp / 2.0, "{s} -> {r:?}");
+            assert!((1..=31).contains(&r.shift) && r.mult >= 0);
+        }
+        for s in [0.25, 1.0, 0.0, -1e-3, f64::NAN, f64::INFINITY] {
+            assert!(Requant::from_scale(s).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn rounding_is_to_nearest_ties_up() {
+        // scale 1/8: 4/8 = 0.5 → 1, −4/8 = −0.5 → 0, 12/8 = 1.5 → 2, −12/8 → −1, 3/8 → 0, 5/8 → 1.
+        let r = Requant::from_scale(0.125).unwrap();
+        let got: Vec<i32> = [4, -4, 12, -12, 3, 5, -5, i32::MAX, i32::MIN]
+            .iter()
+            .map(|&a| r.apply(a))
+            .collect();
+        assert_eq!(got, [1, 0, 2, -1, 0, 1, -1, 268_435_456, -268_435_456]);
+        for acc in [-1000, -7, 0, 7, 999_999] {
+            assert_eq!(
+                r.apply(acc),
+                crate::simd::scalar::requant(acc, r.mult, r.rounding(), r.shift)
+            );
+        }
+    }
+
+    #[test]
+    fn reduction_bound() {
+        assert_eq!(max_reduction(0), 65_793);
+    }
+}
