@@ -305,56 +305,98 @@ pub fn model_benches(table_md: &str, batch: usize, table: &KernelTable) -> Resul
     Ok(out)
 }
 
-/// The INT8 pointwise layers of a model at `batch` (distinct shapes once), each a
-/// [`QuantPointwise`] on deterministic bytes; `flops` counts 2 integer ops per MAC.
+/// An INT8 operator run: input bytes to output bytes.
+type ByteRun = dyn FnMut(&[u8], &mut [u8]);
+
+/// The INT8 pointwise and depthwise layers of a model at `batch` (distinct shapes once),
+/// each a [`QuantPointwise`] / [`QuantDepthwise`] on deterministic bytes; `flops` counts 2
+/// integer ops per MAC.
 pub fn int8_benches(table_md: &str, batch: usize, table: &KernelTable) -> Result<Vec<Bench>> {
+    use ruvector_cnn_kernels::pack::{QdwconvWeights, QgemmWeights};
+    use ruvector_cnn_kernels::quant::{QuantOut, Requant};
+    let bytes = |len: usize, seed: u32| -> Vec<u8> {
+        filled(len, seed)
+            .iter()
+            .map(|v| ((v + 0.5) * 255.0) as u8)
+            .collect()
+    };
     let mut out: Vec<Bench> = Vec::new();
     for layer in parse_layers(table_md) {
-        if layer.cat != "pointwise" {
+        let (cin, cout, k) = (layer.cin, layer.cout, layer.k);
+        let name = format!("int8 {}", layer.label());
+        if !matches!(layer.cat.as_str(), "pointwise" | "depthwise")
+            || out.iter().any(|o| o.name == name)
+        {
             continue;
         }
-        let (cin, cout) = (layer.cin, layer.cout);
         let input = Nhwc::new(batch, layer.hin, layer.hin, cin);
-        let bytes = |len: usize, seed: u32| -> Vec<u8> {
-            filled(len, seed)
-                .iter()
-                .map(|v| ((v + 0.5) * 255.0) as u8)
-                .collect()
-        };
         let x = bytes(input.len()?, 1);
-        let w: Vec<i8> = bytes(cin * cout, 2).iter().map(|&b| b as i8).collect();
+        let taps = if layer.cat == "pointwise" { cin } else { k * k };
+        let w: Vec<i8> = bytes(cout * taps, 2).iter().map(|&b| b as i8).collect();
         let bias = vec![0i32; cout];
-        let rq = vec![ruvector_cnn_kernels::quant::Requant::from_scale(1e-4)?; cout];
-        let op = QuantPointwise::new(
-            &QuantPointwiseDesc {
-                weights: ruvector_cnn_kernels::pack::QgemmWeights {
+        let rq = vec![Requant::from_scale(1e-4)?; cout];
+        let q_out = QuantOut::linear(128);
+        let traffic = |y_len: usize| Traffic {
+            read: (x.len() + w.len()).div_ceil(4),
+            write: y_len.div_ceil(4),
+        };
+        let (kernel, y_len, mut run): (&str, usize, Box<ByteRun>) =
+            if layer.cat == "pointwise" {
+                let weights = QgemmWeights {
                     n: cout,
                     k: cin,
                     weights: &w,
                     bias: &bias,
                     requant: &rq,
                     input_zero_point: 128,
-                },
-                out: ruvector_cnn_kernels::quant::QuantOut::linear(128),
-            },
-            table,
-        )?;
-        let mut y = vec![0u8; op.output_shape(input)?.len()?];
-        let name = format!("int8 {}", layer.label());
-        if out.iter().any(|o| o.name == name) {
-            continue;
-        }
+                };
+                let op = QuantPointwise::new(
+                    &QuantPointwiseDesc {
+                        weights,
+                        out: q_out,
+                    },
+                    table,
+                )?;
+                let y_len = op.output_shape(input)?.len()?;
+                (
+                    op.kernel_id(),
+                    y_len,
+                    Box::new(move |x, y| {
+                        op.run(input, x, y).expect(VALIDATED);
+                    }),
+                )
+            } else {
+                let weights = QdwconvWeights {
+                    channels: cin,
+                    kernel: k,
+                    weights: &w,
+                    bias: &bias,
+                    requant: &rq,
+                    input_zero_point: 128,
+                };
+                let desc = QuantDepthwiseDesc {
+                    weights,
+                    stride: layer.s,
+                    padding: Padding::same(k / 2),
+                    out: q_out,
+                };
+                let op = QuantDepthwise::new(&desc, table)?;
+                let y_len = op.output_shape(input)?.len()?;
+                (
+                    op.kernel_id(),
+                    y_len,
+                    Box::new(move |x, y| {
+                        op.run(input, x, y).expect(VALIDATED);
+                    }),
+                )
+            };
+        let mut y = vec![0u8; y_len];
         out.push(Bench {
             name,
             flops: 2.0 * layer.macs as f64 * batch as f64,
-            kernel: op.kernel_id().into(),
-            traffic: Traffic {
-                read: (x.len() + w.len()).div_ceil(4),
-                write: y.len().div_ceil(4),
-            },
-            run: Box::new(move || {
-                op.run(input, &x, &mut y).expect(VALIDATED);
-            }),
+            kernel: kernel.into(),
+            traffic: traffic(y_len),
+            run: Box::new(move || run(&x, &mut y)),
         });
     }
     Ok(out)

@@ -300,6 +300,8 @@ impl Isa {
 /// Source-text spelling of one ISA's INT8 operations (vectors of `i32` lanes, the same count
 /// as its f32 lanes). Arguments are plain variables or pointer expressions.
 pub trait IntVocab {
+    /// `i32` lanes per vector.
+    fn lanes(&self) -> usize;
     /// The `i32` vector type.
     fn ity(&self) -> &'static str;
     /// Whether the 4-way dot product needs each weight split into `2·hi + lo` (`hi` in
@@ -321,6 +323,23 @@ pub trait IntVocab {
     /// `(high32(acc·mult) + rnd) >> shift` per lane (arithmetic shift): the requantization
     /// rule of `ruvector_cnn_kernels::quant`.
     fn requant(&self, acc: &str, mult: &str, rnd: &str, shift: &str) -> String;
+    /// One register of bytes (`4·lanes` of them) from `p: *const u8`.
+    fn load_bytes(&self, p: &str) -> String;
+    /// The first `count` (`< 4·lanes`) bytes at `p`, the rest zero; bytes past them are not
+    /// accessed.
+    fn load_bytes_part(&self, p: &str, count: &str) -> String;
+    /// Every byte `b` (a `u8` expression).
+    fn splat_bytes(&self, b: &str) -> String;
+    /// Statements declaring `x0..x3` from byte registers `b0..b3` (the operands of
+    /// [`IntVocab::dot4`]): lane `d` of `x{a}` holds the 4 bytes `b0..b3` of channel
+    /// `16·(d / 4) + 4·a + d % 4` (channel `a` for one-lane ISAs), the order
+    /// `ruvector_cnn_kernels::pack::qdwconv` arranges weights in.
+    fn interleave4(&self) -> &'static [&'static str];
+    /// Stores `o0..o3` (lanes in `0..=255`, channels as [`IntVocab::interleave4`] spreads
+    /// them) as `4·lanes` bytes in channel order at `p: *mut u8` (a statement).
+    fn pack4_store(&self, p: &str) -> String;
+    /// As [`IntVocab::pack4_store`] but only the first `count` (`< 4·lanes`) bytes.
+    fn pack4_store_part(&self, p: &str, count: &str) -> String;
     /// `a + b` (wrapping).
     fn add_i32(&self, a: &str, b: &str) -> String;
     /// `max(a, b)`.
@@ -338,6 +357,9 @@ pub trait IntVocab {
 struct ScalarInt;
 
 impl IntVocab for ScalarInt {
+    fn lanes(&self) -> usize {
+        1
+    }
     fn ity(&self) -> &'static str {
         "i32"
     }
@@ -361,6 +383,31 @@ impl IntVocab for ScalarInt {
     }
     fn requant(&self, acc: &str, mult: &str, rnd: &str, shift: &str) -> String {
         format!("requant({acc}, {mult}, {rnd}, {shift})")
+    }
+    fn load_bytes(&self, p: &str) -> String {
+        format!("({p} as *const [u8; 4]).read_unaligned()")
+    }
+    fn load_bytes_part(&self, p: &str, count: &str) -> String {
+        format!("load4_part({p}, {count})")
+    }
+    fn splat_bytes(&self, b: &str) -> String {
+        format!("[{b}; 4]")
+    }
+    fn interleave4(&self) -> &'static [&'static str] {
+        &[
+            "let x0 = u32::from_le_bytes([b0[0], b1[0], b2[0], b3[0]]);",
+            "let x1 = u32::from_le_bytes([b0[1], b1[1], b2[1], b3[1]]);",
+            "let x2 = u32::from_le_bytes([b0[2], b1[2], b2[2], b3[2]]);",
+            "let x3 = u32::from_le_bytes([b0[3], b1[3], b2[3], b3[3]]);",
+        ]
+    }
+    fn pack4_store(&self, p: &str) -> String {
+        format!("({p} as *mut [u8; 4]).write_unaligned([o0 as u8, o1 as u8, o2 as u8, o3 as u8]);")
+    }
+    fn pack4_store_part(&self, p: &str, count: &str) -> String {
+        format!(
+            "core::ptr::copy_nonoverlapping([o0 as u8, o1 as u8, o2 as u8, o3 as u8].as_ptr(), {p}, {count});"
+        )
     }
     fn add_i32(&self, a: &str, b: &str) -> String {
         format!("{a}.wrapping_add({b})")
@@ -386,6 +433,9 @@ struct Avx2Int {
 }
 
 impl IntVocab for Avx2Int {
+    fn lanes(&self) -> usize {
+        8
+    }
     fn ity(&self) -> &'static str {
         "__m256i"
     }
@@ -431,6 +481,38 @@ impl IntVocab for Avx2Int {
              _mm256_srav_epi32(_mm256_add_epi32(q, {rnd}), {shift}) }}"
         )
     }
+    fn load_bytes(&self, p: &str) -> String {
+        format!("_mm256_loadu_si256({p} as *const __m256i)")
+    }
+    fn load_bytes_part(&self, p: &str, count: &str) -> String {
+        format!(
+            "{{ let mut t = [0u8; 32]; core::ptr::copy_nonoverlapping({p}, t.as_mut_ptr(), {count}); \
+             _mm256_loadu_si256(t.as_ptr() as *const __m256i) }}"
+        )
+    }
+    fn splat_bytes(&self, b: &str) -> String {
+        format!("_mm256_set1_epi8({b} as i8)")
+    }
+    fn interleave4(&self) -> &'static [&'static str] {
+        &[
+            "let (l01, h01) = (_mm256_unpacklo_epi8(b0, b1), _mm256_unpackhi_epi8(b0, b1));",
+            "let (l23, h23) = (_mm256_unpacklo_epi8(b2, b3), _mm256_unpackhi_epi8(b2, b3));",
+            "let (x0, x1) = (_mm256_unpacklo_epi16(l01, l23), _mm256_unpackhi_epi16(l01, l23));",
+            "let (x2, x3) = (_mm256_unpacklo_epi16(h01, h23), _mm256_unpackhi_epi16(h01, h23));",
+        ]
+    }
+    fn pack4_store(&self, p: &str) -> String {
+        format!(
+            "_mm256_storeu_si256({p} as *mut __m256i, _mm256_packus_epi16(_mm256_packus_epi32(o0, o1), _mm256_packus_epi32(o2, o3)));"
+        )
+    }
+    fn pack4_store_part(&self, p: &str, count: &str) -> String {
+        format!(
+            "{{ let mut t = [0u8; 32]; \
+             _mm256_storeu_si256(t.as_mut_ptr() as *mut __m256i, _mm256_packus_epi16(_mm256_packus_epi32(o0, o1), _mm256_packus_epi32(o2, o3))); \
+             core::ptr::copy_nonoverlapping(t.as_ptr(), {p}, {count}); }}"
+        )
+    }
     fn add_i32(&self, a: &str, b: &str) -> String {
         format!("_mm256_add_epi32({a}, {b})")
     }
@@ -459,6 +541,9 @@ impl IntVocab for Avx2Int {
 struct Avx512Int;
 
 impl IntVocab for Avx512Int {
+    fn lanes(&self) -> usize {
+        16
+    }
     fn ity(&self) -> &'static str {
         "__m512i"
     }
@@ -486,6 +571,34 @@ impl IntVocab for Avx512Int {
              let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>({acc}), _mm512_srli_epi64::<32>({mult})); \
              let q = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64::<32>(ev), od); \
              _mm512_srav_epi32(_mm512_add_epi32(q, {rnd}), {shift}) }}"
+        )
+    }
+    fn load_bytes(&self, p: &str) -> String {
+        format!("_mm512_loadu_si512({p} as *const _)")
+    }
+    fn load_bytes_part(&self, p: &str, count: &str) -> String {
+        format!("_mm512_maskz_loadu_epi8(((1u64 << {count}) - 1) as __mmask64, {p} as *const i8)")
+    }
+    fn splat_bytes(&self, b: &str) -> String {
+        format!("_mm512_set1_epi8({b} as i8)")
+    }
+    fn interleave4(&self) -> &'static [&'static str] {
+        &[
+            "let (l01, h01) = (_mm512_unpacklo_epi8(b0, b1), _mm512_unpackhi_epi8(b0, b1));",
+            "let (l23, h23) = (_mm512_unpacklo_epi8(b2, b3), _mm512_unpackhi_epi8(b2, b3));",
+            "let (x0, x1) = (_mm512_unpacklo_epi16(l01, l23), _mm512_unpackhi_epi16(l01, l23));",
+            "let (x2, x3) = (_mm512_unpacklo_epi16(h01, h23), _mm512_unpackhi_epi16(h01, h23));",
+        ]
+    }
+    fn pack4_store(&self, p: &str) -> String {
+        format!(
+            "_mm512_storeu_si512({p} as *mut _, _mm512_packus_epi16(_mm512_packus_epi32(o0, o1), _mm512_packus_epi32(o2, o3)));"
+        )
+    }
+    fn pack4_store_part(&self, p: &str, count: &str) -> String {
+        format!(
+            "_mm512_mask_storeu_epi8({p} as *mut i8, ((1u64 << {count}) - 1) as __mmask64, \
+             _mm512_packus_epi16(_mm512_packus_epi32(o0, o1), _mm512_packus_epi32(o2, o3)));"
         )
     }
     fn add_i32(&self, a: &str, b: &str) -> String {

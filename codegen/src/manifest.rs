@@ -70,11 +70,13 @@ pub enum Family {
     Avgpool,
     /// INT8 packed-weight GEMM (u8 activations × s8 weights → requantized u8).
     Qgemm,
+    /// INT8 depthwise KxK convolution, NHWC.
+    Qdwconv,
 }
 
 impl Family {
     /// Every family, in generation order.
-    pub const ALL: [Family; 10] = [
+    pub const ALL: [Family; 11] = [
         Family::Gemm,
         Family::Dwconv,
         Family::Conv3x3,
@@ -85,12 +87,13 @@ impl Family {
         Family::Maxpool,
         Family::Avgpool,
         Family::Qgemm,
+        Family::Qdwconv,
     ];
 
     /// Whether the family computes on INT8 data (generated for the ISAs with an
     /// [`crate::isa::IntVocab`]); the others are f32 (generated for every non-VNNI level).
     pub fn is_int8(self) -> bool {
-        self == Family::Qgemm
+        matches!(self, Family::Qgemm | Family::Qdwconv)
     }
 
     /// Whether the manifest must have variants of this family for `isa`.
@@ -115,6 +118,7 @@ impl Family {
             Family::Maxpool => "maxpool",
             Family::Avgpool => "avgpool",
             Family::Qgemm => "qgemm",
+            Family::Qdwconv => "qdwconv",
         }
     }
 
@@ -131,6 +135,7 @@ impl Family {
             Family::Maxpool => "MaxpoolUkernel",
             Family::Avgpool => "AvgpoolUkernel",
             Family::Qgemm => "QgemmUkernel",
+            Family::Qdwconv => "QdwconvUkernel",
         }
     }
 
@@ -145,6 +150,7 @@ impl Family {
             Family::Gavgpool => "GavgpoolArgs",
             Family::Maxpool | Family::Avgpool => "PoolArgs",
             Family::Qgemm => "QgemmArgs",
+            Family::Qdwconv => "QdwconvArgs",
         }
     }
 
@@ -161,6 +167,7 @@ impl Family {
             Family::Maxpool => "Maxpool",
             Family::Avgpool => "Avgpool",
             Family::Qgemm => "Qgemm",
+            Family::Qdwconv => "Qdwconv",
         }
     }
 }
@@ -211,6 +218,15 @@ pub enum Tile {
         /// Columns (output channels) per packed panel.
         nr: usize,
     },
+    /// INT8 depthwise window and channel block.
+    Qdwconv {
+        /// Window size (KxK).
+        k: usize,
+        /// Stride.
+        s: usize,
+        /// Channels per block.
+        cb: usize,
+    },
     /// Elements per unrolled step (Vact).
     Elems {
         /// Elements per step.
@@ -250,6 +266,7 @@ impl Variant {
             Tile::Channels { cb } => format!("f32_{fam}_{act}_c{cb}"),
             Tile::Elems { n } => format!("f32_{fam}_{act}_x{n}"),
             Tile::Qgemm { mr, nr } => format!("qu8s8_gemm_requant_{mr}x{nr}c4"),
+            Tile::Qdwconv { k, s, cb } => format!("qu8s8_dwconv_requant_{k}x{k}s{s}_c{cb}"),
         }
     }
 
@@ -292,6 +309,8 @@ struct IsaRow {
     isa: Isa,
     f32: Option<F32Tiles>,
     qgemm: &'static [(usize, usize)],
+    /// INT8 depthwise channel block, 4 × lanes (0: none at this level).
+    qdw_cb: usize,
 }
 
 const ROWS: [IsaRow; 5] = [
@@ -306,6 +325,7 @@ const ROWS: [IsaRow; 5] = [
             vact_n: 4,
         }),
         qgemm: &[(4, 4), (1, 4)],
+        qdw_cb: 4,
     },
     IsaRow {
         isa: Isa::Avx2Fma,
@@ -318,11 +338,13 @@ const ROWS: [IsaRow; 5] = [
             vact_n: 32,
         }),
         qgemm: &[(3, 16), (1, 16)],
+        qdw_cb: 32,
     },
     IsaRow {
         isa: Isa::AvxVnni,
         f32: None,
         qgemm: &[(4, 16), (1, 16)],
+        qdw_cb: 32,
     },
     IsaRow {
         isa: Isa::Avx512F,
@@ -335,11 +357,13 @@ const ROWS: [IsaRow; 5] = [
             vact_n: 64,
         }),
         qgemm: &[],
+        qdw_cb: 0,
     },
     IsaRow {
         isa: Isa::Avx512Vnni,
         f32: None,
         qgemm: &[(8, 32), (4, 32), (1, 32), (8, 16), (1, 16)],
+        qdw_cb: 64,
     },
 ];
 
@@ -361,6 +385,12 @@ pub fn manifest() -> Vec<Variant> {
         }
         for &(mr, nr) in row.qgemm {
             push(Family::Qgemm, Act::Linear, Tile::Qgemm { mr, nr });
+        }
+        if row.qdw_cb > 0 {
+            for (k, s) in [(3, 1), (3, 2), (5, 1), (5, 2)] {
+                let cb = row.qdw_cb;
+                push(Family::Qdwconv, Act::Linear, Tile::Qdwconv { k, s, cb });
+            }
         }
     }
     out

@@ -9,7 +9,7 @@ use crate::ops::Error;
 use crate::ops::Result;
 use crate::ops::shape::{check_len, product};
 use crate::quant::{self, Requant};
-use crate::ukernels::QgemmTile;
+use crate::ukernels::{QdwconvTile, QgemmTile};
 
 /// Length of a packed buffer: `ceil(channels / nr)` panels of `nr·(taps + 1)` floats.
 pub fn packed_len(channels: usize, nr: usize, taps: usize) -> Result<usize> {
@@ -165,14 +165,8 @@ pub fn qgemm(q: &QgemmWeights, tile: QgemmTile) -> Result<Vec<u8>> {
         let base = (col / nr) * panel;
         let j = col % nr;
         let row = &q.weights[col * k..(col + 1) * k];
-        let sum: i64 = row.iter().map(|&w| i64::from(w)).sum();
-        let bias = i64::from(q.bias[col]) - i64::from(q.input_zero_point) * sum;
-        let rq = q.requant[col];
-        let header = [bias as i32, rq.mult, rq.rounding(), rq.shift];
-        for (a, v) in header.iter().enumerate() {
-            let at = base + 4 * (a * nr + j);
-            out[at..at + 4].copy_from_slice(&v.to_ne_bytes());
-        }
+        let header = quant_header(q.bias[col], row, q.input_zero_point, q.requant[col]);
+        put_header(&mut out, base, nr, j, header);
         for (kk, &w) in row.iter().enumerate() {
             let at = base + 16 * nr + (kk / 4) * step + 4 * j + kk % 4;
             if tile.split {
@@ -180,6 +174,127 @@ pub fn qgemm(q: &QgemmWeights, tile: QgemmTile) -> Result<Vec<u8>> {
                 out[at + 4 * nr] = (w & 1) as u8;
             } else {
                 out[at] = w as u8;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A quantized depthwise layer as [`qdwconv`] packs it (and [`crate::reference::qdwconv`]
+/// runs it).
+#[derive(Clone, Copy, Debug)]
+pub struct QdwconvWeights<'a> {
+    /// Channels.
+    pub channels: usize,
+    /// Window size K.
+    pub kernel: usize,
+    /// `[channels][K][K]` signed weights (PyTorch `[c, 1, K, K]`).
+    pub weights: &'a [i8],
+    /// `channels` biases at scale `s_x·s_w[c]`.
+    pub bias: &'a [i32],
+    /// `channels` per-channel requantization multipliers.
+    pub requant: &'a [Requant],
+    /// Zero point of the u8 input (the value padding taps take).
+    pub input_zero_point: u8,
+}
+
+impl QdwconvWeights<'_> {
+    /// Checks the lengths and that no accumulator can overflow `i32`.
+    pub fn validate(&self) -> Result<()> {
+        let taps = product(&[self.kernel, self.kernel], "window")?;
+        check_len(
+            "weights",
+            self.weights.len(),
+            product(&[self.channels, taps], "weights")?,
+        )?;
+        check_len("bias", self.bias.len(), self.channels)?;
+        check_len("requant", self.requant.len(), self.channels)?;
+        check_requant(self.requant)?;
+        let bias_max = self
+            .bias
+            .iter()
+            .map(|b| b.unsigned_abs())
+            .max()
+            .unwrap_or(0);
+        if self.channels == 0 || taps == 0 || taps > quant::max_reduction(bias_max) {
+            return Err(Error::InvalidArgument(format!(
+                "quantized depthwise needs channels ≥ 1 and a window whose accumulators fit i32; got {} channels, {}x{}",
+                self.channels, self.kernel, self.kernel
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn check_requant(requant: &[Requant]) -> Result<()> {
+    match requant
+        .iter()
+        .find(|r| !(1..=31).contains(&r.shift) || r.mult < 0)
+    {
+        Some(r) => Err(Error::InvalidArgument(format!(
+            "invalid requantization {r:?}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The four `i32` header values of one output channel: bias with `−z_x·Σw` folded in,
+/// multiplier, rounding addend, shift.
+fn quant_header(bias: i32, weights: &[i8], zero_point: u8, rq: Requant) -> [i32; 4] {
+    let sum: i64 = weights.iter().map(|&w| i64::from(w)).sum();
+    let folded = i64::from(bias) - i64::from(zero_point) * sum;
+    [folded as i32, rq.mult, rq.rounding(), rq.shift]
+}
+
+/// Writes `header` for column `j` of a panel of width `nr` starting at `out[base..]`.
+fn put_header(out: &mut [u8], base: usize, nr: usize, j: usize, header: [i32; 4]) {
+    for (a, v) in header.iter().enumerate() {
+        let at = base + 4 * (a * nr + j);
+        out[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+    }
+}
+
+/// Packs a quantized depthwise layer for `tile` (see [`crate::ukernels::qdwconv`]) into
+/// `cb`-channel blocks: a header of four `cb`-long `i32` arrays, then per group of 4 taps the
+/// weights of the 4 accumulators (`lanes = cb / 4` lanes × 4 tap bytes each; split tiles:
+/// all `hi` bytes, then all `lo`). Lane `d` of accumulator `a` is channel
+/// `16·(d / 4) + 4·a + d % 4` of the block (channel `a` when `lanes = 1`): the order the
+/// kernels' byte interleave produces. Channels past the end and taps past K·K are zero.
+pub fn qdwconv(q: &QdwconvWeights, tile: QdwconvTile) -> Result<Vec<u8>> {
+    q.validate()?;
+    let (cb, lanes) = (tile.cb, tile.cb / 4);
+    if cb == 0 || cb % 4 != 0 || (lanes > 1 && lanes % 4 != 0) {
+        return Err(Error::InvalidArgument(format!(
+            "invalid depthwise block {cb}"
+        )));
+    }
+    let taps = q.kernel * q.kernel;
+    let group = if tile.split { 8 * cb } else { 4 * cb };
+    let block = product(&[taps.div_ceil(4), group], "packed weights")?
+        .checked_add(16 * cb)
+        .ok_or(Error::SizeOverflow("packed weights"))?;
+    let mut out = vec![0u8; product(&[q.channels.div_ceil(cb), block], "packed weights")?];
+    let slot_of = |j: usize| -> usize {
+        // Inverse of channel(a, d): the header/weight slot `a·lanes + d` of block channel `j`.
+        if lanes == 1 {
+            j
+        } else {
+            let (a, d) = ((j % 16) / 4, 4 * (j / 16) + j % 4);
+            a * lanes + d
+        }
+    };
+    for ch in 0..q.channels {
+        let (base, slot) = ((ch / cb) * block, slot_of(ch % cb));
+        let w = &q.weights[ch * taps..(ch + 1) * taps];
+        let header = quant_header(q.bias[ch], w, q.input_zero_point, q.requant[ch]);
+        put_header(&mut out, base, cb, slot, header);
+        for (t, &v) in w.iter().enumerate() {
+            let at = base + 16 * cb + (t / 4) * group + 4 * slot + t % 4;
+            if tile.split {
+                out[at] = (v >> 1) as u8;
+                out[at + 4 * cb] = (v & 1) as u8;
+            } else {
+                out[at] = v as u8;
             }
         }
     }

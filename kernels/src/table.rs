@@ -19,8 +19,8 @@ use crate::ukernels::gavgpool::GavgpoolUkernel;
 use crate::ukernels::maxpool::MaxpoolUkernel;
 use crate::ukernels::vact::VactUkernel;
 use crate::ukernels::{
-    AnyUkernel, Conv3x3Ukernel, DwconvUkernel, GemmUkernel, QgemmUkernel, avgpool, bn, chscale,
-    conv3x3, dwconv, gavgpool, gemm, maxpool, qgemm, vact,
+    AnyUkernel, Conv3x3Ukernel, DwconvUkernel, GemmUkernel, QdwconvUkernel, QgemmUkernel, avgpool,
+    bn, chscale, conv3x3, dwconv, gavgpool, gemm, maxpool, qdwconv, qgemm, vact,
 };
 
 /// The kernels serving one key (e.g. "GEMM with relu"): alternatives with different tiles,
@@ -43,6 +43,7 @@ pub struct KernelTable {
     maxpool: Slot<MaxpoolUkernel>,
     avgpool: Slot<AvgpoolUkernel>,
     qgemm: Slot<QgemmUkernel>,
+    qdwconv: [Slot<QdwconvUkernel>; 4],
 }
 
 impl KernelTable {
@@ -59,6 +60,7 @@ impl KernelTable {
             maxpool: &[],
             avgpool: &[],
             qgemm: &[],
+            qdwconv: [&[]; 4],
         }
     }
 
@@ -102,16 +104,24 @@ impl KernelTable {
         act as usize + if residual { ACTS } else { 0 }
     }
 
+    /// Index of a depthwise window `k`x`k` at stride `s` among the four that kernels exist
+    /// for (3x3 and 5x5, stride 1 and 2).
+    pub const fn dwconv_shape(k: usize, s: usize) -> Option<usize> {
+        match (k, s) {
+            (3, 1) => Some(0),
+            (3, 2) => Some(1),
+            (5, 1) => Some(2),
+            (5, 2) => Some(3),
+            _ => None,
+        }
+    }
+
     /// Slot index of a depthwise `k`x`k` stride-`s` kernel, if such kernels can exist.
     pub const fn dwconv_slot(k: usize, s: usize, act: Activation) -> Option<usize> {
-        let shape = match (k, s) {
-            (3, 1) => 0,
-            (3, 2) => 1,
-            (5, 1) => 2,
-            (5, 2) => 3,
-            _ => return None,
-        };
-        Some(shape * ACTS + act as usize)
+        match Self::dwconv_shape(k, s) {
+            Some(shape) => Some(shape * ACTS + act as usize),
+            None => None,
+        }
     }
 
     /// Slot index of a dense 3x3 stride-`s` kernel, if such kernels can exist.
@@ -172,6 +182,11 @@ impl KernelTable {
         self.qgemm
     }
 
+    /// INT8 depthwise kernels for a window and stride (empty if unsupported).
+    pub fn qdwconv(&self, k: usize, s: usize) -> Slot<QdwconvUkernel> {
+        Self::dwconv_shape(k, s).map_or(&[], |i| self.qdwconv[i])
+    }
+
     /// Every kernel reachable through this table, slot by slot.
     pub fn entries(&self) -> impl Iterator<Item = AnyUkernel> + '_ {
         fn each<U>(
@@ -202,6 +217,7 @@ impl KernelTable {
                 AnyUkernel::Avgpool,
             ))
             .chain(each(std::slice::from_ref(&self.qgemm), AnyUkernel::Qgemm))
+            .chain(each(&self.qdwconv, AnyUkernel::Qdwconv))
     }
 }
 

@@ -7,6 +7,8 @@ mod dwconv;
 mod gavgpool;
 mod gemm;
 mod pool;
+mod qcommon;
+mod qdwconv;
 mod qgemm;
 mod vact;
 
@@ -26,5 +28,6 @@ pub fn emit_kernel(w: &mut Writer, v: &Variant) {
         Family::Maxpool => pool::emit_max(w, v),
         Family::Avgpool => pool::emit_avg(w, v),
         Family::Qgemm => qgemm::emit(w, v),
+        Family::Qdwconv => qdwconv::emit(w, v),
     }
 }

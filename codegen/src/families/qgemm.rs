@@ -10,7 +10,7 @@
 //! past `p.m` alias the last valid row, as in the f32 GEMM.
 
 use super::common::kernel_fn;
-use crate::isa::IntVocab;
+use super::qcommon::{Block, requant_store};
 use crate::manifest::{Tile, Variant};
 use crate::writer::{Writer, sum};
 
@@ -86,7 +86,17 @@ pub fn emit(w: &mut Writer, v: &Variant) {
             w.block("if krem > 0", "", |w| {
                 dots(w, &|i| format!("tail_u32(a{i}.add(4 * kb), krem)"));
             });
-            epilogue(w, x, mr, nr, nv, l);
+            requant_store(
+                w,
+                x,
+                &Block {
+                    rows: mr,
+                    nr,
+                    rem: "rem",
+                },
+                &|i, j| format!("acc{i}_{j}"),
+                &|i, j| format!("c{i}.add({})", sum("col", j * l)),
+            );
             w.line(format!("col += {nr};"));
         });
     });
@@ -99,60 +109,4 @@ fn sum_ptr(base: &str, off: usize) -> String {
     } else {
         format!("{base}.add({off})")
     }
-}
-
-/// Requantizes, offsets, clamps and stores the MR×NR accumulators of the current panel
-/// (`hdr` points at its header: bias, multiplier, rounding and shift arrays of NR `i32`).
-fn epilogue(w: &mut Writer, x: &dyn IntVocab, mr: usize, nr: usize, nv: usize, l: usize) {
-    for j in 0..nv {
-        for (q, name) in ["mult", "rnd", "shift"].iter().enumerate() {
-            let ld = x.load_i32(&format!("hdr.add({})", (q + 1) * nr + j * l));
-            w.line(format!("let {name}{j} = {ld};"));
-        }
-    }
-    for i in 0..mr {
-        for j in 0..nv {
-            let acc = format!("acc{i}_{j}");
-            let r = x.requant(
-                &acc,
-                &format!("mult{j}"),
-                &format!("rnd{j}"),
-                &format!("shift{j}"),
-            );
-            let v = x.min_i32(&x.max_i32(&x.add_i32(&r, "v_zp"), "v_min"), "v_max");
-            w.line(format!("let o{i}_{j} = {v};"));
-        }
-    }
-    w.if_else(
-        &format!("rem >= {nr}"),
-        |w| {
-            for i in 0..mr {
-                for j in 0..nv {
-                    let p = format!("c{i}.add({})", sum("col", j * l));
-                    w.line(x.store_u8(&p, &format!("o{i}_{j}")));
-                }
-            }
-        },
-        |w| {
-            for j in 0..nv {
-                let left = if j == 0 {
-                    "rem".to_string()
-                } else {
-                    format!("rem.saturating_sub({})", j * l)
-                };
-                w.line(format!("let n{j} = {left}.min({l});"));
-            }
-            for i in 0..mr {
-                for j in 0..nv {
-                    let p = format!("c{i}.add({})", sum("col", j * l));
-                    let o = format!("o{i}_{j}");
-                    w.if_else(
-                        &format!("n{j} == {l}"),
-                        |w| w.line(x.store_u8(&p, &o)),
-                        |w| w.line(x.store_u8_part(&p, &o, &format!("n{j}"))),
-                    );
-                }
-            }
-        },
-    );
 }

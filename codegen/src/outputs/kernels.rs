@@ -77,6 +77,10 @@ fn render_descriptor_into(w: &mut Writer, v: &Variant) {
             let split = v.isa.int_vocab().is_some_and(|x| x.split());
             format!("QgemmTile {{ mr: {mr}, nr: {nr}, split: {split} }}")
         }
+        Tile::Qdwconv { k, s, cb } => {
+            let split = v.isa.int_vocab().is_some_and(|x| x.split());
+            format!("QdwconvTile {{ k: {k}, s: {s}, cb: {cb}, split: {split} }}")
+        }
     };
     w.line(format!("/// Descriptor of [`{}`].", v.fn_name()));
     w.block(

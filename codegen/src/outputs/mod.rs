@@ -55,6 +55,10 @@ fn slot(v: &Variant) -> Slot {
             format!("SLOT_{}_S{s}", up(v.act)),
             format!("conv3x3[const {{ Self::conv3x3_slot({s}, {act}).unwrap() }}]"),
         ),
+        (Family::Qdwconv, Tile::Qdwconv { k, s, .. }) => (
+            format!("SLOT_{k}X{k}S{s}"),
+            format!("qdwconv[const {{ Self::dwconv_shape({k}, {s}).unwrap() }}]"),
+        ),
         (Family::Bn, _) => (format!("SLOT_{}", up(v.act)), format!("bn[{act} as usize]")),
         (Family::Vact, _) => (
             format!("SLOT_{}", up(v.act)),

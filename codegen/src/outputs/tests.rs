@@ -18,6 +18,7 @@ fn checker(f: Family) -> &'static str {
         Family::Maxpool => "pool::check_maxpool",
         Family::Avgpool => "pool::check_avgpool",
         Family::Qgemm => "qgemm::check_variant",
+        Family::Qdwconv => "qdwconv::check_variant",
     }
 }
 

@@ -176,12 +176,12 @@ pub(crate) fn check_input(input: Nhwc, c: usize) -> Result<()> {
 
 /// Checks `input` and `output` against `input_shape` and `out`, then calls `kernel` with the
 /// first float of each image of the input and of the output.
-pub(crate) fn per_image(
+pub(crate) fn per_image<T>(
     input_shape: Nhwc,
     out: Nhwc,
-    input: &[f32],
-    output: &mut [f32],
-    mut kernel: impl FnMut(*const f32, *mut f32),
+    input: &[T],
+    output: &mut [T],
+    mut kernel: impl FnMut(*const T, *mut T),
 ) -> Result<Nhwc> {
     check_buf("input", input.len(), input_shape.len()?)?;
     check_buf("output", output.len(), out.len()?)?;

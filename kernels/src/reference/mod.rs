@@ -68,6 +68,46 @@ pub fn qgemm(
     y
 }
 
+/// Reference quantized depthwise convolution of one NHWC image (`h×w×channels` bytes),
+/// straight from the scheme in [`crate::quant`]: taps outside the image are real zeros, i.e.
+/// contribute `(z_x − z_x)·w = 0`. Returns the output and its shape.
+pub fn qdwconv(
+    x: &[u8],
+    h: usize,
+    w: usize,
+    stride: usize,
+    pad: Padding,
+    q: &crate::pack::QdwconvWeights,
+    out: crate::quant::QuantOut,
+) -> (Vec<u8>, usize, usize) {
+    let (c, k) = (q.channels, q.kernel);
+    let oh = (h + pad.top + pad.bottom - k) / stride + 1;
+    let ow = (w + pad.left + pad.right - k) / stride + 1;
+    let mut y = vec![0u8; oh * ow * c];
+    for oy in 0..oh {
+        for ox in 0..ow {
+            for ch in 0..c {
+                let mut acc = i64::from(q.bias[ch]);
+                for ky in 0..k {
+                    for kx in 0..k {
+                        let iy = (oy * stride + ky) as isize - pad.top as isize;
+                        let ix = (ox * stride + kx) as isize - pad.left as isize;
+                        if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                            continue;
+                        }
+                        let v = x[(iy as usize * w + ix as usize) * c + ch];
+                        let d = i64::from(v) - i64::from(q.input_zero_point);
+                        acc += d * i64::from(q.weights[(ch * k + ky) * k + kx]);
+                    }
+                }
+                let acc = i32::try_from(acc).expect("validated: accumulators fit i32");
+                y[(oy * ow + ox) * c + ch] = out.finish(q.requant[ch].apply(acc));
+            }
+        }
+    }
+    (y, oh, ow)
+}
+
 /// Reference grouped 2-D convolution, NHWC input, weights `[cout][cin/groups][k][k]`.
 /// `groups = cin = cout` is a depthwise convolution.
 #[allow(clippy::too_many_arguments)]

@@ -65,3 +65,13 @@ pub unsafe fn tail_u32(p: *const u8, n: usize) -> u32 {
     // SAFETY: only the `n` bytes the caller vouches for are read.
     (0..n).fold(0, |v, t| v | (unsafe { *p.add(t) } as u32) << (8 * t))
 }
+
+/// The `n < 4` bytes at `p`, then zeros, without reading past them.
+///
+/// # Safety
+/// `p` must be valid for reading `n` bytes.
+#[inline(always)]
+pub unsafe fn load4_part(p: *const u8, n: usize) -> [u8; 4] {
+    // SAFETY: `tail_u32` reads only the `n` bytes the caller vouches for.
+    unsafe { tail_u32(p, n) }.to_le_bytes()
+}

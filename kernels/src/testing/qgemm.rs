@@ -50,47 +50,8 @@ impl QgemmProblem {
     pub fn check(&self, uk: &QgemmUkernel) -> Result<(), String> {
         let QgemmProblem { m, n, k, .. } = *self;
         let (a_stride, c_stride) = (k + self.a_pad, n + self.c_pad);
-        let mut rng = Rng::new(self.seed);
-        let mut byte =
-            |lo: i32, hi: i32| lo + ((rng.f32(1.0) + 1.0) * 0.5 * (hi - lo + 1) as f32) as i32;
         let a_len = (m - 1) * a_stride + k;
-        let (a, w, bias, requant): (Vec<u8>, Vec<i8>, Vec<i32>, Vec<Requant>) = match self.data {
-            Data::Random => (
-                (0..a_len).map(|_| byte(0, 255).min(255) as u8).collect(),
-                (0..n * k).map(|_| byte(-128, 127).min(127) as i8).collect(),
-                (0..n).map(|_| byte(-1 << 20, 1 << 20)).collect(),
-                (0..n)
-                    .map(|_| {
-                        let e = -2.5 - 15.0 * (byte(0, 1000) as f64 / 1000.0);
-                        Requant::from_scale(2f64.powf(e)).expect("in range")
-                    })
-                    .collect(),
-            ),
-            Data::Extremes => (
-                (0..a_len)
-                    .map(|i| if i % 7 == 3 { 0 } else { 255 })
-                    .collect(),
-                (0..n * k)
-                    .map(|i| if (i / 3) % 2 == 0 { -128 } else { 127 })
-                    .collect(),
-                (0..n)
-                    .map(|c| if c % 2 == 0 { i32::MAX / 4 } else { -(1 << 24) })
-                    .collect(),
-                (0..n)
-                    .map(|c| {
-                        Requant::from_scale(2f64.powi(-12 - (c % 12) as i32)).expect("in range")
-                    })
-                    .collect(),
-            ),
-            Data::Ties => (
-                (0..a_len).map(|_| byte(0, 9) as u8).collect(),
-                (0..n * k).map(|_| byte(-3, 3) as i8).collect(),
-                (0..n).map(|_| byte(-8, 8)).collect(),
-                (0..n)
-                    .map(|c| Requant::from_scale(2f64.powi(-3 - (c % 5) as i32)).expect("in range"))
-                    .collect(),
-            ),
-        };
+        let (a, w, bias, requant) = quant_data(self.data, self.seed, a_len, n, k);
         let q = QgemmWeights {
             n,
             k,
@@ -125,18 +86,72 @@ impl QgemmProblem {
         let got: Vec<u8> = (0..m)
             .flat_map(|i| c.region()[i * c_stride..i * c_stride + n].to_vec())
             .collect();
-        match (0..want.len()).find(|&i| want[i] != got[i]) {
-            None => Ok(()),
-            Some(i) => Err(format!(
-                "row {} column {}: got {}, want {} ({} of {} outputs differ)",
-                i / n,
-                i % n,
-                got[i],
-                want[i],
-                (0..want.len()).filter(|&j| want[j] != got[j]).count(),
-                want.len()
-            )),
-        }
+        compare_bytes(&want, &got, n)
+    }
+}
+
+/// Data for a quantized layer with `channels` outputs of `taps` weights each: `a_len`
+/// activation bytes, weights, biases and requantization multipliers, drawn as `data` says.
+pub fn quant_data(
+    data: Data,
+    seed: u64,
+    a_len: usize,
+    channels: usize,
+    taps: usize,
+) -> (Vec<u8>, Vec<i8>, Vec<i32>, Vec<Requant>) {
+    let mut rng = Rng::new(seed);
+    let mut int = |lo: i32, hi: i32| {
+        (lo + ((rng.f32(1.0) + 1.0) * 0.5 * (hi - lo + 1) as f32) as i32).min(hi)
+    };
+    let scale = |e: f64| Requant::from_scale(2f64.powf(e)).expect("scale in range");
+    let n_w = channels * taps;
+    match data {
+        Data::Random => (
+            (0..a_len).map(|_| int(0, 255) as u8).collect(),
+            (0..n_w).map(|_| int(-128, 127) as i8).collect(),
+            (0..channels).map(|_| int(-1 << 20, 1 << 20)).collect(),
+            (0..channels)
+                .map(|_| scale(-2.5 - 15.0 * f64::from(int(0, 1000)) / 1000.0))
+                .collect(),
+        ),
+        Data::Extremes => (
+            (0..a_len)
+                .map(|i| if i % 7 == 3 { 0 } else { 255 })
+                .collect(),
+            (0..n_w)
+                .map(|i| if (i / 3) % 2 == 0 { -128 } else { 127 })
+                .collect(),
+            (0..channels)
+                .map(|c| if c % 2 == 0 { i32::MAX / 4 } else { -(1 << 24) })
+                .collect(),
+            (0..channels)
+                .map(|c| scale(-12.0 - (c % 12) as f64))
+                .collect(),
+        ),
+        Data::Ties => (
+            (0..a_len).map(|_| int(0, 9) as u8).collect(),
+            (0..n_w).map(|_| int(-3, 3) as i8).collect(),
+            (0..channels).map(|_| int(-8, 8)).collect(),
+            (0..channels)
+                .map(|c| scale(-3.0 - (c % 5) as f64))
+                .collect(),
+        ),
+    }
+}
+
+/// Byte-exact comparison of a kernel's `got` with the reference's `want` (rows of `n`).
+pub fn compare_bytes(want: &[u8], got: &[u8], n: usize) -> Result<(), String> {
+    match (0..want.len()).find(|&i| want[i] != got[i]) {
+        None => Ok(()),
+        Some(i) => Err(format!(
+            "row {} column {}: got {}, want {} ({} of {} outputs differ)",
+            i / n,
+            i % n,
+            got[i],
+            want[i],
+            (0..want.len()).filter(|&j| want[j] != got[j]).count(),
+            want.len()
+        )),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod conv3x3;
 pub mod dwconv;
 pub mod gemm;
 pub mod pool;
+pub mod qdwconv;
 pub mod qgemm;
 
 pub mod avgpool;
@@ -28,6 +29,7 @@ pub use conv3x3::{Conv3x3Args, Conv3x3Tile, Conv3x3Ukernel};
 pub use dwconv::{DwconvArgs, DwconvTile, DwconvUkernel};
 pub use gemm::{GemmArgs, GemmTile, GemmUkernel};
 pub use pool::PoolArgs;
+pub use qdwconv::{QdwconvArgs, QdwconvTile, QdwconvUkernel};
 pub use qgemm::{QgemmArgs, QgemmTile, QgemmUkernel};
 
 /// Descriptor of one generated kernel.
@@ -106,6 +108,8 @@ pub enum AnyUkernel {
     Avgpool(&'static avgpool::AvgpoolUkernel),
     /// An INT8 GEMM kernel.
     Qgemm(&'static QgemmUkernel),
+    /// An INT8 depthwise convolution kernel.
+    Qdwconv(&'static QdwconvUkernel),
 }
 
 macro_rules! any_field {
@@ -121,6 +125,7 @@ macro_rules! any_field {
             AnyUkernel::Maxpool($k) => $e,
             AnyUkernel::Avgpool($k) => $e,
             AnyUkernel::Qgemm($k) => $e,
+            AnyUkernel::Qdwconv($k) => $e,
         }
     };
 }
@@ -138,7 +143,7 @@ impl AnyUkernel {
 
     /// Whether the kernel computes on INT8 data.
     pub fn is_int8(&self) -> bool {
-        matches!(self, AnyUkernel::Qgemm(_))
+        matches!(self, AnyUkernel::Qgemm(_) | AnyUkernel::Qdwconv(_))
     }
 
     /// The family name (the `ukernels` module).
@@ -154,6 +159,7 @@ impl AnyUkernel {
             AnyUkernel::Maxpool(_) => "maxpool",
             AnyUkernel::Avgpool(_) => "avgpool",
             AnyUkernel::Qgemm(_) => "qgemm",
+            AnyUkernel::Qdwconv(_) => "qdwconv",
         }
     }
 }

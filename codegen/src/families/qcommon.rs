@@ -1,0 +1,85 @@
+//! Pieces shared by the INT8 emitters: the requantizing epilogue.
+
+use crate::isa::IntVocab;
+use crate::writer::Writer;
+
+/// The accumulators an epilogue finishes: `rows` rows of an `nr`-wide block whose valid
+/// column count is the variable named `rem`.
+pub struct Block<'a> {
+    /// Rows (pixels) of accumulators.
+    pub rows: usize,
+    /// Columns (channels) per block: `nr / lanes` vectors per row.
+    pub nr: usize,
+    /// Name of the variable holding the block's valid column count.
+    pub rem: &'a str,
+}
+
+/// Requantizes, offsets and clamps a block of accumulators into `o{i}_{j}` (row `i`, vector
+/// `j`): `acc(i, j)` names the accumulator. The per-column multiplier, rounding and shift
+/// arrays are read from `hdr: *const i32` at offsets `nr`, `2·nr` and `3·nr` (the packed header
+/// after the bias); `v_zp`, `v_min`, `v_max` must be in scope.
+pub fn requant(w: &mut Writer, x: &dyn IntVocab, b: &Block, acc: &dyn Fn(usize, usize) -> String) {
+    let l = x.lanes();
+    let nv = b.nr / l;
+    for j in 0..nv {
+        for (q, name) in ["mult", "rnd", "shift"].iter().enumerate() {
+            let ld = x.load_i32(&format!("hdr.add({})", (q + 1) * b.nr + j * l));
+            w.line(format!("let {name}{j} = {ld};"));
+        }
+    }
+    for i in 0..b.rows {
+        for j in 0..nv {
+            let r = x.requant(
+                &acc(i, j),
+                &format!("mult{j}"),
+                &format!("rnd{j}"),
+                &format!("shift{j}"),
+            );
+            let v = x.min_i32(&x.max_i32(&x.add_i32(&r, "v_zp"), "v_min"), "v_max");
+            w.line(format!("let o{i}_{j} = {v};"));
+        }
+    }
+}
+
+/// [`requant`], then stores each `o{i}_{j}` to `ptr(i, j)` (a `*mut u8`), only the columns
+/// before `rem`.
+pub fn requant_store(
+    w: &mut Writer,
+    x: &dyn IntVocab,
+    b: &Block,
+    acc: &dyn Fn(usize, usize) -> String,
+    ptr: &dyn Fn(usize, usize) -> String,
+) {
+    requant(w, x, b, acc);
+    let (l, nv, rem) = (x.lanes(), b.nr / x.lanes(), b.rem);
+    w.if_else(
+        &format!("{rem} >= {}", b.nr),
+        |w| {
+            for i in 0..b.rows {
+                for j in 0..nv {
+                    w.line(x.store_u8(&ptr(i, j), &format!("o{i}_{j}")));
+                }
+            }
+        },
+        |w| {
+            for j in 0..nv {
+                let left = if j == 0 {
+                    rem.to_string()
+                } else {
+                    format!("{rem}.saturating_sub({})", j * l)
+                };
+                w.line(format!("let n{j} = {left}.min({l});"));
+            }
+            for i in 0..b.rows {
+                for j in 0..nv {
+                    let (p, o) = (ptr(i, j), format!("o{i}_{j}"));
+                    w.if_else(
+                        &format!("n{j} == {l}"),
+                        |w| w.line(x.store_u8(&p, &o)),
+                        |w| w.line(x.store_u8_part(&p, &o, &format!("n{j}"))),
+                    );
+                }
+            }
+        },
+    );
+}

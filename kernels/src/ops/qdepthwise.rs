@@ -1,0 +1,182 @@
+//! Quantized depthwise KxK convolution (K = 3 or 5, stride 1 or 2, zero padding) over NHWC
+//! u8 tensors (see [`crate::quant`] for the scheme).
+
+use super::error::{Error, Result};
+use super::pick_block;
+use super::shape::{Nhwc, Padding, check_input, check_window, per_image, window_output};
+use crate::KernelTable;
+use crate::pack::{self, QdwconvWeights};
+use crate::quant::QuantOut;
+use crate::ukernels::{QdwconvArgs, QdwconvUkernel};
+
+/// Describes a quantized depthwise convolution (`weights.channels` channels, window
+/// `weights.kernel`).
+#[derive(Clone, Copy, Debug)]
+pub struct QuantDepthwiseDesc<'a> {
+    /// Weights, bias, requantization and the input zero point.
+    pub weights: QdwconvWeights<'a>,
+    /// Stride (1 or 2).
+    pub stride: usize,
+    /// Zero padding (real zeros: the input zero point); each side must be smaller than K.
+    pub padding: Padding,
+    /// Output zero point and clamp (a fused ReLU/ReLU6).
+    pub out: QuantOut,
+}
+
+/// A quantized depthwise convolution with packed weights and its chosen kernel.
+pub struct QuantDepthwise {
+    channels: usize,
+    kernel: usize,
+    stride: usize,
+    padding: Padding,
+    input_zero_point: u8,
+    out: QuantOut,
+    packed: Vec<u8>,
+    uk: &'static QdwconvUkernel,
+}
+
+impl QuantDepthwise {
+    /// Validates `desc`, packs the weights and picks the kernel from `table`.
+    pub fn new(desc: &QuantDepthwiseDesc<'_>, table: &KernelTable) -> Result<Self> {
+        let q = &desc.weights;
+        q.validate()?;
+        let (k, s) = (q.kernel, desc.stride);
+        check_window(k, k, s, s, desc.padding)?;
+        if desc.out.min > desc.out.max {
+            return Err(Error::InvalidArgument(format!(
+                "output clamp {}..={} is empty",
+                desc.out.min, desc.out.max
+            )));
+        }
+        let uk = pick_block(table.qdwconv(k, s), q.channels, |u| u.tile.cb).ok_or_else(|| {
+            Error::Unsupported(format!(
+                "quantized depthwise {k}x{k} stride {s} (kernels exist for 3x3 and 5x5 at stride 1 and 2)"
+            ))
+        })?;
+        let packed = pack::qdwconv(q, uk.tile)?;
+        Ok(QuantDepthwise {
+            channels: q.channels,
+            kernel: k,
+            stride: s,
+            padding: desc.padding,
+            input_zero_point: q.input_zero_point,
+            out: desc.out,
+            packed,
+            uk,
+        })
+    }
+
+    /// The output shape for `input`.
+    pub fn output_shape(&self, input: Nhwc) -> Result<Nhwc> {
+        check_input(input, self.channels)?;
+        let (k, s) = (self.kernel, self.stride);
+        window_output(input, k, k, s, s, self.padding, self.channels)
+    }
+
+    /// Id of the chosen kernel.
+    pub fn kernel_id(&self) -> &'static str {
+        self.uk.id
+    }
+
+    /// Runs on `input` (shape `input_shape`), writing `output`; returns the output shape.
+    pub fn run(&self, input_shape: Nhwc, input: &[u8], output: &mut [u8]) -> Result<Nhwc> {
+        let out = self.output_shape(input_shape)?;
+        per_image(input_shape, out, input, output, |x, y| {
+            let args = QdwconvArgs {
+                input: x,
+                in_h: input_shape.h,
+                in_w: input_shape.w,
+                channels: self.channels,
+                w: self.packed.as_ptr(),
+                output: y,
+                out_h: out.h,
+                out_w: out.w,
+                pad_top: self.padding.top,
+                pad_left: self.padding.left,
+                input_zero_point: self.input_zero_point.into(),
+                out_zero_point: self.out.zero_point.into(),
+                out_min: self.out.min.into(),
+                out_max: self.out.max.into(),
+            };
+            // SAFETY: `per_image` checked both buffers and hands over one image each;
+            // `window_output` guarantees every output window overlaps the image (padding < K);
+            // `packed` was built by `pack::qdwconv` for this kernel's CB and K with this input
+            // zero point; the clamp is within 0..=255; the kernel's ISA is in the op's table.
+            unsafe { (self.uk.func)(&args) };
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant::Requant;
+
+    #[test]
+    fn matches_the_reference_at_every_level_and_rejects_bad_input() {
+        let (c, k, h, w) = (21, 3, 9, 11);
+        let wts: Vec<i8> = (0..c * k * k)
+            .map(|i| (i * 53 % 255) as i32 as i8)
+            .collect();
+        let bias: Vec<i32> = (0..c as i32).map(|ch| ch * 40 - 400).collect();
+        let rq = vec![Requant::from_scale(1.0 / 700.0).unwrap(); c];
+        let weights = QdwconvWeights {
+            channels: c,
+            kernel: k,
+            weights: &wts,
+            bias: &bias,
+            requant: &rq,
+            input_zero_point: 90,
+        };
+        let desc = QuantDepthwiseDesc {
+            weights,
+            stride: 2,
+            padding: Padding::same(1),
+            out: QuantOut {
+                zero_point: 100,
+                min: 100,
+                max: 255,
+            },
+        };
+        let x: Vec<u8> = (0..2 * h * w * c).map(|i| (i * 29 % 256) as u8).collect();
+        let img = h * w * c;
+        let shape = Nhwc::new(2, h, w, c);
+        for level in crate::isa::available().iter() {
+            let t = KernelTable::with_isa(crate::IsaSet::up_to(level));
+            let op = QuantDepthwise::new(&desc, &t).unwrap();
+            let out = op.output_shape(shape).unwrap();
+            let mut y = vec![0u8; out.len().unwrap()];
+            op.run(shape, &x, &mut y).unwrap();
+            for b in 0..2 {
+                let (want, oh, ow) = crate::reference::qdwconv(
+                    &x[b * img..(b + 1) * img],
+                    h,
+                    w,
+                    2,
+                    desc.padding,
+                    &weights,
+                    desc.out,
+                );
+                assert_eq!((oh, ow), (out.h, out.w));
+                assert_eq!(
+                    &y[b * want.len()..(b + 1) * want.len()],
+                    &want[..],
+                    "{}",
+                    op.kernel_id()
+                );
+            }
+            assert!(op.run(shape, &x[1..], &mut y).is_err());
+            assert!(op.run(shape, &x, &mut y[1..]).is_err());
+        }
+        let bad = QuantDepthwiseDesc { stride: 3, ..desc };
+        assert!(QuantDepthwise::new(&bad, KernelTable::best()).is_err());
+        let short = QuantDepthwiseDesc {
+            weights: QdwconvWeights {
+                channels: c + 1,
+                ..weights
+            },
+            ..desc
+        };
+        assert!(QuantDepthwise::new(&short, KernelTable::best()).is_err());
+    }
+}
