@@ -340,56 +340,55 @@ pub fn int8_benches(table_md: &str, batch: usize, table: &KernelTable) -> Result
             read: (x.len() + w.len()).div_ceil(4),
             write: y_len.div_ceil(4),
         };
-        let (kernel, y_len, mut run): (&str, usize, Box<ByteRun>) =
-            if layer.cat == "pointwise" {
-                let weights = QgemmWeights {
-                    n: cout,
-                    k: cin,
-                    weights: &w,
-                    bias: &bias,
-                    requant: &rq,
-                    input_zero_point: 128,
-                };
-                let op = QuantPointwise::new(
-                    &QuantPointwiseDesc {
-                        weights,
-                        out: q_out,
-                    },
-                    table,
-                )?;
-                let y_len = op.output_shape(input)?.len()?;
-                (
-                    op.kernel_id(),
-                    y_len,
-                    Box::new(move |x, y| {
-                        op.run(input, x, y).expect(VALIDATED);
-                    }),
-                )
-            } else {
-                let weights = QdwconvWeights {
-                    channels: cin,
-                    kernel: k,
-                    weights: &w,
-                    bias: &bias,
-                    requant: &rq,
-                    input_zero_point: 128,
-                };
-                let desc = QuantDepthwiseDesc {
-                    weights,
-                    stride: layer.s,
-                    padding: Padding::same(k / 2),
-                    out: q_out,
-                };
-                let op = QuantDepthwise::new(&desc, table)?;
-                let y_len = op.output_shape(input)?.len()?;
-                (
-                    op.kernel_id(),
-                    y_len,
-                    Box::new(move |x, y| {
-                        op.run(input, x, y).expect(VALIDATED);
-                    }),
-                )
+        let (kernel, y_len, mut run): (&str, usize, Box<ByteRun>) = if layer.cat == "pointwise" {
+            let weights = QgemmWeights {
+                n: cout,
+                k: cin,
+                weights: &w,
+                bias: &bias,
+                requant: &rq,
+                input_zero_point: 128,
             };
+            let op = QuantPointwise::new(
+                &QuantPointwiseDesc {
+                    weights,
+                    out: q_out,
+                },
+                table,
+            )?;
+            let y_len = op.output_shape(input)?.len()?;
+            (
+                op.kernel_id(),
+                y_len,
+                Box::new(move |x, y| {
+                    op.run(input, x, y).expect(VALIDATED);
+                }),
+            )
+        } else {
+            let weights = QdwconvWeights {
+                channels: cin,
+                kernel: k,
+                weights: &w,
+                bias: &bias,
+                requant: &rq,
+                input_zero_point: 128,
+            };
+            let desc = QuantDepthwiseDesc {
+                weights,
+                stride: layer.s,
+                padding: Padding::same(k / 2),
+                out: q_out,
+            };
+            let op = QuantDepthwise::new(&desc, table)?;
+            let y_len = op.output_shape(input)?.len()?;
+            (
+                op.kernel_id(),
+                y_len,
+                Box::new(move |x, y| {
+                    op.run(input, x, y).expect(VALIDATED);
+                }),
+            )
+        };
         let mut y = vec![0u8; y_len];
         out.push(Bench {
             name,

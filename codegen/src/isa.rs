@@ -340,6 +340,17 @@ pub trait IntVocab {
     fn pack4_store(&self, p: &str) -> String;
     /// As [`IntVocab::pack4_store`] but only the first `count` (`< 4·lanes`) bytes.
     fn pack4_store_part(&self, p: &str, count: &str) -> String;
+    /// `lanes` bytes at `p: *const u8` zero-extended to `i32` lanes.
+    fn load_u8_i32(&self, p: &str) -> String;
+    /// The first `count` (`< lanes`) bytes at `p` zero-extended, other lanes zero; bytes past
+    /// them are not accessed.
+    fn load_u8_i32_part(&self, p: &str, count: &str) -> String;
+    /// f32 lanes to `i32`, rounding to nearest, ties to even (inputs within ±2³⁰).
+    fn f32_to_i32(&self, v: &str) -> String;
+    /// `i32` lanes to f32 (exact below 2²⁴ in magnitude).
+    fn i32_to_f32(&self, v: &str) -> String;
+    /// `a − b` (wrapping).
+    fn sub_i32(&self, a: &str, b: &str) -> String;
     /// `a + b` (wrapping).
     fn add_i32(&self, a: &str, b: &str) -> String;
     /// `max(a, b)`.
@@ -408,6 +419,21 @@ impl IntVocab for ScalarInt {
         format!(
             "core::ptr::copy_nonoverlapping([o0 as u8, o1 as u8, o2 as u8, o3 as u8].as_ptr(), {p}, {count});"
         )
+    }
+    fn load_u8_i32(&self, p: &str) -> String {
+        format!("i32::from(*{p})")
+    }
+    fn load_u8_i32_part(&self, p: &str, count: &str) -> String {
+        format!("if {count} > 0 {{ i32::from(*{p}) }} else {{ 0 }}")
+    }
+    fn f32_to_i32(&self, v: &str) -> String {
+        format!("round_i32({v})")
+    }
+    fn i32_to_f32(&self, v: &str) -> String {
+        format!("to_f32({v})")
+    }
+    fn sub_i32(&self, a: &str, b: &str) -> String {
+        format!("{a}.wrapping_sub({b})")
     }
     fn add_i32(&self, a: &str, b: &str) -> String {
         format!("{a}.wrapping_add({b})")
@@ -513,6 +539,24 @@ impl IntVocab for Avx2Int {
              core::ptr::copy_nonoverlapping(t.as_ptr(), {p}, {count}); }}"
         )
     }
+    fn load_u8_i32(&self, p: &str) -> String {
+        format!("_mm256_cvtepu8_epi32(_mm_loadl_epi64({p} as *const __m128i))")
+    }
+    fn load_u8_i32_part(&self, p: &str, count: &str) -> String {
+        format!(
+            "{{ let mut t = [0u8; 8]; core::ptr::copy_nonoverlapping({p}, t.as_mut_ptr(), {count}); \
+             _mm256_cvtepu8_epi32(_mm_loadl_epi64(t.as_ptr() as *const __m128i)) }}"
+        )
+    }
+    fn f32_to_i32(&self, v: &str) -> String {
+        format!("_mm256_cvtps_epi32({v})")
+    }
+    fn i32_to_f32(&self, v: &str) -> String {
+        format!("_mm256_cvtepi32_ps({v})")
+    }
+    fn sub_i32(&self, a: &str, b: &str) -> String {
+        format!("_mm256_sub_epi32({a}, {b})")
+    }
     fn add_i32(&self, a: &str, b: &str) -> String {
         format!("_mm256_add_epi32({a}, {b})")
     }
@@ -600,6 +644,23 @@ impl IntVocab for Avx512Int {
             "_mm512_mask_storeu_epi8({p} as *mut i8, ((1u64 << {count}) - 1) as __mmask64, \
              _mm512_packus_epi16(_mm512_packus_epi32(o0, o1), _mm512_packus_epi32(o2, o3)));"
         )
+    }
+    fn load_u8_i32(&self, p: &str) -> String {
+        format!("_mm512_cvtepu8_epi32(_mm_loadu_si128({p} as *const __m128i))")
+    }
+    fn load_u8_i32_part(&self, p: &str, count: &str) -> String {
+        format!(
+            "_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(((1u32 << {count}) - 1) as __mmask16, {p} as *const i8))"
+        )
+    }
+    fn f32_to_i32(&self, v: &str) -> String {
+        format!("_mm512_cvtps_epi32({v})")
+    }
+    fn i32_to_f32(&self, v: &str) -> String {
+        format!("_mm512_cvtepi32_ps({v})")
+    }
+    fn sub_i32(&self, a: &str, b: &str) -> String {
+        format!("_mm512_sub_epi32({a}, {b})")
     }
     fn add_i32(&self, a: &str, b: &str) -> String {
         format!("_mm512_add_epi32({a}, {b})")

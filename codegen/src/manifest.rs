@@ -72,11 +72,17 @@ pub enum Family {
     Qgemm,
     /// INT8 depthwise KxK convolution, NHWC.
     Qdwconv,
+    /// f32 → u8 quantization of a flat array.
+    Quantize,
+    /// u8 → f32 dequantization of a flat array.
+    Dequantize,
+    /// INT8 global average pool (u8 NHWC → f32 per channel).
+    Qgavgpool,
 }
 
 impl Family {
     /// Every family, in generation order.
-    pub const ALL: [Family; 11] = [
+    pub const ALL: [Family; 14] = [
         Family::Gemm,
         Family::Dwconv,
         Family::Conv3x3,
@@ -88,17 +94,33 @@ impl Family {
         Family::Avgpool,
         Family::Qgemm,
         Family::Qdwconv,
+        Family::Quantize,
+        Family::Dequantize,
+        Family::Qgavgpool,
     ];
 
     /// Whether the family computes on INT8 data (generated for the ISAs with an
     /// [`crate::isa::IntVocab`]); the others are f32 (generated for every non-VNNI level).
     pub fn is_int8(self) -> bool {
-        matches!(self, Family::Qgemm | Family::Qdwconv)
+        matches!(
+            self,
+            Family::Qgemm
+                | Family::Qdwconv
+                | Family::Quantize
+                | Family::Dequantize
+                | Family::Qgavgpool
+        )
     }
 
     /// Whether the manifest must have variants of this family for `isa`.
     pub fn exists_for(self, isa: Isa) -> bool {
-        if self.is_int8() {
+        if matches!(
+            self,
+            Family::Quantize | Family::Dequantize | Family::Qgavgpool
+        ) {
+            // No dot products: AVX2 serves AVX-VNNI CPUs.
+            isa.int_vocab().is_some() && isa != Isa::AvxVnni
+        } else if self.is_int8() {
             isa.int_vocab().is_some()
         } else {
             !matches!(isa, Isa::AvxVnni | Isa::Avx512Vnni)
@@ -119,6 +141,9 @@ impl Family {
             Family::Avgpool => "avgpool",
             Family::Qgemm => "qgemm",
             Family::Qdwconv => "qdwconv",
+            Family::Quantize => "quantize",
+            Family::Dequantize => "dequantize",
+            Family::Qgavgpool => "qgavgpool",
         }
     }
 
@@ -136,6 +161,9 @@ impl Family {
             Family::Avgpool => "AvgpoolUkernel",
             Family::Qgemm => "QgemmUkernel",
             Family::Qdwconv => "QdwconvUkernel",
+            Family::Quantize => "QuantizeUkernel",
+            Family::Dequantize => "DequantizeUkernel",
+            Family::Qgavgpool => "QgavgpoolUkernel",
         }
     }
 
@@ -151,6 +179,9 @@ impl Family {
             Family::Maxpool | Family::Avgpool => "PoolArgs",
             Family::Qgemm => "QgemmArgs",
             Family::Qdwconv => "QdwconvArgs",
+            Family::Quantize => "QuantizeArgs",
+            Family::Dequantize => "DequantizeArgs",
+            Family::Qgavgpool => "QgavgpoolArgs",
         }
     }
 
@@ -168,6 +199,9 @@ impl Family {
             Family::Avgpool => "Avgpool",
             Family::Qgemm => "Qgemm",
             Family::Qdwconv => "Qdwconv",
+            Family::Quantize => "Quantize",
+            Family::Dequantize => "Dequantize",
+            Family::Qgavgpool => "Qgavgpool",
         }
     }
 }
@@ -262,6 +296,11 @@ impl Variant {
                 Some(ci) => format!("f32_{fam}_{act}_s{s}_cin{ci}_{mr}x{nr}"),
                 None => format!("f32_{fam}_{act}_s{s}_{mr}x{nr}"),
             },
+            Tile::Elems { n } if self.family == Family::Quantize => format!("f32_qu8_{fam}_x{n}"),
+            Tile::Elems { n } if self.family == Family::Dequantize => format!("qu8_f32_{fam}_x{n}"),
+            Tile::Channels { cb } if self.family == Family::Qgavgpool => {
+                format!("qu8_f32_gavgpool_c{cb}")
+            }
             Tile::Channels { cb } if self.act == Act::Linear => format!("f32_{fam}_c{cb}"),
             Tile::Channels { cb } => format!("f32_{fam}_{act}_c{cb}"),
             Tile::Elems { n } => format!("f32_{fam}_{act}_x{n}"),
@@ -311,6 +350,9 @@ struct IsaRow {
     qgemm: &'static [(usize, usize)],
     /// INT8 depthwise channel block, 4 × lanes (0: none at this level).
     qdw_cb: usize,
+    /// Quantize/dequantize elements per step and INT8 global-pool channel block, if this
+    /// level has them.
+    qconvert: Option<(usize, usize)>,
 }
 
 const ROWS: [IsaRow; 5] = [
@@ -326,6 +368,7 @@ const ROWS: [IsaRow; 5] = [
         }),
         qgemm: &[(4, 4), (1, 4)],
         qdw_cb: 4,
+        qconvert: Some((4, 4)),
     },
     IsaRow {
         isa: Isa::Avx2Fma,
@@ -339,12 +382,14 @@ const ROWS: [IsaRow; 5] = [
         }),
         qgemm: &[(3, 16), (1, 16)],
         qdw_cb: 32,
+        qconvert: Some((32, 16)),
     },
     IsaRow {
         isa: Isa::AvxVnni,
         f32: None,
         qgemm: &[(4, 16), (1, 16)],
         qdw_cb: 32,
+        qconvert: None,
     },
     IsaRow {
         isa: Isa::Avx512F,
@@ -358,12 +403,14 @@ const ROWS: [IsaRow; 5] = [
         }),
         qgemm: &[],
         qdw_cb: 0,
+        qconvert: None,
     },
     IsaRow {
         isa: Isa::Avx512Vnni,
         f32: None,
         qgemm: &[(8, 32), (4, 32), (1, 32), (8, 16), (1, 16)],
         qdw_cb: 64,
+        qconvert: Some((64, 32)),
     },
 ];
 
@@ -385,6 +432,11 @@ pub fn manifest() -> Vec<Variant> {
         }
         for &(mr, nr) in row.qgemm {
             push(Family::Qgemm, Act::Linear, Tile::Qgemm { mr, nr });
+        }
+        if let Some((n, cb)) = row.qconvert {
+            push(Family::Quantize, Act::Linear, Tile::Elems { n });
+            push(Family::Dequantize, Act::Linear, Tile::Elems { n });
+            push(Family::Qgavgpool, Act::Linear, Tile::Channels { cb });
         }
         if row.qdw_cb > 0 {
             for (k, s) in [(3, 1), (3, 2), (5, 1), (5, 2)] {

@@ -15,12 +15,16 @@ use crate::isa::{self, Isa, IsaSet};
 use crate::ukernels::avgpool::AvgpoolUkernel;
 use crate::ukernels::bn::BnUkernel;
 use crate::ukernels::chscale::ChscaleUkernel;
+use crate::ukernels::dequantize::DequantizeUkernel;
 use crate::ukernels::gavgpool::GavgpoolUkernel;
 use crate::ukernels::maxpool::MaxpoolUkernel;
+use crate::ukernels::qgavgpool::QgavgpoolUkernel;
+use crate::ukernels::quantize::QuantizeUkernel;
 use crate::ukernels::vact::VactUkernel;
 use crate::ukernels::{
     AnyUkernel, Conv3x3Ukernel, DwconvUkernel, GemmUkernel, QdwconvUkernel, QgemmUkernel, avgpool,
-    bn, chscale, conv3x3, dwconv, gavgpool, gemm, maxpool, qdwconv, qgemm, vact,
+    bn, chscale, conv3x3, dequantize, dwconv, gavgpool, gemm, maxpool, qdwconv, qgavgpool, qgemm,
+    quantize, vact,
 };
 
 /// The kernels serving one key (e.g. "GEMM with relu"): alternatives with different tiles,
@@ -44,6 +48,9 @@ pub struct KernelTable {
     avgpool: Slot<AvgpoolUkernel>,
     qgemm: Slot<QgemmUkernel>,
     qdwconv: [Slot<QdwconvUkernel>; 4],
+    quantize: Slot<QuantizeUkernel>,
+    dequantize: Slot<DequantizeUkernel>,
+    qgavgpool: Slot<QgavgpoolUkernel>,
 }
 
 impl KernelTable {
@@ -61,6 +68,9 @@ impl KernelTable {
             avgpool: &[],
             qgemm: &[],
             qdwconv: [&[]; 4],
+            quantize: &[],
+            dequantize: &[],
+            qgavgpool: &[],
         }
     }
 
@@ -187,6 +197,21 @@ impl KernelTable {
         Self::dwconv_shape(k, s).map_or(&[], |i| self.qdwconv[i])
     }
 
+    /// f32 → u8 quantize kernels.
+    pub fn quantize(&self) -> Slot<QuantizeUkernel> {
+        self.quantize
+    }
+
+    /// u8 → f32 dequantize kernels.
+    pub fn dequantize(&self) -> Slot<DequantizeUkernel> {
+        self.dequantize
+    }
+
+    /// INT8 global average pool kernels (u8 → f32).
+    pub fn qgavgpool(&self) -> Slot<QgavgpoolUkernel> {
+        self.qgavgpool
+    }
+
     /// Every kernel reachable through this table, slot by slot.
     pub fn entries(&self) -> impl Iterator<Item = AnyUkernel> + '_ {
         fn each<U>(
@@ -218,6 +243,18 @@ impl KernelTable {
             ))
             .chain(each(std::slice::from_ref(&self.qgemm), AnyUkernel::Qgemm))
             .chain(each(&self.qdwconv, AnyUkernel::Qdwconv))
+            .chain(each(
+                std::slice::from_ref(&self.quantize),
+                AnyUkernel::Quantize,
+            ))
+            .chain(each(
+                std::slice::from_ref(&self.dequantize),
+                AnyUkernel::Dequantize,
+            ))
+            .chain(each(
+                std::slice::from_ref(&self.qgavgpool),
+                AnyUkernel::Qgavgpool,
+            ))
     }
 }
 

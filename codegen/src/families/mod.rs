@@ -8,6 +8,7 @@ mod gavgpool;
 mod gemm;
 mod pool;
 mod qcommon;
+mod qconvert;
 mod qdwconv;
 mod qgemm;
 mod vact;
@@ -29,5 +30,8 @@ pub fn emit_kernel(w: &mut Writer, v: &Variant) {
         Family::Avgpool => pool::emit_avg(w, v),
         Family::Qgemm => qgemm::emit(w, v),
         Family::Qdwconv => qdwconv::emit(w, v),
+        Family::Quantize => qconvert::emit_quantize(w, v),
+        Family::Dequantize => qconvert::emit_dequantize(w, v),
+        Family::Qgavgpool => qconvert::emit_qgavgpool(w, v),
     }
 }

@@ -66,7 +66,9 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                 tap_range(w, "kx_lo", "kx_hi", "ix0", "in_w", "K as isize");
                 w.line("let inside = ky_lo == 0 && ky_hi == K && kx_lo == 0 && kx_hi == K;");
                 w.line("let op = p.output.add((oy * p.out_w + ox) * c);");
-                w.line("// Index of tap (0, 0) of the block (negative or past the end only for taps");
+                w.line(
+                    "// Index of tap (0, 0) of the block (negative or past the end only for taps",
+                );
                 w.line("// that the guards below never read).");
                 w.line("let pix0 = iy0 * rs + ix0 * cs;");
                 w.line("let mut cb = 0usize;");

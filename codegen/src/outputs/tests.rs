@@ -19,6 +19,9 @@ fn checker(f: Family) -> &'static str {
         Family::Avgpool => "pool::check_avgpool",
         Family::Qgemm => "qgemm::check_variant",
         Family::Qdwconv => "qdwconv::check_variant",
+        Family::Quantize => "qconvert::check_quantize",
+        Family::Dequantize => "qconvert::check_dequantize",
+        Family::Qgavgpool => "qconvert::check_gavgpool",
     }
 }
 

@@ -4,7 +4,10 @@
 //! `Σ|terms|` that bounds the rounding error of any f32 evaluation order (see [`tolerance`]).
 //! Layouts are the operators' (NHWC activations, PyTorch weight layouts).
 
+mod quant;
 pub mod tolerance;
+
+pub use quant::{dequantize, qdwconv, qgavgpool, qgemm, quantize};
 
 pub use tolerance::Expected;
 
@@ -40,72 +43,6 @@ pub fn gemm(
         }
     }
     e
-}
-
-/// Reference quantized GEMM, straight from the scheme in [`crate::quant`]: for each row of `a`
-/// (`m` rows of `k` bytes, `a_stride` apart) and column `c`,
-/// `clamp(z_y + requant_c(bias_c + Σ (a − z_x)·w_c), out_min, out_max)`. Dense `m×n` output.
-pub fn qgemm(
-    m: usize,
-    a: &[u8],
-    a_stride: usize,
-    q: &crate::pack::QgemmWeights,
-    out: crate::quant::QuantOut,
-) -> Vec<u8> {
-    let (n, k) = (q.n, q.k);
-    let mut y = vec![0u8; m * n];
-    for i in 0..m {
-        for c in 0..n {
-            let mut acc = i64::from(q.bias[c]);
-            for kk in 0..k {
-                let x = i64::from(a[i * a_stride + kk]) - i64::from(q.input_zero_point);
-                acc += x * i64::from(q.weights[c * k + kk]);
-            }
-            let acc = i32::try_from(acc).expect("validated: accumulators fit i32");
-            y[i * n + c] = out.finish(q.requant[c].apply(acc));
-        }
-    }
-    y
-}
-
-/// Reference quantized depthwise convolution of one NHWC image (`h×w×channels` bytes),
-/// straight from the scheme in [`crate::quant`]: taps outside the image are real zeros, i.e.
-/// contribute `(z_x − z_x)·w = 0`. Returns the output and its shape.
-pub fn qdwconv(
-    x: &[u8],
-    h: usize,
-    w: usize,
-    stride: usize,
-    pad: Padding,
-    q: &crate::pack::QdwconvWeights,
-    out: crate::quant::QuantOut,
-) -> (Vec<u8>, usize, usize) {
-    let (c, k) = (q.channels, q.kernel);
-    let oh = (h + pad.top + pad.bottom - k) / stride + 1;
-    let ow = (w + pad.left + pad.right - k) / stride + 1;
-    let mut y = vec![0u8; oh * ow * c];
-    for oy in 0..oh {
-        for ox in 0..ow {
-            for ch in 0..c {
-                let mut acc = i64::from(q.bias[ch]);
-                for ky in 0..k {
-                    for kx in 0..k {
-                        let iy = (oy * stride + ky) as isize - pad.top as isize;
-                        let ix = (ox * stride + kx) as isize - pad.left as isize;
-                        if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
-                            continue;
-                        }
-                        let v = x[(iy as usize * w + ix as usize) * c + ch];
-                        let d = i64::from(v) - i64::from(q.input_zero_point);
-                        acc += d * i64::from(q.weights[(ch * k + ky) * k + kx]);
-                    }
-                }
-                let acc = i32::try_from(acc).expect("validated: accumulators fit i32");
-                y[(oy * ow + ox) * c + ch] = out.finish(q.requant[ch].apply(acc));
-            }
-        }
-    }
-    (y, oh, ow)
 }
 
 /// Reference grouped 2-D convolution, NHWC input, weights `[cout][cin/groups][k][k]`.

@@ -75,3 +75,15 @@ pub unsafe fn load4_part(p: *const u8, n: usize) -> [u8; 4] {
     // SAFETY: `tail_u32` reads only the `n` bytes the caller vouches for.
     unsafe { tail_u32(p, n) }.to_le_bytes()
 }
+
+/// `v` rounded to the nearest integer, ties to even (like `cvtps2dq`); `|v| ≤ 2³⁰`.
+#[inline(always)]
+pub fn round_i32(v: f32) -> i32 {
+    v.round_ties_even() as i32
+}
+
+/// `v` as f32 (exact below 2²⁴ in magnitude, like `cvtdq2ps`).
+#[inline(always)]
+pub fn to_f32(v: i32) -> f32 {
+    v as f32
+}

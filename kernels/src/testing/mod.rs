@@ -17,6 +17,7 @@ pub mod dwconv;
 pub mod gavgpool;
 pub mod gemm;
 pub mod pool;
+pub mod qconvert;
 pub mod qdwconv;
 pub mod qgemm;
 pub mod vact;

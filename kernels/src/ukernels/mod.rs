@@ -16,8 +16,11 @@ pub mod qgemm;
 pub mod avgpool;
 pub mod bn;
 pub mod chscale;
+pub mod dequantize;
 pub mod gavgpool;
 pub mod maxpool;
+pub mod qgavgpool;
+pub mod quantize;
 pub mod vact;
 
 use std::fmt;
@@ -110,6 +113,12 @@ pub enum AnyUkernel {
     Qgemm(&'static QgemmUkernel),
     /// An INT8 depthwise convolution kernel.
     Qdwconv(&'static QdwconvUkernel),
+    /// An f32 → u8 quantize kernel.
+    Quantize(&'static quantize::QuantizeUkernel),
+    /// A u8 → f32 dequantize kernel.
+    Dequantize(&'static dequantize::DequantizeUkernel),
+    /// An INT8 global average pool kernel.
+    Qgavgpool(&'static qgavgpool::QgavgpoolUkernel),
 }
 
 macro_rules! any_field {
@@ -126,6 +135,9 @@ macro_rules! any_field {
             AnyUkernel::Avgpool($k) => $e,
             AnyUkernel::Qgemm($k) => $e,
             AnyUkernel::Qdwconv($k) => $e,
+            AnyUkernel::Quantize($k) => $e,
+            AnyUkernel::Dequantize($k) => $e,
+            AnyUkernel::Qgavgpool($k) => $e,
         }
     };
 }
@@ -139,11 +151,6 @@ impl AnyUkernel {
     /// The instruction set.
     pub fn isa(&self) -> Isa {
         any_field!(self, k => k.isa)
-    }
-
-    /// Whether the kernel computes on INT8 data.
-    pub fn is_int8(&self) -> bool {
-        matches!(self, AnyUkernel::Qgemm(_) | AnyUkernel::Qdwconv(_))
     }
 
     /// The family name (the `ukernels` module).
@@ -160,6 +167,9 @@ impl AnyUkernel {
             AnyUkernel::Avgpool(_) => "avgpool",
             AnyUkernel::Qgemm(_) => "qgemm",
             AnyUkernel::Qdwconv(_) => "qdwconv",
+            AnyUkernel::Quantize(_) => "quantize",
+            AnyUkernel::Dequantize(_) => "dequantize",
+            AnyUkernel::Qgavgpool(_) => "qgavgpool",
         }
     }
 }

@@ -1,0 +1,170 @@
+//! Conversions between f32 and u8 tensors (per-tensor scale and zero point) and the INT8
+//! global average pool, which sums bytes exactly in `i32` and scales once in f32.
+//!
+//! Each result is one f32 rounding away from the exact value (or, for quantize, an exact
+//! function of one f32 product), so every ISA produces the same bits.
+
+use super::common::{channel_blocks, kernel_fn, lin, load, mask_of, masks, store};
+use crate::isa::{IntVocab, Vocab};
+use crate::manifest::{Tile, Variant};
+use crate::writer::{Writer, at, at_wrapping};
+
+fn vocabs(v: &Variant) -> (&'static dyn Vocab, &'static dyn IntVocab, usize) {
+    let ix = v
+        .isa
+        .int_vocab()
+        .expect("the manifest lists INT8 kernels only for ISAs with an IntVocab");
+    (v.isa.vocab(), ix, v.isa.lanes())
+}
+
+/// Emits `y[i] = clamp(round_even(x[i]·inv_scale) + zero_point, 0, 255)` (NaN → 0).
+pub fn emit_quantize(w: &mut Writer, v: &Variant) {
+    let Tile::Elems { n } = v.tile else {
+        unreachable!("quantize emitter given {v:?}")
+    };
+    let (fx, ix, l) = vocabs(v);
+    let summary = "Quantize `y = clamp(round_even(x·inv_scale) + zero_point, 0, 255)` over `p.n` floats (NaN → 0).";
+    kernel_fn(w, v, summary, |w| {
+        w.line(format!("const N: usize = {n};"));
+        w.line(format!("let v_inv = {};", fx.splat("p.inv_scale")));
+        // Clamping in f32 first keeps the conversion in range and sends NaN to the low end.
+        w.line(format!("let v_lo = {};", fx.splat("-1073741824.0f32")));
+        w.line(format!("let v_hi = {};", fx.splat("1073741824.0f32")));
+        w.line(format!("let v_zp = {};", ix.splat_i32("p.zero_point")));
+        w.line(format!("let v_min = {};", ix.splat_i32("0i32")));
+        w.line(format!("let v_max = {};", ix.splat_i32("255i32")));
+        let q = |xv: &str| {
+            let y = fx.min(&fx.max(&fx.mul(xv, "v_inv"), "v_lo"), "v_hi");
+            ix.min_i32(
+                &ix.max_i32(&ix.add_i32(&ix.f32_to_i32(&y), "v_zp"), "v_min"),
+                "v_max",
+            )
+        };
+        w.line("let mut i = 0usize;");
+        w.block("while i + N <= p.n", "", |w| {
+            for j in 0..n / l {
+                let off = lin(&[(1, "i")], j * l);
+                w.line(format!("let x{j} = {};", load(fx, "p.input", &off, None)));
+                w.line(format!("let q{j} = {};", q(&format!("x{j}"))));
+                w.line(ix.store_u8(&at("p.output", &off), &format!("q{j}")));
+            }
+            w.line("i += N;");
+        });
+        w.block("while i < p.n", "", |w| {
+            w.line(format!("let rem = (p.n - i).min({l});"));
+            w.line(format!("let mk = {};", fx.mask("rem")));
+            w.line(format!("let x = {};", load(fx, "p.input", "i", Some("mk"))));
+            w.line(format!("let q = {};", q("x")));
+            w.if_else(
+                &format!("rem == {l}"),
+                |w| w.line(ix.store_u8("p.output.add(i)", "q")),
+                |w| w.line(ix.store_u8_part("p.output.add(i)", "q", "rem")),
+            );
+            w.line(format!("i += {l};"));
+        });
+    });
+}
+
+/// Emits `y[i] = (x[i] − zero_point)·scale`.
+pub fn emit_dequantize(w: &mut Writer, v: &Variant) {
+    let Tile::Elems { n } = v.tile else {
+        unreachable!("dequantize emitter given {v:?}")
+    };
+    let (fx, ix, l) = vocabs(v);
+    let summary = "Dequantize `y = (x − zero_point)·scale` over `p.n` bytes.";
+    kernel_fn(w, v, summary, |w| {
+        w.line(format!("const N: usize = {n};"));
+        w.line(format!("let v_scale = {};", fx.splat("p.scale")));
+        w.line(format!("let v_zp = {};", ix.splat_i32("p.zero_point")));
+        let y = |q: &str| fx.mul(&ix.i32_to_f32(&ix.sub_i32(q, "v_zp")), "v_scale");
+        w.line("let mut i = 0usize;");
+        w.block("while i + N <= p.n", "", |w| {
+            for j in 0..n / l {
+                let off = lin(&[(1, "i")], j * l);
+                w.line(format!(
+                    "let q{j} = {};",
+                    ix.load_u8_i32(&at("p.input", &off))
+                ));
+                w.line(format!(
+                    "{};",
+                    store(fx, "p.output", &off, None, &y(&format!("q{j}")))
+                ));
+            }
+            w.line("i += N;");
+        });
+        w.block("while i < p.n", "", |w| {
+            w.line(format!("let rem = (p.n - i).min({l});"));
+            w.line(format!("let mk = {};", fx.mask("rem")));
+            w.line(format!(
+                "let q = {};",
+                ix.load_u8_i32_part("p.input.add(i)", "rem")
+            ));
+            w.line(format!(
+                "{};",
+                store(fx, "p.output", "i", Some("mk"), &y("q"))
+            ));
+            w.line(format!("i += {l};"));
+        });
+    });
+}
+
+/// Emits `y[c] = (Σ_px x[px][c] − zero_sum)·scale` (f32 output; the caller passes
+/// `zero_sum = pixels·zero_point` and `scale = s_x / pixels`).
+pub fn emit_qgavgpool(w: &mut Writer, v: &Variant) {
+    let Tile::Channels { cb } = v.tile else {
+        unreachable!("qgavgpool emitter given {v:?}")
+    };
+    let (fx, ix, l) = vocabs(v);
+    let nv = cb / l;
+    let summary = "INT8 global average pool to f32: `y[c] = (Σ_px x[px][c] − zero_sum)·scale`.";
+    kernel_fn(w, v, summary, |w| {
+        w.line(format!("const CB: usize = {cb};"));
+        w.line("let c = p.channels;");
+        w.line(format!("let v_zsum = {};", ix.splat_i32("p.zero_sum")));
+        w.line(format!("let v_scale = {};", fx.splat("p.scale")));
+        let body = |w: &mut Writer, masked: bool| {
+            if masked {
+                masks(w, fx, "crem", nv, l);
+                for j in 0..nv {
+                    let left = if j == 0 {
+                        "crem".to_string()
+                    } else {
+                        format!("crem.saturating_sub({})", j * l)
+                    };
+                    w.line(format!("let n{j} = {left}.min({l});"));
+                }
+            }
+            for j in 0..nv {
+                w.line(format!("let mut acc{j} = {};", ix.splat_i32("0i32")));
+            }
+            w.block("for px in 0..p.pixels", "", |w| {
+                w.line("let ip = p.input.add(px * c + cb);");
+                for j in 0..nv {
+                    let off = lin(&[], j * l);
+                    let src = if masked {
+                        ix.load_u8_i32_part(&at_wrapping("ip", &off), &format!("n{j}"))
+                    } else {
+                        ix.load_u8_i32(&at("ip", &off))
+                    };
+                    w.line(format!(
+                        "acc{j} = {};",
+                        ix.add_i32(&format!("acc{j}"), &src)
+                    ));
+                }
+            });
+            w.line("let op = p.output.add(cb);");
+            for j in 0..nv {
+                let off = lin(&[], j * l);
+                let y = fx.mul(
+                    &ix.i32_to_f32(&ix.sub_i32(&format!("acc{j}"), "v_zsum")),
+                    "v_scale",
+                );
+                w.line(format!(
+                    "{};",
+                    store(fx, "op", &off, mask_of(masked, j).as_deref(), &y)
+                ));
+            }
+        };
+        channel_blocks(w, &[], body);
+    });
+}
