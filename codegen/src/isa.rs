@@ -136,7 +136,10 @@ struct Scalar;
 
 impl Vocab for Scalar {
     fn imports(&self) -> &'static [&'static str] {
-        &["use crate::simd::scalar::*;"]
+        &[
+            "#[allow(unused_imports)] // not every family calls the helpers",
+            "use crate::simd::scalar::*;",
+        ]
     }
     fn vec_ty(&self) -> &'static str {
         "f32"
@@ -351,6 +354,10 @@ pub trait IntVocab {
     fn i32_to_f32(&self, v: &str) -> String;
     /// `a − b` (wrapping).
     fn sub_i32(&self, a: &str, b: &str) -> String;
+    /// `a · b` (low 32 bits).
+    fn mul_i32(&self, a: &str, b: &str) -> String;
+    /// `a >> s` per lane (arithmetic; `s` a vector of counts in `0..32`).
+    fn sra_i32(&self, a: &str, s: &str) -> String;
     /// `a + b` (wrapping).
     fn add_i32(&self, a: &str, b: &str) -> String;
     /// `max(a, b)`.
@@ -434,6 +441,12 @@ impl IntVocab for ScalarInt {
     }
     fn sub_i32(&self, a: &str, b: &str) -> String {
         format!("{a}.wrapping_sub({b})")
+    }
+    fn mul_i32(&self, a: &str, b: &str) -> String {
+        format!("{a}.wrapping_mul({b})")
+    }
+    fn sra_i32(&self, a: &str, s: &str) -> String {
+        format!("({a} >> {s})")
     }
     fn add_i32(&self, a: &str, b: &str) -> String {
         format!("{a}.wrapping_add({b})")
@@ -557,6 +570,12 @@ impl IntVocab for Avx2Int {
     fn sub_i32(&self, a: &str, b: &str) -> String {
         format!("_mm256_sub_epi32({a}, {b})")
     }
+    fn mul_i32(&self, a: &str, b: &str) -> String {
+        format!("_mm256_mullo_epi32({a}, {b})")
+    }
+    fn sra_i32(&self, a: &str, s: &str) -> String {
+        format!("_mm256_srav_epi32({a}, {s})")
+    }
     fn add_i32(&self, a: &str, b: &str) -> String {
         format!("_mm256_add_epi32({a}, {b})")
     }
@@ -661,6 +680,12 @@ impl IntVocab for Avx512Int {
     }
     fn sub_i32(&self, a: &str, b: &str) -> String {
         format!("_mm512_sub_epi32({a}, {b})")
+    }
+    fn mul_i32(&self, a: &str, b: &str) -> String {
+        format!("_mm512_mullo_epi32({a}, {b})")
+    }
+    fn sra_i32(&self, a: &str, s: &str) -> String {
+        format!("_mm512_srav_epi32({a}, {s})")
     }
     fn add_i32(&self, a: &str, b: &str) -> String {
         format!("_mm512_add_epi32({a}, {b})")

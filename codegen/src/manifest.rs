@@ -78,11 +78,13 @@ pub enum Family {
     Dequantize,
     /// INT8 global average pool (u8 NHWC → f32 per channel).
     Qgavgpool,
+    /// INT8 elementwise addition (residual connections).
+    Qadd,
 }
 
 impl Family {
     /// Every family, in generation order.
-    pub const ALL: [Family; 14] = [
+    pub const ALL: [Family; 15] = [
         Family::Gemm,
         Family::Dwconv,
         Family::Conv3x3,
@@ -97,6 +99,7 @@ impl Family {
         Family::Quantize,
         Family::Dequantize,
         Family::Qgavgpool,
+        Family::Qadd,
     ];
 
     /// Whether the family computes on INT8 data (generated for the ISAs with an
@@ -109,6 +112,7 @@ impl Family {
                 | Family::Quantize
                 | Family::Dequantize
                 | Family::Qgavgpool
+                | Family::Qadd
         )
     }
 
@@ -116,7 +120,7 @@ impl Family {
     pub fn exists_for(self, isa: Isa) -> bool {
         if matches!(
             self,
-            Family::Quantize | Family::Dequantize | Family::Qgavgpool
+            Family::Quantize | Family::Dequantize | Family::Qgavgpool | Family::Qadd
         ) {
             // No dot products: AVX2 serves AVX-VNNI CPUs.
             isa.int_vocab().is_some() && isa != Isa::AvxVnni
@@ -144,6 +148,7 @@ impl Family {
             Family::Quantize => "quantize",
             Family::Dequantize => "dequantize",
             Family::Qgavgpool => "qgavgpool",
+            Family::Qadd => "qadd",
         }
     }
 
@@ -164,6 +169,7 @@ impl Family {
             Family::Quantize => "QuantizeUkernel",
             Family::Dequantize => "DequantizeUkernel",
             Family::Qgavgpool => "QgavgpoolUkernel",
+            Family::Qadd => "QaddUkernel",
         }
     }
 
@@ -182,6 +188,7 @@ impl Family {
             Family::Quantize => "QuantizeArgs",
             Family::Dequantize => "DequantizeArgs",
             Family::Qgavgpool => "QgavgpoolArgs",
+            Family::Qadd => "QaddArgs",
         }
     }
 
@@ -202,6 +209,7 @@ impl Family {
             Family::Quantize => "Quantize",
             Family::Dequantize => "Dequantize",
             Family::Qgavgpool => "Qgavgpool",
+            Family::Qadd => "Qadd",
         }
     }
 }
@@ -298,6 +306,7 @@ impl Variant {
             },
             Tile::Elems { n } if self.family == Family::Quantize => format!("f32_qu8_{fam}_x{n}"),
             Tile::Elems { n } if self.family == Family::Dequantize => format!("qu8_f32_{fam}_x{n}"),
+            Tile::Elems { n } if self.family == Family::Qadd => format!("qu8_add_requant_x{n}"),
             Tile::Channels { cb } if self.family == Family::Qgavgpool => {
                 format!("qu8_f32_gavgpool_c{cb}")
             }
@@ -437,6 +446,7 @@ pub fn manifest() -> Vec<Variant> {
             push(Family::Quantize, Act::Linear, Tile::Elems { n });
             push(Family::Dequantize, Act::Linear, Tile::Elems { n });
             push(Family::Qgavgpool, Act::Linear, Tile::Channels { cb });
+            push(Family::Qadd, Act::Linear, Tile::Elems { n });
         }
         if row.qdw_cb > 0 {
             for (k, s) in [(3, 1), (3, 2), (5, 1), (5, 2)] {

@@ -78,6 +78,54 @@ impl Requant {
     }
 }
 
+/// Requantization of an addition `y = a + b` of two u8 tensors with scales `s_a`, `s_b` into
+/// scale `s_y`: `y_q = z_y + ((a − z_a)·a_mult + (b − z_b)·b_mult + 2^(shift−1)) >> shift`
+/// (the same ties-up rounding), with `a_mult ≈ (s_a/s_y)·2^shift` and `b_mult` likewise, both
+/// below 2²¹, so `|sum| < 2³⁰` and adding the rounding term cannot overflow `i32`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddRequant {
+    /// Multiplier of `a − z_a`.
+    pub a_mult: i32,
+    /// Multiplier of `b − z_b`.
+    pub b_mult: i32,
+    /// Right shift, `1..=31`.
+    pub shift: i32,
+}
+
+impl AddRequant {
+    /// The multipliers for input/output scale ratios `ra = s_a/s_y` and `rb = s_b/s_y`, with
+    /// the most precision (largest shift ≤ 31) that keeps both below 2²¹.
+    ///
+    /// Errors unless both ratios are finite, positive and below 2²⁰ (a larger ratio means an
+    /// output scale too fine for the inputs).
+    pub fn from_ratios(ra: f64, rb: f64) -> Result<AddRequant> {
+        let ok = |r: f64| r.is_finite() && r > 0.0 && r < 2f64.powi(20);
+        if !(ok(ra) && ok(rb)) {
+            return Err(Error::InvalidArgument(format!(
+                "addition scale ratios {ra}, {rb} must be positive and below 2^20"
+            )));
+        }
+        let limit = 2f64.powi(21);
+        let shift = (1..=31)
+            .rev()
+            .find(|&s| (ra.max(rb) * 2f64.powi(s)).round() < limit)
+            .unwrap_or(1);
+        let m = |r: f64| (r * 2f64.powi(shift)).round() as i32;
+        Ok(AddRequant {
+            a_mult: m(ra),
+            b_mult: m(rb),
+            shift,
+        })
+    }
+
+    /// `((a − za)·a_mult + (b − zb)·b_mult + 2^(shift−1)) >> shift`, before the zero point and
+    /// clamp.
+    pub fn apply(self, a: i32, b: i32) -> i32 {
+        let acc = i64::from(a) * i64::from(self.a_mult) + i64::from(b) * i64::from(self.b_mult);
+        ((acc + (1i64 << (self.shift - 1))) >> self.shift) as i32
+    }
+}
+
 /// Output quantization of a kernel: zero point and clamp bounds (all in `0..=255`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuantOut {

@@ -18,13 +18,14 @@ use crate::ukernels::chscale::ChscaleUkernel;
 use crate::ukernels::dequantize::DequantizeUkernel;
 use crate::ukernels::gavgpool::GavgpoolUkernel;
 use crate::ukernels::maxpool::MaxpoolUkernel;
+use crate::ukernels::qadd::QaddUkernel;
 use crate::ukernels::qgavgpool::QgavgpoolUkernel;
 use crate::ukernels::quantize::QuantizeUkernel;
 use crate::ukernels::vact::VactUkernel;
 use crate::ukernels::{
     AnyUkernel, Conv3x3Ukernel, DwconvUkernel, GemmUkernel, QdwconvUkernel, QgemmUkernel, avgpool,
-    bn, chscale, conv3x3, dequantize, dwconv, gavgpool, gemm, maxpool, qdwconv, qgavgpool, qgemm,
-    quantize, vact,
+    bn, chscale, conv3x3, dequantize, dwconv, gavgpool, gemm, maxpool, qadd, qdwconv, qgavgpool,
+    qgemm, quantize, vact,
 };
 
 /// The kernels serving one key (e.g. "GEMM with relu"): alternatives with different tiles,
@@ -51,6 +52,7 @@ pub struct KernelTable {
     quantize: Slot<QuantizeUkernel>,
     dequantize: Slot<DequantizeUkernel>,
     qgavgpool: Slot<QgavgpoolUkernel>,
+    qadd: Slot<QaddUkernel>,
 }
 
 impl KernelTable {
@@ -71,6 +73,7 @@ impl KernelTable {
             quantize: &[],
             dequantize: &[],
             qgavgpool: &[],
+            qadd: &[],
         }
     }
 
@@ -212,6 +215,11 @@ impl KernelTable {
         self.qgavgpool
     }
 
+    /// INT8 add kernels.
+    pub fn qadd(&self) -> Slot<QaddUkernel> {
+        self.qadd
+    }
+
     /// Every kernel reachable through this table, slot by slot.
     pub fn entries(&self) -> impl Iterator<Item = AnyUkernel> + '_ {
         fn each<U>(
@@ -255,6 +263,7 @@ impl KernelTable {
                 std::slice::from_ref(&self.qgavgpool),
                 AnyUkernel::Qgavgpool,
             ))
+            .chain(each(std::slice::from_ref(&self.qadd), AnyUkernel::Qadd))
     }
 }
 

@@ -168,3 +168,68 @@ pub fn emit_qgavgpool(w: &mut Writer, v: &Variant) {
         channel_blocks(w, &[], body);
     });
 }
+
+/// Emits `y = clamp(zp + ((a − za)·Ma + (b − zb)·Mb + 2^(shift−1)) >> shift, min, max)`.
+pub fn emit_qadd(w: &mut Writer, v: &Variant) {
+    let Tile::Elems { n } = v.tile else {
+        unreachable!("qadd emitter given {v:?}")
+    };
+    let (_, ix, l) = vocabs(v);
+    let summary = "INT8 addition of two u8 tensors with their own scales, requantized to u8.";
+    kernel_fn(w, v, summary, |w| {
+        w.line(format!("const N: usize = {n};"));
+        for (name, field) in [
+            ("v_za", "p.a_zero_point"),
+            ("v_zb", "p.b_zero_point"),
+            ("v_ma", "p.a_mult"),
+            ("v_mb", "p.b_mult"),
+            ("v_rnd", "1i32 << (p.shift - 1)"),
+            ("v_shift", "p.shift"),
+            ("v_zp", "p.out_zero_point"),
+            ("v_min", "p.out_min"),
+            ("v_max", "p.out_max"),
+        ] {
+            w.line(format!("let {name} = {};", ix.splat_i32(field)));
+        }
+        let y = |a: &str, b: &str| {
+            let acc = ix.add_i32(
+                &ix.mul_i32(&ix.sub_i32(a, "v_za"), "v_ma"),
+                &ix.mul_i32(&ix.sub_i32(b, "v_zb"), "v_mb"),
+            );
+            let r = ix.sra_i32(&ix.add_i32(&acc, "v_rnd"), "v_shift");
+            ix.min_i32(&ix.max_i32(&ix.add_i32(&r, "v_zp"), "v_min"), "v_max")
+        };
+        w.line("let mut i = 0usize;");
+        w.block("while i + N <= p.n", "", |w| {
+            for j in 0..n / l {
+                let off = lin(&[(1, "i")], j * l);
+                w.line(format!("let a{j} = {};", ix.load_u8_i32(&at("p.a", &off))));
+                w.line(format!("let b{j} = {};", ix.load_u8_i32(&at("p.b", &off))));
+                w.line(format!(
+                    "let y{j} = {};",
+                    y(&format!("a{j}"), &format!("b{j}"))
+                ));
+                w.line(ix.store_u8(&at("p.output", &off), &format!("y{j}")));
+            }
+            w.line("i += N;");
+        });
+        w.block("while i < p.n", "", |w| {
+            w.line(format!("let rem = (p.n - i).min({l});"));
+            w.line(format!(
+                "let a = {};",
+                ix.load_u8_i32_part("p.a.add(i)", "rem")
+            ));
+            w.line(format!(
+                "let b = {};",
+                ix.load_u8_i32_part("p.b.add(i)", "rem")
+            ));
+            w.line(format!("let y = {};", y("a", "b")));
+            w.if_else(
+                &format!("rem == {l}"),
+                |w| w.line(ix.store_u8("p.output.add(i)", "y")),
+                |w| w.line(ix.store_u8_part("p.output.add(i)", "y", "rem")),
+            );
+            w.line(format!("i += {l};"));
+        });
+    });
+}

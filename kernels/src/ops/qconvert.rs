@@ -4,8 +4,10 @@
 use super::error::{Error, Result};
 use super::shape::{Nhwc, check_buf, check_input, check_nonzero};
 use crate::KernelTable;
+use crate::quant::{AddRequant, QuantOut};
 use crate::table::Slot;
 use crate::ukernels::dequantize::{DequantizeArgs, DequantizeUkernel};
+use crate::ukernels::qadd::{QaddArgs, QaddUkernel};
 use crate::ukernels::qgavgpool::{QgavgpoolArgs, QgavgpoolUkernel};
 use crate::ukernels::quantize::{QuantizeArgs, QuantizeUkernel};
 
@@ -114,6 +116,91 @@ impl Dequantize {
     }
 }
 
+/// `y = a + b` over u8 tensors with their own quantizations, requantized to `out` (a residual
+/// connection); optionally clamped (`clamp` as output bytes, e.g. a fused ReLU).
+pub struct QuantAdd {
+    a: QuantParams,
+    b: QuantParams,
+    out: QuantOut,
+    rq: AddRequant,
+    uk: &'static QaddUkernel,
+}
+
+impl QuantAdd {
+    /// Validates the quantizations and picks the kernel; `out.zero_point` is the output's zero
+    /// point and `out.min..=out.max` its clamp, `out_scale` its scale.
+    pub fn new(
+        a: QuantParams,
+        b: QuantParams,
+        out_scale: f32,
+        out: QuantOut,
+        table: &KernelTable,
+    ) -> Result<Self> {
+        let (a, b) = (a.validate()?, b.validate()?);
+        let s_out = QuantParams {
+            scale: out_scale,
+            zero_point: out.zero_point,
+        }
+        .validate()?
+        .scale;
+        if out.min > out.max {
+            return Err(Error::InvalidArgument(format!(
+                "output clamp {}..={} is empty",
+                out.min, out.max
+            )));
+        }
+        let ratio = |s: f32| f64::from(s) / f64::from(s_out);
+        Ok(QuantAdd {
+            a,
+            b,
+            out,
+            rq: AddRequant::from_ratios(ratio(a.scale), ratio(b.scale))?,
+            uk: first(table.qadd(), "INT8 add")?,
+        })
+    }
+
+    /// Id of the chosen kernel.
+    pub fn kernel_id(&self) -> &'static str {
+        self.uk.id
+    }
+
+    /// `y = a + b` over equal-length tensors.
+    pub fn run(&self, a: &[u8], b: &[u8], y: &mut [u8]) -> Result<()> {
+        check_buf("b", b.len(), a.len())?;
+        check_buf("output", y.len(), a.len())?;
+        self.call(a.as_ptr(), b.as_ptr(), y.as_mut_ptr(), a.len());
+        Ok(())
+    }
+
+    /// `b ← a + b` in place (the residual `a` added into the block output `b`).
+    pub fn run_into(&self, a: &[u8], b: &mut [u8]) -> Result<()> {
+        check_buf("b", b.len(), a.len())?;
+        self.call(a.as_ptr(), b.as_ptr(), b.as_mut_ptr(), a.len());
+        Ok(())
+    }
+
+    fn call(&self, a: *const u8, b: *const u8, y: *mut u8, n: usize) {
+        let args = QaddArgs {
+            a,
+            b,
+            output: y,
+            n,
+            a_zero_point: self.a.zero_point.into(),
+            b_zero_point: self.b.zero_point.into(),
+            a_mult: self.rq.a_mult,
+            b_mult: self.rq.b_mult,
+            shift: self.rq.shift,
+            out_zero_point: self.out.zero_point.into(),
+            out_min: self.out.min.into(),
+            out_max: self.out.max.into(),
+        };
+        // SAFETY: callers checked `n` readable bytes at `a` and `b` and `n` writable at `y`
+        // (which may alias `b`: the kernel reads each element before writing it); the
+        // multipliers come from `AddRequant::from_ratios`; the kernel's ISA is in the table.
+        unsafe { (self.uk.func)(&args) };
+    }
+}
+
 /// The most pixels an INT8 global pool sums exactly in f32 (`255·pixels < 2²⁴`).
 pub const MAX_POOL_PIXELS: usize = 65_793;
 
@@ -205,6 +292,21 @@ mod tests {
             let want = crate::reference::qgavgpool(&qx[..77], 11, 7, p.zero_point, p.scale / 11.0);
             assert_eq!(m, want);
             assert!(pool.run(shape, &qx[..76], &mut m).is_err());
+            let pb = QuantParams {
+                scale: 0.05,
+                zero_point: 3,
+            };
+            let add = QuantAdd::new(p, pb, 0.06, QuantOut::linear(100), &t).unwrap();
+            let mut sum = qx.clone();
+            add.run_into(&qx, &mut sum).unwrap();
+            for ((&a, &b), &s) in qx.iter().zip(&qx).zip(&sum) {
+                let real = (f32::from(a) - 120.0) * 0.03 + (f32::from(b) - 3.0) * 0.05;
+                let got = (f32::from(s) - 100.0) * 0.06;
+                assert!(
+                    (real.clamp(-6.0, 9.3) - got).abs() <= 0.031,
+                    "{real} vs {got}"
+                );
+            }
         }
         for bad in [0.0, -1.0, f32::NAN, f32::INFINITY, 1e-45] {
             let p = QuantParams {

@@ -97,3 +97,20 @@ pub fn qgavgpool(q: &[u8], pixels: usize, channels: usize, zero_point: u8, scale
         })
         .collect()
 }
+
+/// `clamp(z_y + requant(a − z_a, b − z_b))` elementwise.
+pub fn qadd(
+    a: &[u8],
+    b: &[u8],
+    za: u8,
+    zb: u8,
+    rq: crate::quant::AddRequant,
+    out: QuantOut,
+) -> Vec<u8> {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| {
+            out.finish(rq.apply(i32::from(x) - i32::from(za), i32::from(y) - i32::from(zb)))
+        })
+        .collect()
+}

@@ -1,10 +1,12 @@
-//! Quantize, dequantize and INT8 global pooling kernels against their references: bit-exact.
+//! Quantize, dequantize, INT8 add and INT8 global pooling kernels against their references: bit-exact.
 
 use proptest::prelude::*;
 
 use super::{Buf, Guarded, Rng, check_all};
+use crate::quant::{AddRequant, QuantOut};
 use crate::reference;
 use crate::ukernels::dequantize::{DequantizeArgs, DequantizeUkernel};
+use crate::ukernels::qadd::{QaddArgs, QaddUkernel};
 use crate::ukernels::qgavgpool::{QgavgpoolArgs, QgavgpoolUkernel};
 use crate::ukernels::quantize::{QuantizeArgs, QuantizeUkernel};
 
@@ -210,5 +212,52 @@ pub fn check_gavgpool(uk: &'static QgavgpoolUkernel) {
     let cb = uk.tile.cb;
     check_all(uk.id, uk.isa, edge_cases(4, cb), strategy(9, cb), |p| {
         p.check_gavgpool(uk)
+    });
+}
+
+impl ConvertProblem {
+    /// Runs an INT8 add kernel: `n` values, ratios from `scale` and `zero_point` (the output
+    /// zero point and clamp are derived from the seed).
+    pub fn check_add(&self, uk: &QaddUkernel) -> Result<(), String> {
+        let (a, b) = (self.bytes(self.n), self.bytes(self.n + 1));
+        let b = &b[1..];
+        let (za, zb) = (self.zero_point, self.zero_point.wrapping_mul(7));
+        let rq = AddRequant::from_ratios(f64::from(self.scale), 0.7 * f64::from(self.scale) + 0.01)
+            .map_err(|e| e.to_string())?;
+        let lo = (self.seed % 64) as u8;
+        let out = QuantOut {
+            zero_point: (self.seed >> 8) as u8,
+            min: lo,
+            max: lo.max((self.seed >> 16) as u8),
+        };
+        let want = reference::qadd(&a, b, za, zb, rq, out);
+        let (a, b) = (Buf::new(&a, self.offset), Buf::new(b, self.offset));
+        let mut y = Guarded::<u8>::new(self.n, self.offset);
+        let args = QaddArgs {
+            a: a.ptr(),
+            b: b.ptr(),
+            output: y.ptr(),
+            n: self.n,
+            a_zero_point: za.into(),
+            b_zero_point: zb.into(),
+            a_mult: rq.a_mult,
+            b_mult: rq.b_mult,
+            shift: rq.shift,
+            out_zero_point: out.zero_point.into(),
+            out_min: out.min.into(),
+            out_max: out.max.into(),
+        };
+        // SAFETY: buffers sized per the contract; the caller checked the ISA.
+        unsafe { (uk.func)(&args) };
+        y.check(|_| false)?;
+        same_bits(&want, y.region(), |x, z| x == z)
+    }
+}
+
+/// The generated test of one INT8 add variant.
+pub fn check_add(uk: &'static QaddUkernel) {
+    let n = uk.tile.n;
+    check_all(uk.id, uk.isa, edge_cases(n, 4), strategy(n, 4), |p| {
+        p.check_add(uk)
     });
 }

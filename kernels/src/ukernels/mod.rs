@@ -19,6 +19,7 @@ pub mod chscale;
 pub mod dequantize;
 pub mod gavgpool;
 pub mod maxpool;
+pub mod qadd;
 pub mod qgavgpool;
 pub mod quantize;
 pub mod vact;
@@ -119,6 +120,8 @@ pub enum AnyUkernel {
     Dequantize(&'static dequantize::DequantizeUkernel),
     /// An INT8 global average pool kernel.
     Qgavgpool(&'static qgavgpool::QgavgpoolUkernel),
+    /// An INT8 add kernel.
+    Qadd(&'static qadd::QaddUkernel),
 }
 
 macro_rules! any_field {
@@ -138,6 +141,7 @@ macro_rules! any_field {
             AnyUkernel::Quantize($k) => $e,
             AnyUkernel::Dequantize($k) => $e,
             AnyUkernel::Qgavgpool($k) => $e,
+            AnyUkernel::Qadd($k) => $e,
         }
     };
 }
@@ -170,6 +174,7 @@ impl AnyUkernel {
             AnyUkernel::Quantize(_) => "quantize",
             AnyUkernel::Dequantize(_) => "dequantize",
             AnyUkernel::Qgavgpool(_) => "qgavgpool",
+            AnyUkernel::Qadd(_) => "qadd",
         }
     }
 }
