@@ -339,7 +339,9 @@ rvcnn_status rvcnn_embedder_create_default(const rvcnn_embedder_options *opts,
 
 // Creates an embedder from a `.safetensors` file (torchvision keys; the architecture is read
 // from its `arch`/`width_mult` metadata, as written by `rvcnn fetch` and
-// `tools/export_torchvision.py`). `path` is a NUL-terminated UTF-8 path.
+// `tools/export_torchvision.py`). A quantized model file (`rvcnn quantize --out`) creates an
+// INT8 embedder (pooled output; `image_threads` must be 1). `path` is a NUL-terminated UTF-8
+// path.
 //
 // # Safety
 // `path` must be NULL or a NUL-terminated string; `opts` NULL or readable; `out` NULL or
@@ -349,7 +351,8 @@ rvcnn_status rvcnn_embedder_create_from_file(const char *path,
                                              rvcnn_embedder **out);
 
 // Creates an embedder from the bytes of a `.safetensors` file in memory (`len` bytes at
-// `data`; copied, so the buffer may be freed afterwards).
+// `data`; copied, so the buffer may be freed afterwards); INT8 for a quantized model file, as
+// `rvcnn_embedder_create_from_file`.
 //
 // # Safety
 // `data` must be NULL or readable for `len` bytes; `opts` NULL or readable; `out` NULL or
@@ -371,6 +374,13 @@ void rvcnn_embedder_destroy(rvcnn_embedder *embedder);
 // # Safety
 // `embedder` must be NULL or live; `dim` NULL or valid for writing a `size_t`.
 rvcnn_status rvcnn_embedder_dim(const rvcnn_embedder *embedder, size_t *dim);
+
+// Writes the embedder's arithmetic to `*name`: `"f32"` or `"int8"` (a static NUL-terminated
+// string).
+//
+// # Safety
+// `embedder` must be NULL or live; `name` NULL or valid for writing one pointer.
+rvcnn_status rvcnn_embedder_precision(const rvcnn_embedder *embedder, const char **name);
 
 // Embeds one image into `out[0 .. dim)` (`out_len` ≥ dim floats). `out` is written only on
 // success.

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use ruvector_cnn_model::{
     Embedder, EmbedderOptions, Error, Fit, ImageView, Network, Output, PixelFormat, Preprocess,
-    Weights, pretrained,
+    Weights, pretrained, quantized,
 };
 
 use crate::boundary::{Failure, at_least, guard, invalid, non_null};
@@ -202,11 +202,17 @@ pub unsafe extern "C" fn rvcnn_embedder_options_default(
     })
 }
 
-/// An embedder over `weights` (architecture from their metadata) with the kernels allowed by
-/// the current ISA cap.
+/// An embedder over `weights` (architecture from their metadata; INT8 when they are a
+/// quantized model file) with the kernels allowed by the current ISA cap.
 fn build(weights: &Weights, opts: EmbedderOptions) -> Result<Embedder, Failure> {
-    let net = Network::from_metadata(weights, &crate::isa::table())?;
-    Ok(Embedder::new(net, opts)?)
+    let table = crate::isa::table();
+    match quantized::from_weights(weights, &table)? {
+        Some(q) => Ok(Embedder::new_quantized(q, opts)?),
+        None => Ok(Embedder::new(
+            Network::from_metadata(weights, &table)?,
+            opts,
+        )?),
+    }
 }
 
 /// Stores a new embedder in `*out` (only on success).
@@ -243,7 +249,9 @@ pub unsafe extern "C" fn rvcnn_embedder_create_default(
 
 /// Creates an embedder from a `.safetensors` file (torchvision keys; the architecture is read
 /// from its `arch`/`width_mult` metadata, as written by `rvcnn fetch` and
-/// `tools/export_torchvision.py`). `path` is a NUL-terminated UTF-8 path.
+/// `tools/export_torchvision.py`). A quantized model file (`rvcnn quantize --out`) creates an
+/// INT8 embedder (pooled output; `image_threads` must be 1). `path` is a NUL-terminated UTF-8
+/// path.
 ///
 /// # Safety
 /// `path` must be NULL or a NUL-terminated string; `opts` NULL or readable; `out` NULL or
@@ -272,7 +280,8 @@ pub unsafe extern "C" fn rvcnn_embedder_create_from_file(
 }
 
 /// Creates an embedder from the bytes of a `.safetensors` file in memory (`len` bytes at
-/// `data`; copied, so the buffer may be freed afterwards).
+/// `data`; copied, so the buffer may be freed afterwards); INT8 for a quantized model file, as
+/// `rvcnn_embedder_create_from_file`.
 ///
 /// # Safety
 /// `data` must be NULL or readable for `len` bytes; `opts` NULL or readable; `out` NULL or
@@ -336,6 +345,30 @@ pub unsafe extern "C" fn rvcnn_embedder_dim(
         non_null(dim, "dim")?;
         // SAFETY: non-NULL, live and writable per the contract.
         unsafe { *dim = get(embedder).dim() };
+        Ok(())
+    })
+}
+
+/// Writes the embedder's arithmetic to `*name`: `"f32"` or `"int8"` (a static NUL-terminated
+/// string).
+///
+/// # Safety
+/// `embedder` must be NULL or live; `name` NULL or valid for writing one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rvcnn_embedder_precision(
+    embedder: *const rvcnn_embedder,
+    name: *mut *const c_char,
+) -> rvcnn_status {
+    guard(|| {
+        non_null(embedder, "embedder")?;
+        non_null(name, "name")?;
+        // SAFETY: non-NULL and live per the contract.
+        let p = match unsafe { get(embedder) }.precision() {
+            "int8" => c"int8",
+            _ => c"f32",
+        };
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { *name = p.as_ptr() };
         Ok(())
     })
 }

@@ -79,13 +79,13 @@ pub fn embed_files(
 
 /// Runs `rvcnn embed`.
 pub fn run(args: &Args) -> CliResult {
-    let embedder = args.model.embedder()?;
     let paths = files::collect(&args.paths)?;
     if paths.is_empty() {
         return Err("no PNG or JPEG images found".into());
     }
+    let embedder = args.model.embedder(&paths)?;
     let (ok, vectors) = embed_files(&embedder, &paths, args.model.threads);
-    let label = args.model.label(embedder.network());
+    let label = args.model.label(&embedder);
     match &args.out {
         Some(out) => {
             store::write(out, &ok, &vectors, embedder.dim(), &label)?;

@@ -115,9 +115,9 @@ pub fn run(args: &Args) -> CliResult {
     let (label, (ok, vectors)) = match args.baseline {
         Some(Baseline::Pixels) => ("raw pixels 32x32".to_string(), pixel_vectors(&paths)),
         None => {
-            let e = args.model.embedder()?;
+            let e = args.model.embedder(&paths)?;
             (
-                args.model.label(e.network()),
+                args.model.label(&e),
                 embed_files(&e, &paths, args.model.threads),
             )
         }

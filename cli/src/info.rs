@@ -25,19 +25,18 @@ pub fn run(args: &Args) -> CliResult {
     println!("detected ISA:  {}", names(isa::detected()));
     let table = args.model.table()?;
     println!("active ISA:    {}", names(table.isa_set()));
-    match args.model.embedder() {
+    match args.model.embedder(&[]) {
         Err(e) => println!("model:         not loaded ({e})"),
         Ok(e) => {
-            let net = e.network();
-            println!("model:         {}", args.model.label(net));
+            println!("model:         {}", args.model.label(&e));
             for o in Output::ALL {
-                match net.output_dim(o) {
+                match e.output_dim(o) {
                     Ok(d) => println!("  {o:<12} {d} values"),
-                    Err(_) => println!("  {o:<12} (no classifier)"),
+                    Err(err) => println!("  {o:<12} ({err})"),
                 }
             }
             println!("kernels:");
-            for (layer, ids) in net.kernels() {
+            for (layer, ids) in e.kernels() {
                 println!("  {layer:<14} {ids}");
             }
         }

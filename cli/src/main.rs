@@ -6,6 +6,7 @@
 //! rvcnn search --index F --query IMG -k 5      cosine top-k
 //! rvcnn eval <labelled dir>                    leave-one-out recall@1
 //! rvcnn info                                   CPU features, kernels, model summary
+//! rvcnn quantize --calib-images DIR [--out F]  INT8: calibrate, report, save
 //! ```
 
 mod embed;
@@ -15,6 +16,7 @@ mod files;
 mod info;
 mod model_args;
 mod progress;
+mod quantize;
 mod search;
 mod store;
 
@@ -42,6 +44,8 @@ enum Command {
     Eval(eval::Args),
     /// Show CPU features, chosen kernels and the model.
     Info(info::Args),
+    /// Calibrate an INT8 model on sample images; report its error; save it.
+    Quantize(quantize::Args),
 }
 
 /// The error type of every command: a message for the user.
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Command::Search(a) => search::run(&a),
         Command::Eval(a) => eval::run(&a),
         Command::Info(a) => info::run(&a),
+        Command::Quantize(a) => quantize::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Args as ClapArgs, ValueEnum};
 use ruvector_cnn_kernels::{Isa, IsaSet, KernelTable};
+use ruvector_cnn_model::quantized::{self, RangeMethod};
 use ruvector_cnn_model::{
     Arch, Embedder, EmbedderOptions, Fit, Network, Output, Preprocess, Weights, pretrained,
 };
 
-use crate::CliResult;
+use crate::{CliResult, files};
 
 /// Which network output is the embedding.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -70,9 +71,37 @@ pub struct ModelArgs {
     /// image; for many images prefer --threads.
     #[arg(long, default_value_t = 1)]
     pub image_threads: usize,
-    /// Highest instruction set to use (scalar, avx2fma, avx512f); default: the best detected.
+    /// Highest instruction set to use (scalar, avx2fma, avxvnni, avx512f, avx512vnni);
+    /// default: the best detected.
     #[arg(long)]
     pub isa: Option<String>,
+    /// Run the model in INT8 (MobileNetV2): convolutions on 8-bit activations and weights,
+    /// activation ranges calibrated on --calib images.
+    #[arg(long)]
+    pub int8: bool,
+    /// Calibration images (files or folders) for --int8; default: up to 64 of the images
+    /// being processed.
+    #[arg(long, value_name = "PATH", requires = "int8")]
+    pub calib: Vec<PathBuf>,
+    /// How --int8 picks activation ranges: `minmax`, or `percentile[:P]` (P in (50, 100]).
+    #[arg(long, value_name = "METHOD", default_value = "percentile:99.99")]
+    pub calib_method: String,
+}
+
+/// Calibration images used at most (the first ones, in path order).
+const MAX_CALIBRATION: usize = 64;
+
+/// Decodes up to [`MAX_CALIBRATION`] of `paths` (unreadable files are skipped).
+pub fn calibration_views(paths: &[PathBuf]) -> CliResult<Vec<files::Decoded>> {
+    let decoded: Vec<files::Decoded> = paths
+        .iter()
+        .filter_map(|p| files::decode(p).ok())
+        .take(MAX_CALIBRATION)
+        .collect();
+    if decoded.is_empty() {
+        return Err("INT8 calibration needs readable images: pass --calib DIR".into());
+    }
+    Ok(decoded)
 }
 
 impl ModelArgs {
@@ -83,7 +112,8 @@ impl ModelArgs {
             None => KernelTable::with_isa(detected),
             Some(name) => {
                 let isa = Isa::from_name(name).ok_or_else(|| {
-                    format!("unknown ISA `{name}` (known: scalar, avx2fma, avx512f)")
+                    let known: Vec<&str> = Isa::ALL.iter().map(|i| i.name()).collect();
+                    format!("unknown ISA `{name}` (known: {})", known.join(", "))
                 })?;
                 if !detected.contains(isa) {
                     return Err(format!("this CPU does not support {isa}"));
@@ -155,20 +185,45 @@ impl ModelArgs {
     }
 
     /// A label for the model (for outputs and logs).
-    pub fn label(&self, net: &Network) -> String {
+    pub fn label(&self, e: &Embedder) -> String {
         let source = match (&self.weights, self.random_init) {
             (Some(p), _) => p.display().to_string(),
             (None, Some(seed)) => format!("random-init:{seed}"),
             (None, None) => "pretrained".into(),
         };
-        format!("{}@{}:{}", net.arch(), net.width_mult(), source)
+        let int8 = if e.precision() == "int8" { "/int8" } else { "" };
+        format!("{}@{}{int8}:{}", e.arch(), e.width_mult(), source)
     }
 
-    /// The embedder these arguments select.
-    pub fn embedder(&self) -> CliResult<Embedder> {
+    /// The embedder these arguments select: INT8 with --int8 (calibrated on --calib, or else
+    /// on the first of `inputs`) or when the weights file holds calibrated ranges
+    /// (`rvcnn quantize --out`), else f32.
+    pub fn embedder(&self, inputs: &[PathBuf]) -> CliResult<Embedder> {
         let w = self.weights()?;
-        let net = Network::from_metadata(&w, &self.table()?).map_err(|e| e.to_string())?;
-        Embedder::new(net, self.options()).map_err(|e| e.to_string())
+        let table = self.table()?;
+        if !self.int8 && w.metadata(quantized::RANGES_KEY).is_none() {
+            let net = Network::from_metadata(&w, &table).map_err(|e| e.to_string())?;
+            return Embedder::new(net, self.options()).map_err(|e| e.to_string());
+        }
+        if let Some(q) = quantized::from_weights(&w, &table).map_err(|e| e.to_string())? {
+            return Embedder::new_quantized(q, self.options()).map_err(|e| e.to_string());
+        }
+        let method = RangeMethod::parse(&self.calib_method).map_err(|e| e.to_string())?;
+        let paths = if self.calib.is_empty() {
+            inputs.to_vec()
+        } else {
+            files::collect(&self.calib)?
+        };
+        let decoded = calibration_views(&paths)?;
+        let views = decoded
+            .iter()
+            .map(files::Decoded::view)
+            .collect::<CliResult<Vec<_>>>()?;
+        eprintln!(
+            "rvcnn: calibrating INT8 ranges on {} images ({method:?})",
+            views.len()
+        );
+        Embedder::quantize(&w, &views, method, self.options(), &table).map_err(|e| e.to_string())
     }
 }
 

@@ -43,7 +43,7 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 /// Runs `rvcnn search`.
 pub fn run(args: &Args) -> CliResult {
     let index = store::read(&args.index)?;
-    let embedder = args.model.embedder()?;
+    let embedder = args.model.embedder(std::slice::from_ref(&args.query))?;
     if embedder.dim() != index.dim {
         return Err(format!(
             "the index holds {}-d vectors but this model makes {}-d ones; use the model options \

@@ -165,3 +165,56 @@ fn helpful_errors() {
         "{info}"
     );
 }
+
+#[test]
+fn quantize_report_save_and_embed_int8() {
+    let dir = scratch("int8");
+    let q = dir.join("q.safetensors");
+    let v2 = [
+        "--model",
+        "mobilenetv2",
+        "--random-init",
+        "3",
+        "--width",
+        "0.35",
+    ];
+    let imgs = images();
+    let out = rvcnn(
+        &[
+            &[
+                "quantize",
+                "--calib-images",
+                imgs.to_str().unwrap(),
+                "--report",
+                "--out",
+                q.to_str().unwrap(),
+            ][..],
+            &v2,
+        ]
+        .concat(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("features.1.dw") && report.contains("cosine(int8, f32)"),
+        "{report}"
+    );
+    // The saved file embeds as INT8 without calibration images.
+    let npy = dir.join("e.npy");
+    let out = rvcnn(&[
+        "embed",
+        imgs.to_str().unwrap(),
+        "--weights",
+        q.to_str().unwrap(),
+        "--out",
+        npy.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("/int8"), "{}", text(&out.stderr));
+    // --int8 calibrates on the inputs; MobileNetV3 says it has no INT8 path.
+    let out = rvcnn(&[&["embed", imgs.to_str().unwrap(), "--int8"][..], &v2].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = rvcnn(&[&["embed", imgs.to_str().unwrap(), "--int8"][..], &MODEL].concat());
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("INT8"), "{}", text(&out.stderr));
+}

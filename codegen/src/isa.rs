@@ -323,9 +323,11 @@ pub trait IntVocab {
     /// 4 bytes per lane); for [`IntVocab::split`] ISAs `w` holds the `hi` bytes and `w_lo` the
     /// `lo` bytes. A statement, no `;`.
     fn dot4(&self, acc: &str, x: &str, w: &str, w_lo: &str) -> String;
-    /// `(high32(acc·mult) + rnd) >> shift` per lane (arithmetic shift): the requantization
-    /// rule of `ruvector_cnn_kernels::quant`.
-    fn requant(&self, acc: &str, mult: &str, rnd: &str, shift: &str) -> String;
+    /// `(high32(clamp(acc, lo, hi)·2^pre·mult) + rnd) >> shift` per lane (arithmetic
+    /// shift; `lo = i32::MIN >> pre`, `hi = i32::MAX >> pre`): the requantization rule of
+    /// `ruvector_cnn_kernels::quant`. `q` names the per-column operand vectors: `mult{q}`,
+    /// `rnd{q}`, `shift{q}`, `pre{q}`, `lo{q}`, `hi{q}` must be in scope.
+    fn requant(&self, acc: &str, q: usize) -> String;
     /// One register of bytes (`4·lanes` of them) from `p: *const u8`.
     fn load_bytes(&self, p: &str) -> String;
     /// The first `count` (`< 4·lanes`) bytes at `p`, the rest zero; bytes past them are not
@@ -399,8 +401,8 @@ impl IntVocab for ScalarInt {
     fn dot4(&self, acc: &str, x: &str, w: &str, _w_lo: &str) -> String {
         format!("{acc} = dot4({acc}, {x}, {w})")
     }
-    fn requant(&self, acc: &str, mult: &str, rnd: &str, shift: &str) -> String {
-        format!("requant({acc}, {mult}, {rnd}, {shift})")
+    fn requant(&self, acc: &str, q: usize) -> String {
+        format!("requant({acc}.clamp(lo{q}, hi{q}) << pre{q}, mult{q}, rnd{q}, shift{q})")
     }
     fn load_bytes(&self, p: &str) -> String {
         format!("({p} as *const [u8; 4]).read_unaligned()")
@@ -446,7 +448,7 @@ impl IntVocab for ScalarInt {
         format!("{a}.wrapping_mul({b})")
     }
     fn sra_i32(&self, a: &str, s: &str) -> String {
-        format!("({a} >> {s})")
+        format!("sra({a}, {s})")
     }
     fn add_i32(&self, a: &str, b: &str) -> String {
         format!("{a}.wrapping_add({b})")
@@ -512,12 +514,13 @@ impl IntVocab for Avx2Int {
             )
         }
     }
-    fn requant(&self, acc: &str, mult: &str, rnd: &str, shift: &str) -> String {
+    fn requant(&self, acc: &str, q: usize) -> String {
         format!(
-            "{{ let ev = _mm256_mul_epi32({acc}, {mult}); \
-             let od = _mm256_mul_epi32(_mm256_srli_epi64::<32>({acc}), _mm256_srli_epi64::<32>({mult})); \
+            "{{ let a = _mm256_sllv_epi32(_mm256_min_epi32(_mm256_max_epi32({acc}, lo{q}), hi{q}), pre{q}); \
+             let ev = _mm256_mul_epi32(a, mult{q}); \
+             let od = _mm256_mul_epi32(_mm256_srli_epi64::<32>(a), _mm256_srli_epi64::<32>(mult{q})); \
              let q = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(ev), od); \
-             _mm256_srav_epi32(_mm256_add_epi32(q, {rnd}), {shift}) }}"
+             _mm256_srav_epi32(_mm256_add_epi32(q, rnd{q}), shift{q}) }}"
         )
     }
     fn load_bytes(&self, p: &str) -> String {
@@ -628,12 +631,13 @@ impl IntVocab for Avx512Int {
     fn dot4(&self, acc: &str, x: &str, w: &str, _w_lo: &str) -> String {
         format!("{acc} = _mm512_dpbusd_epi32({acc}, {x}, _mm512_loadu_si512({w} as *const _))")
     }
-    fn requant(&self, acc: &str, mult: &str, rnd: &str, shift: &str) -> String {
+    fn requant(&self, acc: &str, q: usize) -> String {
         format!(
-            "{{ let ev = _mm512_mul_epi32({acc}, {mult}); \
-             let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>({acc}), _mm512_srli_epi64::<32>({mult})); \
+            "{{ let a = _mm512_sllv_epi32(_mm512_min_epi32(_mm512_max_epi32({acc}, lo{q}), hi{q}), pre{q}); \
+             let ev = _mm512_mul_epi32(a, mult{q}); \
+             let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>(a), _mm512_srli_epi64::<32>(mult{q})); \
              let q = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64::<32>(ev), od); \
-             _mm512_srav_epi32(_mm512_add_epi32(q, {rnd}), {shift}) }}"
+             _mm512_srav_epi32(_mm512_add_epi32(q, rnd{q}), shift{q}) }}"
         )
     }
     fn load_bytes(&self, p: &str) -> String {

@@ -132,7 +132,7 @@ impl QgemmWeights<'_> {
         if let Some(r) = self
             .requant
             .iter()
-            .find(|r| !(1..=31).contains(&r.shift) || r.mult < 0)
+            .find(|r| !(1..=31).contains(&r.shift) || r.mult < 0 || !(0..=24).contains(&r.pre))
         {
             return Err(Error::InvalidArgument(format!(
                 "invalid requantization {r:?}"
@@ -142,12 +142,12 @@ impl QgemmWeights<'_> {
     }
 }
 
-/// Bytes of INT8 GEMM weights packed for `tile`: per NR-column panel a header of four NR-long
-/// `i32` arrays, then `ceil(k/4)` steps of NR×4 bytes (twice that for split tiles).
+/// Bytes of INT8 GEMM weights packed for `tile`: per NR-column panel a header of
+/// [`QUANT_HEADER_ARRAYS`] NR-long `i32` arrays, then `ceil(k/4)` steps of NR×4 bytes (twice that for split tiles).
 pub fn qgemm_packed_len(n: usize, k: usize, tile: QgemmTile) -> Result<usize> {
     let step = if tile.split { 8 } else { 4 };
     let per_panel = product(&[k.div_ceil(4), step * tile.nr], "packed weights")?
-        .checked_add(16 * tile.nr)
+        .checked_add(4 * QUANT_HEADER_ARRAYS * tile.nr)
         .ok_or(Error::SizeOverflow("packed weights"))?;
     product(&[n.div_ceil(tile.nr), per_panel], "packed weights")
 }
@@ -168,7 +168,7 @@ pub fn qgemm(q: &QgemmWeights, tile: QgemmTile) -> Result<Vec<u8>> {
         let header = quant_header(q.bias[col], row, q.input_zero_point, q.requant[col]);
         put_header(&mut out, base, nr, j, header);
         for (kk, &w) in row.iter().enumerate() {
-            let at = base + 16 * nr + (kk / 4) * step + 4 * j + kk % 4;
+            let at = base + 4 * QUANT_HEADER_ARRAYS * nr + (kk / 4) * step + 4 * j + kk % 4;
             if tile.split {
                 out[at] = (w >> 1) as u8;
                 out[at + 4 * nr] = (w & 1) as u8;
@@ -229,7 +229,7 @@ impl QdwconvWeights<'_> {
 fn check_requant(requant: &[Requant]) -> Result<()> {
     match requant
         .iter()
-        .find(|r| !(1..=31).contains(&r.shift) || r.mult < 0)
+        .find(|r| !(1..=31).contains(&r.shift) || r.mult < 0 || !(0..=24).contains(&r.pre))
     {
         Some(r) => Err(Error::InvalidArgument(format!(
             "invalid requantization {r:?}"
@@ -238,16 +238,30 @@ fn check_requant(requant: &[Requant]) -> Result<()> {
     }
 }
 
-/// The four `i32` header values of one output channel: bias with `−z_x·Σw` folded in,
-/// multiplier, rounding addend, shift.
-fn quant_header(bias: i32, weights: &[i8], zero_point: u8, rq: Requant) -> [i32; 4] {
+/// `i32` arrays in the header of a packed INT8 panel or block (one entry per column):
+/// bias with `−z_x·Σw` folded in, multiplier, rounding addend, shift, pre-shift.
+pub const QUANT_HEADER_ARRAYS: usize = 5;
+
+/// The header values of one output channel (see [`QUANT_HEADER_ARRAYS`]).
+fn quant_header(
+    bias: i32,
+    weights: &[i8],
+    zero_point: u8,
+    rq: Requant,
+) -> [i32; QUANT_HEADER_ARRAYS] {
     let sum: i64 = weights.iter().map(|&w| i64::from(w)).sum();
     let folded = i64::from(bias) - i64::from(zero_point) * sum;
-    [folded as i32, rq.mult, rq.rounding(), rq.shift]
+    [folded as i32, rq.mult, rq.rounding(), rq.shift, rq.pre]
 }
 
 /// Writes `header` for column `j` of a panel of width `nr` starting at `out[base..]`.
-fn put_header(out: &mut [u8], base: usize, nr: usize, j: usize, header: [i32; 4]) {
+fn put_header(
+    out: &mut [u8],
+    base: usize,
+    nr: usize,
+    j: usize,
+    header: [i32; QUANT_HEADER_ARRAYS],
+) {
     for (a, v) in header.iter().enumerate() {
         let at = base + 4 * (a * nr + j);
         out[at..at + 4].copy_from_slice(&v.to_ne_bytes());
@@ -255,7 +269,7 @@ fn put_header(out: &mut [u8], base: usize, nr: usize, j: usize, header: [i32; 4]
 }
 
 /// Packs a quantized depthwise layer for `tile` (see [`crate::ukernels::qdwconv`]) into
-/// `cb`-channel blocks: a header of four `cb`-long `i32` arrays, then per group of 4 taps the
+/// `cb`-channel blocks: a header of [`QUANT_HEADER_ARRAYS`] `cb`-long `i32` arrays, then per group of 4 taps the
 /// weights of the 4 accumulators (`lanes = cb / 4` lanes × 4 tap bytes each; split tiles:
 /// all `hi` bytes, then all `lo`). Lane `d` of accumulator `a` is channel
 /// `16·(d / 4) + 4·a + d % 4` of the block (channel `a` when `lanes = 1`): the order the
@@ -271,7 +285,7 @@ pub fn qdwconv(q: &QdwconvWeights, tile: QdwconvTile) -> Result<Vec<u8>> {
     let taps = q.kernel * q.kernel;
     let group = if tile.split { 8 * cb } else { 4 * cb };
     let block = product(&[taps.div_ceil(4), group], "packed weights")?
-        .checked_add(16 * cb)
+        .checked_add(4 * QUANT_HEADER_ARRAYS * cb)
         .ok_or(Error::SizeOverflow("packed weights"))?;
     let mut out = vec![0u8; product(&[q.channels.div_ceil(cb), block], "packed weights")?];
     let slot_of = |j: usize| -> usize {
@@ -289,7 +303,7 @@ pub fn qdwconv(q: &QdwconvWeights, tile: QdwconvTile) -> Result<Vec<u8>> {
         let header = quant_header(q.bias[ch], w, q.input_zero_point, q.requant[ch]);
         put_header(&mut out, base, cb, slot, header);
         for (t, &v) in w.iter().enumerate() {
-            let at = base + 16 * cb + (t / 4) * group + 4 * slot + t % 4;
+            let at = base + 4 * QUANT_HEADER_ARRAYS * cb + (t / 4) * group + 4 * slot + t % 4;
             if tile.split {
                 out[at] = (v >> 1) as u8;
                 out[at + 4 * cb] = (v & 1) as u8;

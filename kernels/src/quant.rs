@@ -9,51 +9,61 @@
 //!   and accumulate `Σ q_x·q_w` (wrapping `i32` arithmetic, exact whenever the true sum fits,
 //!   which [`max_reduction`] bounds).
 //! - **Requantization** to an output with scale `s_y` and zero point `z_y`: the real
-//!   multiplier `S = s_x·s_w[c] / s_y` (must lie in `(0, 0.25)`) is stored as an `i32`
-//!   `mult < 2³¹` and a shift `n = 32 + shift` (`shift` in `1..=31`) with `S ≈ mult·2⁻ⁿ`
-//!   (31 significant bits). The result is
+//!   multiplier `S = s_x·s_w[c] / s_y` (in `(0, 2²²)`) is stored as a pre-shift `pre` in
+//!   `0..=24`, an `i32` `mult < 2³¹` and a shift `n = 32 + shift − pre` (`shift` in
+//!   `1..=31`) with `S ≈ mult·2⁻ⁿ` (31 significant bits). The result is
 //!
-//!   `y = clamp(z_y + ((high32(acc·mult) + 2^(shift−1)) >> shift), out_min, out_max)`
+//!   `y = clamp(z_y + ((high32(sat(acc·2^pre)·mult) + 2^(shift−1)) >> shift), out_min, out_max)`
 //!
-//!   where `high32` is the upper half of the exact 64-bit product and `>>` is an arithmetic
-//!   shift. This equals `⌊acc·mult/2ⁿ + ½⌋`: **round to nearest, ties toward +∞**, the single
-//!   rounding rule of the library (the low 32 bits that `high32` drops cannot change the result
-//!   because `shift ≥ 1`). It needs only 32-bit lanes after one widening multiply, so every ISA
-//!   computes it bit-exactly.
+//!   where `sat` clamps to `i32`, `high32` is the upper half of the exact 64-bit product and
+//!   `>>` is an arithmetic shift. This equals `⌊acc·mult/2ⁿ + ½⌋`: **round to nearest, ties
+//!   toward +∞**, the single rounding rule of the library (the low 32 bits that `high32` drops
+//!   cannot change the result because `shift ≥ 1`; `pre > 0` only when `S ≥ 0.25`, and then
+//!   `sat` changes only accumulators so large that the output saturates either way). It
+//!   needs only 32-bit lanes after one widening multiply, so every ISA computes it
+//!   bit-exactly.
 //! - **Activations fused by clamping**: ReLU is `out_min = z_y`, ReLU6 additionally
 //!   `out_max = z_y + round(6/s_y)`; other activations are applied in the model's mixed
 //!   precision path.
 
 use crate::ops::{Error, Result};
 
-/// A requantization multiplier: `S ≈ mult·2^-(32 + shift)`.
+/// A requantization multiplier: `S ≈ mult·2^-(32 + shift − pre)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Requant {
     /// Multiplier, `0 ≤ mult < 2³¹`.
     pub mult: i32,
     /// Post-shift after taking the high 32 bits, `1..=31`.
     pub shift: i32,
+    /// Saturating left shift of the accumulator first, `0..=24` (non-zero only for
+    /// `S ≥ 0.25`).
+    pub pre: i32,
 }
 
 impl Requant {
     /// The multiplier closest to `scale` with the most precision the rule allows.
     ///
-    /// Errors unless `0 < scale < 0.25` and finite (a larger scale would need fewer than 33
-    /// bits of total shift; such layers are not requantizable with this rule). Scales below
-    /// `2⁻⁶³` round to a zero multiplier (every output is then the zero point).
+    /// Errors unless `0 < scale < 2²²` and finite. Scales below `2⁻⁶³` round to a zero
+    /// multiplier (every output is then the zero point).
     pub fn from_scale(scale: f64) -> Result<Requant> {
-        if !(scale.is_finite() && scale > 0.0 && scale < 0.25) {
+        if !(scale.is_finite() && scale > 0.0 && scale < 2f64.powi(22)) {
             return Err(Error::InvalidArgument(format!(
-                "requantization scale {scale} is outside (0, 0.25)"
+                "requantization scale {scale} is outside (0, 2^22)"
             )));
         }
-        // Largest total shift n ≤ 63 with round(scale·2ⁿ) < 2³¹.
+        // Smallest pre-shift bringing the scale below 0.25, then the largest total shift
+        // n ≤ 63 with round(scale'·2ⁿ) < 2³¹.
+        let pre = (0..=24)
+            .find(|&p| scale / 2f64.powi(p) < 0.25)
+            .expect("scale < 2^22");
+        let reduced = scale / 2f64.powi(pre);
         for shift in (1..=31).rev() {
-            let mult = (scale * 2f64.powi(32 + shift)).round();
+            let mult = (reduced * 2f64.powi(32 + shift)).round();
             if mult < 2f64.powi(31) {
                 return Ok(Requant {
                     mult: mult as i32,
                     shift,
+                    pre,
                 });
             }
         }
@@ -62,7 +72,7 @@ impl Requant {
 
     /// The real multiplier this represents.
     pub fn scale(self) -> f64 {
-        self.mult as f64 * 2f64.powi(-(32 + self.shift))
+        self.mult as f64 * 2f64.powi(self.pre - 32 - self.shift)
     }
 
     /// The rounding addend `2^(shift−1)`.
@@ -70,9 +80,11 @@ impl Requant {
         1 << (self.shift - 1)
     }
 
-    /// `(high32(acc·mult) + 2^(shift−1)) >> shift`, before the zero point and clamp.
+    /// `(high32(sat(acc·2^pre)·mult) + 2^(shift−1)) >> shift`, before the zero point and
+    /// clamp.
     pub fn apply(self, acc: i32) -> i32 {
-        let high = (i64::from(acc) * i64::from(self.mult)) >> 32;
+        let wide = (i64::from(acc) << self.pre).clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+        let high = (wide * i64::from(self.mult)) >> 32;
         // |high| < 2³⁰ and the rounding addend ≤ 2³⁰: no overflow.
         ((high + i64::from(self.rounding())) >> self.shift) as i32
     }
@@ -166,14 +178,15 @@ mod tests {
 
     #[test]
     fn multipliers_round_trip_and_bad_scales_are_errors() {
-        for s in [0.2499, 0.1, 1e-3, 3.7e-5, 1e-12] {
+        for s in [3e6, 1.0, 0.25, 0.2499, 0.1, 1e-3, 3.7e-5, 1e-12] {
             let r = Requant::from_scale(s).unwrap();
             // Within half a unit of the multiplier's last place.
-            let ulp = 2f64.powi(-(32 + r.shift));
+            let ulp = 2f64.powi(r.pre - 32 - r.shift);
             assert!((r.scale() - s).abs() <= ulp / 2.0, "{s} -> {r:?}");
-            assert!((1..=31).contains(&r.shift) && r.mult >= 0);
+            assert!((1..=31).contains(&r.shift) && r.mult >= 0 && (0..=24).contains(&r.pre));
+            assert_eq!(r.pre > 0, s >= 0.25, "{s} -> {r:?}");
         }
-        for s in [0.25, 1.0, 0.0, -1e-3, f64::NAN, f64::INFINITY] {
+        for s in [5e6, 0.0, -1e-3, f64::NAN, f64::INFINITY] {
             assert!(Requant::from_scale(s).is_err(), "{s}");
         }
     }
@@ -193,6 +206,13 @@ mod tests {
                 crate::simd::scalar::requant(acc, r.mult, r.rounding(), r.shift)
             );
         }
+        // Scale 3: pre-shift 4; small accumulators exact, huge ones saturate.
+        let r = Requant::from_scale(3.0).unwrap();
+        assert_eq!(r.pre, 4);
+        assert_eq!([r.apply(5), r.apply(-5), r.apply(0)], [15, -15, 0]);
+        assert!(r.apply(i32::MAX) > 1 << 20 && r.apply(i32::MIN) < -(1 << 20));
+        let r = Requant::from_scale(0.5).unwrap();
+        assert_eq!([r.apply(1), r.apply(-1), r.apply(3)], [1, 0, 2]);
     }
 
     #[test]

@@ -10,7 +10,16 @@ use ruvector_cnn_kernels::parallel::{MAX_THREADS, ThreadPool};
 use crate::error::{Error, Result};
 use crate::network::{Network, Output, Workspace};
 use crate::preprocess::{ImageView, Preprocess, Scratch};
+use crate::quantized::{
+    QuantNetwork, QuantWorkspace, RangeMethod, preprocess_all, quantize_network,
+};
 use crate::weights::Weights;
+
+/// The network behind an embedder: f32, or INT8 (pooled output only).
+enum Model {
+    F32(Network),
+    Int8(QuantNetwork),
+}
 
 /// How an [`Embedder`] turns network outputs into vectors.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -46,6 +55,7 @@ impl Default for EmbedderOptions {
 #[derive(Default)]
 struct Session {
     ws: Workspace,
+    qws: QuantWorkspace,
     tensor: Vec<f32>,
     scratch: Scratch,
     result: Vec<f32>,
@@ -55,7 +65,7 @@ struct Session {
 /// once; each concurrent call uses its own workspace from an internal pool (allocated on first
 /// use, then reused, so steady-state calls do not allocate in the network).
 pub struct Embedder {
-    net: Network,
+    net: Model,
     opts: EmbedderOptions,
     dim: usize,
     sessions: Mutex<Vec<Session>>,
@@ -69,6 +79,17 @@ fn cores(n: usize) -> usize {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         t => t,
     }
+}
+
+/// The persistent pool for `embed_batch` when `threads` (0 = all cores) is above 1.
+fn batch_pool(threads: usize) -> Result<Option<ThreadPool>> {
+    let threads = cores(threads).min(MAX_THREADS);
+    if threads <= 1 {
+        return Ok(None);
+    }
+    ThreadPool::new(threads)
+        .map(Some)
+        .map_err(|e| Error::Unsupported(format!("cannot start {threads} worker threads: {e}")))
 }
 
 /// One worker's share of a batch in [`Embedder::embed_batch_into`].
@@ -85,21 +106,55 @@ impl Embedder {
         opts.preprocess.validate()?;
         net.set_threads(cores(opts.image_threads))?;
         let dim = net.output_dim(opts.output)?;
-        let threads = cores(opts.threads).min(MAX_THREADS);
-        let batch_pool = if threads > 1 {
-            Some(ThreadPool::new(threads).map_err(|e| {
-                Error::Unsupported(format!("cannot start {threads} worker threads: {e}"))
-            })?)
-        } else {
-            None
-        };
         Ok(Embedder {
-            net,
+            net: Model::F32(net),
             opts,
             dim,
             sessions: Mutex::new(Vec::new()),
-            batch_pool,
+            batch_pool: batch_pool(opts.threads)?,
         })
+    }
+
+    /// An embedder over an INT8 network. Its output is the pooled features
+    /// (`opts.output` must be `Pooled`); `opts.image_threads` must be 1 (INT8 layers are not
+    /// split over cores yet; use `threads` for throughput).
+    pub fn new_quantized(net: QuantNetwork, opts: EmbedderOptions) -> Result<Self> {
+        opts.preprocess.validate()?;
+        if opts.output != Output::Pooled {
+            return Err(Error::Unsupported(format!(
+                "INT8 models produce the pooled embedding only, not {}",
+                opts.output
+            )));
+        }
+        if cores(opts.image_threads) > 1 {
+            return Err(Error::Unsupported(
+                "INT8 models do not split an image over cores yet (image_threads must be 1)".into(),
+            ));
+        }
+        Ok(Embedder {
+            dim: net.dim(),
+            net: Model::Int8(net),
+            opts,
+            sessions: Mutex::new(Vec::new()),
+            batch_pool: batch_pool(opts.threads)?,
+        })
+    }
+
+    /// An INT8 embedder from f32 `weights` (metadata naming the architecture): builds the f32
+    /// network, measures activation ranges with `method` on `calibration` images (preprocessed
+    /// as `opts` says), and quantizes.
+    pub fn quantize(
+        weights: &Weights,
+        calibration: &[ImageView<'_>],
+        method: RangeMethod,
+        opts: EmbedderOptions,
+        table: &KernelTable,
+    ) -> Result<Self> {
+        let net = Network::from_metadata(weights, table)?;
+        let p = &opts.preprocess;
+        let tensors = preprocess_all(calibration, p)?;
+        let q = quantize_network(&net, weights, &tensors, p.size, method, table)?;
+        Self::new_quantized(q, opts)
     }
 
     /// The default pretrained model (MobileNetV2, ImageNet features; see
@@ -109,9 +164,15 @@ impl Embedder {
         Self::new(Network::from_metadata(&w, KernelTable::best())?, opts)
     }
 
-    /// A model from weights whose metadata names the architecture.
+    /// A model from weights whose metadata names the architecture: INT8 when the metadata
+    /// holds calibrated ranges (a quantized model file, see [`crate::quantized::save_into`]),
+    /// else f32.
     pub fn from_weights(weights: &Weights, opts: EmbedderOptions) -> Result<Self> {
-        Self::new(Network::from_metadata(weights, KernelTable::best())?, opts)
+        let table = KernelTable::best();
+        match crate::quantized::from_weights(weights, table)? {
+            Some(q) => Self::new_quantized(q, opts),
+            None => Self::new(Network::from_metadata(weights, table)?, opts),
+        }
     }
 
     /// Values per embedding.
@@ -119,9 +180,71 @@ impl Embedder {
         self.dim
     }
 
-    /// The network.
-    pub fn network(&self) -> &Network {
-        &self.net
+    /// The f32 network (`None` for an INT8 embedder).
+    pub fn network(&self) -> Option<&Network> {
+        match &self.net {
+            Model::F32(n) => Some(n),
+            Model::Int8(_) => None,
+        }
+    }
+
+    /// The INT8 network (`None` for an f32 embedder).
+    pub fn quantized(&self) -> Option<&QuantNetwork> {
+        match &self.net {
+            Model::F32(_) => None,
+            Model::Int8(q) => Some(q),
+        }
+    }
+
+    /// The architecture.
+    pub fn arch(&self) -> crate::Arch {
+        match &self.net {
+            Model::F32(n) => n.arch(),
+            Model::Int8(q) => q.arch(),
+        }
+    }
+
+    /// The width multiplier.
+    pub fn width_mult(&self) -> f32 {
+        match &self.net {
+            Model::F32(n) => n.width_mult(),
+            Model::Int8(q) => q.width_mult(),
+        }
+    }
+
+    /// `"f32"` or `"int8"`.
+    pub fn precision(&self) -> &'static str {
+        match &self.net {
+            Model::F32(_) => "f32",
+            Model::Int8(_) => "int8",
+        }
+    }
+
+    /// Values per image the model can produce for `output` (an error if it cannot).
+    pub fn output_dim(&self, output: Output) -> Result<usize> {
+        match &self.net {
+            Model::F32(n) => n.output_dim(output),
+            Model::Int8(q) if output == Output::Pooled => Ok(q.dim()),
+            Model::Int8(_) => Err(Error::Unsupported(format!(
+                "INT8 models produce the pooled embedding only, not {output}"
+            ))),
+        }
+    }
+
+    /// `(layer, kernel ids)` of every layer, in order.
+    pub fn kernels(&self) -> Vec<(String, String)> {
+        match &self.net {
+            Model::F32(n) => n.kernels(),
+            Model::Int8(q) => q.kernels(),
+        }
+    }
+
+    /// Runs the model on a batch of preprocessed images into `s.result`.
+    fn run(&self, shape: Nhwc, data: &[f32], s: &mut Session) -> Result<usize> {
+        match &self.net {
+            Model::F32(n) => n.forward(shape, data, self.opts.output, &mut s.result, &mut s.ws),
+            Model::Int8(q) => q.forward(shape, data, &mut s.result, &mut s.qws),
+        }
     }
 
     /// The options.
@@ -188,8 +311,10 @@ impl Embedder {
             }
             p.run(image, &mut s.tensor, &mut s.scratch)?;
             let shape = Nhwc::new(1, p.size, p.size, 3);
-            self.net
-                .forward(shape, &s.tensor, self.opts.output, &mut s.result, &mut s.ws)?;
+            let tensor = std::mem::take(&mut s.tensor);
+            let r = self.run(shape, &tensor, s);
+            s.tensor = tensor;
+            r?;
             self.finish(&mut s.result[..dim])?;
             out[..dim].copy_from_slice(&s.result[..dim]);
             Ok(())
@@ -279,8 +404,7 @@ impl Embedder {
             if s.result.len() < total {
                 s.result.resize(total, 0.0);
             }
-            self.net
-                .forward(shape, data, self.opts.output, &mut s.result, &mut s.ws)?;
+            self.run(shape, data, s)?;
             for v in s.result[..total].chunks_exact_mut(self.dim) {
                 self.finish(v)?;
             }

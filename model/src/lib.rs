@@ -6,6 +6,8 @@
 //!   kernels chosen once; `forward` runs batches of NHWC images on a reusable [`Workspace`].
 //! - [`Embedder`]: u8 images of any size and pixel layout ([`ImageView`], [`Preprocess`]) →
 //!   L2-normalised vectors, from one thread or many.
+//! - [`quantized`]: INT8 models: activation ranges calibrated on sample images, then every
+//!   convolution in INT8 ([`quantized::QuantNetwork`]).
 //! - [`pretrained`]: the default ImageNet model (MobileNetV2) fetched from a registry package
 //!   and converted without PyTorch.
 
@@ -15,6 +17,7 @@ pub mod error;
 pub mod network;
 pub mod preprocess;
 pub mod pretrained;
+pub mod quantized;
 mod split;
 pub mod weights;
 

@@ -64,6 +64,12 @@ pub struct LayerTime {
 
 /// Observes a forward pass layer by layer; [`NoProbe`] compiles to nothing.
 trait Probe {
+    /// Sees the activation `name` of one image (minus `minus` elementwise, when given: the
+    /// projection output before its residual add). The quantization points of
+    /// [`Network::observe`].
+    #[inline(always)]
+    fn tensor(&mut self, _name: &str, _data: &[f32], _minus: Option<&[f32]>) {}
+
     /// Runs `f`, the layer `name()` doing `flops` operations with `kernel`.
     fn layer<T>(
         &mut self,
@@ -76,6 +82,28 @@ trait Probe {
 
 /// The probe of a plain forward pass.
 struct NoProbe;
+
+/// A probe that hands every activation to a callback ([`Network::observe`]).
+struct Observer<'a>(&'a mut ActivationObserver<'a>);
+
+/// The callback of [`Network::observe`]: `(name, data, minus)`.
+pub type ActivationObserver<'a> = dyn FnMut(&str, &[f32], Option<&[f32]>) + 'a;
+
+impl Probe for Observer<'_> {
+    fn tensor(&mut self, name: &str, data: &[f32], minus: Option<&[f32]>) {
+        (self.0)(name, data, minus);
+    }
+
+    fn layer<T>(
+        &mut self,
+        _: impl FnOnce() -> String,
+        _: &'static str,
+        _: impl FnOnce(&T) -> f64,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        f()
+    }
+}
 
 impl Probe for NoProbe {
     #[inline(always)]
@@ -169,7 +197,7 @@ fn rotate(bufs: &mut [Vec<f32>; 3], cur: usize) -> [&mut Vec<f32>; 3] {
 }
 
 /// The folded `(weights, bias)` of a conv + BN.
-fn fold(r: &Reader<'_>, c: &ConvBn, eps: f32) -> Result<(Vec<f32>, Vec<f32>)> {
+pub(crate) fn fold(r: &Reader<'_>, c: &ConvBn, eps: f32) -> Result<(Vec<f32>, Vec<f32>)> {
     let per_out = if c.depthwise { 1 } else { c.cin };
     let w = r.take(&c.weight, &[c.cout, per_out, c.kernel, c.kernel])?;
     let bn = |p: &str| r.take(&format!("{}.{p}", c.bn), &[c.cout]);
@@ -185,7 +213,7 @@ fn fold(r: &Reader<'_>, c: &ConvBn, eps: f32) -> Result<(Vec<f32>, Vec<f32>)> {
     desc.fold_into(w, None).layer(&c.bn)
 }
 
-fn pointwise(
+pub(crate) fn pointwise(
     r: &Reader<'_>,
     c: &ConvBn,
     eps: f32,
@@ -204,7 +232,12 @@ fn pointwise(
     Pointwise::new(&desc, t).layer(&c.weight)
 }
 
-fn depthwise(r: &Reader<'_>, c: &ConvBn, eps: f32, t: &KernelTable) -> Result<DepthwiseConv2d> {
+pub(crate) fn depthwise(
+    r: &Reader<'_>,
+    c: &ConvBn,
+    eps: f32,
+    t: &KernelTable,
+) -> Result<DepthwiseConv2d> {
     let (w, b) = fold(r, c, eps)?;
     let desc = DepthwiseDesc {
         channels: c.cout,
@@ -553,6 +586,11 @@ impl Network {
                 Ok(out)
             },
         )?;
+        probe.tensor(
+            "features.0",
+            &ws.act[0][..shape.len().layer("features.0")?],
+            None,
+        );
         let mut cur = 0;
         for b in &self.blocks {
             (shape, cur) = run_block(b, shape, cur, ws, probe, pool)?;
@@ -565,6 +603,7 @@ impl Network {
             |o: &Nhwc| macs2(*o, c_last),
             || pointwise_rows(pool, &self.last, shape, x, t, None, "last conv"),
         )?;
+        probe.tensor("last", &t[..s.len().layer("last conv")?], None);
         probe.layer(
             || "avgpool".into(),
             self.pool.kernel_id(),
@@ -627,6 +666,35 @@ impl Network {
         let mut times = Vec::new();
         self.forward_image(one, input, output, &mut out, ws, &mut times)?;
         Ok(times)
+    }
+
+    /// Runs the first image of `input` and calls `observe(name, data, minus)` for every
+    /// activation a quantized model quantizes, in order: `features.0` (stem output); per
+    /// block `{block}.expand` (if any), `{block}.dw`, `{block}.project` (the projection before
+    /// its residual add: `data − minus` when `minus` is given) and `{block}` (the block
+    /// output); `last` (the last conv's output). `{block}` is the torchvision prefix
+    /// (`features.3`).
+    pub fn observe(
+        &self,
+        input_shape: Nhwc,
+        input: &[f32],
+        ws: &mut Workspace,
+        observe: &mut ActivationObserver<'_>,
+    ) -> Result<()> {
+        let one = Nhwc {
+            n: 1,
+            ..input_shape
+        };
+        self.prepare(one, ws)?;
+        let mut out = vec![0.0; self.features];
+        self.forward_image(
+            one,
+            input,
+            Output::Pooled,
+            &mut out,
+            ws,
+            &mut Observer(observe),
+        )
     }
 
     /// Like [`Network::forward`], with the batch split into `workspaces.len()` contiguous
@@ -799,30 +867,41 @@ fn run_block(
     let Workspace { act, se, .. } = ws;
     let [x, t1, t2] = rotate(act, cur);
     let residual = b.residual.then_some(&x[..]);
-    let (s, next) = if let Some(e) = &b.expand {
+    let len = |s: Nhwc| s.len().layer(name);
+    let (s, out, next) = if let Some(e) = &b.expand {
         let s = probe.layer(
             || format!("{name} expand"),
             e.kernel_id(),
             |o: &Nhwc| macs2(*o, shape.c),
             || pointwise_rows(pool, e, shape, x, t1, None, name),
         )?;
+        probe.tensor(&format!("{name}.expand"), &t1[..len(s)?], None);
         let s = dw_se(b, s, t1, t2, se, probe, pool)?;
+        probe.tensor(&format!("{name}.dw"), &t2[..len(s)?], None);
         let s = probe.layer(
             || format!("{name} project"),
             b.project.kernel_id(),
             |o: &Nhwc| macs2(*o, s.c),
             || pointwise_rows(pool, &b.project, s, t2, t1, residual, name),
         )?;
-        (s, (cur + 1) % 3)
+        (s, &t1[..], (cur + 1) % 3)
     } else {
         let s = dw_se(b, shape, x, t1, se, probe, pool)?;
+        probe.tensor(&format!("{name}.dw"), &t1[..len(s)?], None);
         let s = probe.layer(
             || format!("{name} project"),
             b.project.kernel_id(),
             |o: &Nhwc| macs2(*o, s.c),
             || pointwise_rows(pool, &b.project, s, t1, t2, residual, name),
         )?;
-        (s, (cur + 2) % 3)
+        (s, &t2[..], (cur + 2) % 3)
     };
+    let n = len(s)?;
+    probe.tensor(
+        &format!("{name}.project"),
+        &out[..n],
+        residual.map(|r| &r[..n]),
+    );
+    probe.tensor(name, &out[..n], None);
     Ok((s, next))
 }

@@ -141,6 +141,11 @@ static void test_embed(rvcnn_embedder *e) {
     CHECK(rvcnn_embedder_dim(e, &dim) == RVCNN_STATUS_OK && dim == DIM);
     CHECK(rvcnn_embedder_dim(NULL, &dim) == RVCNN_STATUS_NULL_POINTER);
     CHECK(rvcnn_embedder_dim(e, NULL) == RVCNN_STATUS_NULL_POINTER);
+    const char *precision = NULL;
+    CHECK(rvcnn_embedder_precision(e, &precision) == RVCNN_STATUS_OK && precision
+          && strcmp(precision, "f32") == 0);
+    CHECK(rvcnn_embedder_precision(NULL, &precision) == RVCNN_STATUS_NULL_POINTER);
+    CHECK(rvcnn_embedder_precision(e, NULL) == RVCNN_STATUS_NULL_POINTER);
 
     CHECK(rvcnn_embedder_embed(e, &img, out, DIM) == RVCNN_STATUS_OK);
     CHECK(fabsf(norm(out, DIM) - 1.0f) < 1e-5f);

@@ -3,7 +3,7 @@
 //! ```text
 //! rvcnn-mbench --weights F.safetensors [--input X.f32 --shape N,3,H,W | --shape N,3,H,W]
 //!              [--output pooled|penultimate|logits] [--runs R] [--warmup W] [--threads T]
-//!              [--image-threads I] [--out Y.f32] [--layers]
+//!              [--image-threads I] [--out Y.f32] [--layers] [--int8]
 //! rvcnn-mbench --export-random ARCH F.safetensors     (torchvision-style random weights)
 //! ```
 //! Input files are raw little-endian f32 in NCHW order (as numpy's `tofile` writes); the
@@ -13,7 +13,9 @@
 //! batch is 1, else 1). Prints one JSON line
 //! with the median and minimum time of a forward pass over the whole batch. `--layers` instead
 //! prints a per-layer profile of one image (median over the runs): time, GFLOP/s and % of
-//! the measured one-core FMA peak (and of the nominal 285 GFLOP/s target core).
+//! the measured one-core FMA peak (and of the nominal 285 GFLOP/s target core). `--int8`
+//! times the INT8 network (pooled output, one thread), its activation ranges calibrated on
+//! the input images (min/max).
 
 use std::time::Instant;
 
@@ -21,6 +23,7 @@ use ruvector_cnn_kernels::KernelTable;
 use ruvector_cnn_kernels::ops::Nhwc;
 use ruvector_cnn_kernels::simd::peak::fma_peak_gflops;
 use ruvector_cnn_model::preprocess::nchw_to_nhwc;
+use ruvector_cnn_model::quantized::{QuantWorkspace, RangeMethod, quantize_network};
 use ruvector_cnn_model::{Arch, Network, Output, Weights};
 
 struct Args {
@@ -34,6 +37,7 @@ struct Args {
     image_threads: Option<usize>,
     out: Option<String>,
     layers: bool,
+    int8: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -49,6 +53,7 @@ fn parse() -> Result<Args, String> {
         image_threads: None,
         out: None,
         layers: false,
+        int8: false,
     };
     while let Some(flag) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -86,6 +91,7 @@ fn parse() -> Result<Args, String> {
             "--image-threads" => a.image_threads = Some(num(val()?)?.max(1)),
             "--out" => a.out = Some(val()?),
             "--layers" => a.layers = true,
+            "--int8" => a.int8 = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -131,6 +137,9 @@ fn run() -> Result<(), String> {
     if a.layers {
         return profile(&net, &a, &x);
     }
+    if a.int8 {
+        return int8(&net, &weights, &a, &x);
+    }
     let threads = a.threads.min(n);
     let per = n.div_ceil(threads);
     let mut workspaces: Vec<_> = (0..threads)
@@ -139,21 +148,11 @@ fn run() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let mut y = vec![0.0f32; n * dim];
     let shape = Nhwc::new(n, h, w, c);
-    let mut forward = |y: &mut [f32]| -> Result<(), String> {
-        net.forward_parallel(shape, &x, a.output, y, &mut workspaces)
+    let (median, min) = timed(a.warmup, a.runs, || {
+        net.forward_parallel(shape, &x, a.output, &mut y, &mut workspaces)
             .map(drop)
             .map_err(|e| e.to_string())
-    };
-    for _ in 0..a.warmup {
-        forward(&mut y)?;
-    }
-    let mut times = Vec::with_capacity(a.runs);
-    for _ in 0..a.runs {
-        let t = Instant::now();
-        forward(&mut y)?;
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
+    })?;
     if let Some(path) = &a.out {
         let bytes: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
         std::fs::write(path, bytes).map_err(|e| format!("{path}: {e}"))?;
@@ -163,8 +162,66 @@ fn run() -> Result<(), String> {
         net.arch(),
         KernelTable::best().isa_set().top(),
         a.runs,
-        times[times.len() / 2],
-        times[0]
+        median,
+        min
+    );
+    Ok(())
+}
+
+/// Median and minimum of `runs` timed calls of `f` (after `warmup` untimed ones), in ms.
+fn timed(
+    warmup: usize,
+    runs: usize,
+    mut f: impl FnMut() -> Result<(), String>,
+) -> Result<(f64, f64), String> {
+    for _ in 0..warmup {
+        f()?;
+    }
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        f()?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok((times[times.len() / 2], times[0]))
+}
+
+/// Times the INT8 network calibrated on the input images.
+fn int8(net: &Network, weights: &Weights, a: &Args, x: &[f32]) -> Result<(), String> {
+    let [n, c, h, w] = a.shape;
+    if a.threads > 1 || a.output != Output::Pooled || h != w {
+        return Err("--int8 times one thread, the pooled output, square images".into());
+    }
+    let image = c * h * w;
+    let tensors: Vec<Vec<f32>> = x.chunks_exact(image).map(<[f32]>::to_vec).collect();
+    let q = quantize_network(
+        net,
+        weights,
+        &tensors,
+        h,
+        RangeMethod::MinMax,
+        KernelTable::best(),
+    )
+    .map_err(|e| e.to_string())?;
+    let shape = Nhwc::new(n, h, w, c);
+    let mut ws = QuantWorkspace::default();
+    let mut y = vec![0.0f32; n * q.dim()];
+    let (median, min) = timed(a.warmup, a.runs, || {
+        q.forward(shape, x, &mut y, &mut ws)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })?;
+    if let Some(path) = &a.out {
+        let bytes: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(path, bytes).map_err(|e| format!("{path}: {e}"))?;
+    }
+    println!(
+        "{{\"arch\":\"{}\",\"precision\":\"int8\",\"isa\":\"{}\",\"batch\":{n},\"size\":[{h},{w}],\"threads\":1,\"f32_layers\":{},\"runs\":{},\"median_ms\":{median:.4},\"min_ms\":{min:.4}}}",
+        net.arch(),
+        KernelTable::best().isa_set().top(),
+        q.f32_layers().len(),
+        a.runs,
     );
     Ok(())
 }

@@ -1,4 +1,8 @@
-//! Pieces shared by the INT8 emitters: the requantizing epilogue.
+//! Pieces shared by the INT8 emitters: the packed header and the requantizing epilogue.
+
+/// `i32` arrays in a packed INT8 header, each one entry per column/channel: bias, multiplier,
+/// rounding addend, shift, pre-shift (`ruvector_cnn_kernels::pack` writes them).
+pub const HEADER_ARRAYS: usize = 5;
 
 use crate::isa::IntVocab;
 use crate::writer::Writer;
@@ -15,26 +19,31 @@ pub struct Block<'a> {
 }
 
 /// Requantizes, offsets and clamps a block of accumulators into `o{i}_{j}` (row `i`, vector
-/// `j`): `acc(i, j)` names the accumulator. The per-column multiplier, rounding and shift
-/// arrays are read from `hdr: *const i32` at offsets `nr`, `2·nr` and `3·nr` (the packed header
-/// after the bias); `v_zp`, `v_min`, `v_max` must be in scope.
+/// `j`): `acc(i, j)` names the accumulator. The per-column multiplier, rounding, shift and
+/// pre-shift arrays are read from `hdr: *const i32` at offsets `nr`, `2·nr`, `3·nr`, `4·nr`
+/// (the packed header after the bias); `v_zp`, `v_min`, `v_max` must be in scope.
 pub fn requant(w: &mut Writer, x: &dyn IntVocab, b: &Block, acc: &dyn Fn(usize, usize) -> String) {
     let l = x.lanes();
     let nv = b.nr / l;
+    w.line(format!("let v_imin = {};", x.splat_i32("i32::MIN")));
+    w.line(format!("let v_imax = {};", x.splat_i32("i32::MAX")));
     for j in 0..nv {
-        for (q, name) in ["mult", "rnd", "shift"].iter().enumerate() {
+        for (q, name) in ["mult", "rnd", "shift", "pre"].iter().enumerate() {
             let ld = x.load_i32(&format!("hdr.add({})", (q + 1) * b.nr + j * l));
             w.line(format!("let {name}{j} = {ld};"));
         }
+        w.line(format!(
+            "let lo{j} = {};",
+            x.sra_i32("v_imin", &format!("pre{j}"))
+        ));
+        w.line(format!(
+            "let hi{j} = {};",
+            x.sra_i32("v_imax", &format!("pre{j}"))
+        ));
     }
     for i in 0..b.rows {
         for j in 0..nv {
-            let r = x.requant(
-                &acc(i, j),
-                &format!("mult{j}"),
-                &format!("rnd{j}"),
-                &format!("shift{j}"),
-            );
+            let r = x.requant(&acc(i, j), j);
             let v = x.min_i32(&x.max_i32(&x.add_i32(&r, "v_zp"), "v_min"), "v_max");
             w.line(format!("let o{i}_{j} = {v};"));
         }

@@ -12,7 +12,7 @@
 //! when C is not a multiple of CB, loads and stores only its valid channels.
 
 use super::common::{kernel_fn, tap_range};
-use super::qcommon::{Block, requant};
+use super::qcommon::{Block, HEADER_ARRAYS, requant};
 use crate::isa::IntVocab;
 use crate::manifest::{Tile, Variant};
 use crate::writer::Writer;
@@ -45,7 +45,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
         w.line(format!("const CB: usize = {cb};"));
         w.line(format!(
             "const BLOCK: usize = {} * CB + {groups} * {group_bytes};",
-            16
+            4 * HEADER_ARRAYS
         ));
         w.line("let c = p.channels;");
         w.line("let (in_h, in_w) = (p.in_h as isize, p.in_w as isize);");
@@ -161,7 +161,7 @@ fn block(
         for line in x.interleave4() {
             w.line(*line);
         }
-        let base = 16 * cb + g * group_bytes;
+        let base = 4 * HEADER_ARRAYS * cb + g * group_bytes;
         for a in 0..4 {
             let wa = format!("wp.add({})", base + 4 * l * a);
             let wa_lo = format!("wp.add({})", base + 4 * cb + 4 * l * a);

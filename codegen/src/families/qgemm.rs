@@ -10,7 +10,7 @@
 //! past `p.m` alias the last valid row, as in the f32 GEMM.
 
 use super::common::kernel_fn;
-use super::qcommon::{Block, requant_store};
+use super::qcommon::{Block, HEADER_ARRAYS, requant_store};
 use crate::manifest::{Tile, Variant};
 use crate::writer::{Writer, sum};
 
@@ -63,7 +63,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                     w.line(format!("let mut acc{i}_{j} = bias{j};"));
                 }
             }
-            w.line(format!("w = w.add({});", 16 * nr));
+            w.line(format!("w = w.add({});", 4 * HEADER_ARRAYS * nr));
             let dots = |w: &mut Writer, fetch: &dyn Fn(usize) -> String| {
                 for i in 0..mr {
                     w.line(format!("let x{i} = {};", x.bcast4(&fetch(i))));

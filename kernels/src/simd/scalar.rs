@@ -48,7 +48,8 @@ pub unsafe fn dot4(acc: i32, a: u32, w: *const u8) -> i32 {
     })
 }
 
-/// `(high32(acc·mult) + rnd) >> shift`: the requantization rule of [`crate::quant`].
+/// `(high32(acc·mult) + rnd) >> shift`: the requantization rule of [`crate::quant`] (after
+/// its saturating pre-shift).
 #[inline(always)]
 pub fn requant(acc: i32, mult: i32, rnd: i32, shift: i32) -> i32 {
     let high = ((acc as i64 * mult as i64) >> 32) as i32;
@@ -86,4 +87,10 @@ pub fn round_i32(v: f32) -> i32 {
 #[inline(always)]
 pub fn to_f32(v: i32) -> f32 {
     v as f32
+}
+
+/// `a >> s` (arithmetic, `s` in `0..32`).
+#[inline(always)]
+pub fn sra(a: i32, s: i32) -> i32 {
+    a >> s
 }

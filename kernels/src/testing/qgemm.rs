@@ -111,7 +111,7 @@ pub fn quant_data(
             (0..n_w).map(|_| int(-128, 127) as i8).collect(),
             (0..channels).map(|_| int(-1 << 20, 1 << 20)).collect(),
             (0..channels)
-                .map(|_| scale(-2.5 - 15.0 * f64::from(int(0, 1000)) / 1000.0))
+                .map(|_| scale(4.0 - 21.0 * f64::from(int(0, 1000)) / 1000.0))
                 .collect(),
         ),
         Data::Extremes => (

@@ -2,8 +2,8 @@
 //! channel), requantized u8 outputs.
 //!
 //! Weights are packed by [`crate::pack::qdwconv`] into CB-channel blocks, each a header of
-//! four CB-long `i32` arrays (bias with the input zero point folded in, multiplier, rounding,
-//! shift; see [`crate::quant`]) followed by K·K taps of CB weight bytes.
+//! five CB-long `i32` arrays (bias with the input zero point folded in, multiplier, rounding,
+//! shift, pre-shift; see [`crate::quant`]) followed by K·K taps of CB weight bytes.
 
 use super::Ukernel;
 use crate::Activation;

@@ -1,0 +1,220 @@
+//! Activation ranges for INT8 quantization, measured by running the f32 network on sample
+//! images ([`Network::observe`]).
+//!
+//! - [`RangeMethod::MinMax`]: the observed minimum and maximum of each tensor over all images.
+//! - [`RangeMethod::Percentile`]`(p)`: the `(100 − p)`-th and `p`-th percentiles of each
+//!   tensor's values over all images (a second pass fills a 4096-bin histogram over the
+//!   min/max range), so a few outliers do not stretch the scale. Ranges of non-negative tensors
+//!   keep 0 as their lower end.
+//!
+//! Every range is widened to contain 0, so real zero (padding, ReLU floors) is exact.
+
+use std::collections::BTreeMap;
+
+use ruvector_cnn_kernels::ops::Nhwc;
+
+use crate::error::{Error, Result};
+use crate::network::{Network, Workspace};
+
+/// How a tensor's range is chosen from its observed values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RangeMethod {
+    /// Observed minimum and maximum.
+    MinMax,
+    /// Symmetric percentile clipping, e.g. `Percentile(99.99)`.
+    Percentile(f64),
+}
+
+impl RangeMethod {
+    /// Parses `minmax` or `percentile[:P]` (default P = 99.99).
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.split_once(':') {
+            None if s == "minmax" => Ok(RangeMethod::MinMax),
+            None if s == "percentile" => Ok(RangeMethod::Percentile(99.99)),
+            Some(("percentile", p)) => match p.parse::<f64>() {
+                Ok(p) if p > 50.0 && p <= 100.0 => Ok(RangeMethod::Percentile(p)),
+                _ => Err(Error::InvalidArgument(format!(
+                    "percentile {p}: expected a number in (50, 100]"
+                ))),
+            },
+            _ => Err(Error::InvalidArgument(format!(
+                "calibration method {s:?}: expected minmax or percentile[:P]"
+            ))),
+        }
+    }
+}
+
+/// The real range `[lo, hi]` (containing 0) of every quantized activation, by the names of
+/// [`Network::observe`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ranges {
+    map: BTreeMap<String, (f32, f32)>,
+}
+
+impl Ranges {
+    /// The range of `name`, or an error naming the missing tensor.
+    pub fn get(&self, name: &str) -> Result<(f32, f32)> {
+        self.map.get(name).copied().ok_or_else(|| {
+            Error::InvalidArgument(format!("calibration has no range for activation `{name}`"))
+        })
+    }
+
+    /// Sets the range of `name` (widened to contain 0).
+    pub fn set(&mut self, name: &str, lo: f32, hi: f32) {
+        self.map
+            .insert(name.to_string(), (lo.min(0.0), hi.max(0.0)));
+    }
+
+    /// Every `(name, (lo, hi))`, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, (f32, f32))> {
+        self.map.iter().map(|(k, &v)| (k.as_str(), v))
+    }
+
+    /// Serialises as `name=lo,hi;…` (for safetensors metadata).
+    pub fn to_text(&self) -> String {
+        self.map
+            .iter()
+            .map(|(k, (lo, hi))| format!("{k}={lo:e},{hi:e}"))
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+
+    /// Parses [`Ranges::to_text`] output.
+    pub fn from_text(text: &str) -> Result<Self> {
+        let mut r = Ranges::default();
+        for item in text.split(';').filter(|s| !s.is_empty()) {
+            let bad = || Error::Format(format!("bad activation range entry {item:?}"));
+            let (name, vals) = item.split_once('=').ok_or_else(bad)?;
+            let (lo, hi) = vals.split_once(',').ok_or_else(bad)?;
+            let (lo, hi): (f32, f32) = (
+                lo.parse().map_err(|_| bad())?,
+                hi.parse().map_err(|_| bad())?,
+            );
+            if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                return Err(bad());
+            }
+            r.set(name, lo, hi);
+        }
+        Ok(r)
+    }
+}
+
+const BINS: usize = 4096;
+
+/// Per-tensor statistics across images.
+struct Stat {
+    lo: f32,
+    hi: f32,
+    hist: Vec<u64>,
+}
+
+/// Visits every value (`data − minus` when `minus` is given).
+fn each_value(data: &[f32], minus: Option<&[f32]>, mut f: impl FnMut(f32)) {
+    match minus {
+        Some(m) => data.iter().zip(m).for_each(|(a, b)| f(a - b)),
+        None => data.iter().for_each(|&a| f(a)),
+    }
+}
+
+/// Measures activation ranges of `net` over `images` (each a preprocessed NHWC image of shape
+/// `shape`, `shape.n == 1`).
+pub fn calibrate(
+    net: &Network,
+    shape: Nhwc,
+    images: &[Vec<f32>],
+    method: RangeMethod,
+) -> Result<Ranges> {
+    if images.is_empty() {
+        return Err(Error::InvalidArgument(
+            "calibration needs at least one image".into(),
+        ));
+    }
+    let mut ws = Workspace::default();
+    let mut stats: BTreeMap<String, Stat> = BTreeMap::new();
+    for img in images {
+        net.observe(shape, img, &mut ws, &mut |name, data, minus| {
+            let st = stats.entry(name.to_string()).or_insert(Stat {
+                lo: f32::INFINITY,
+                hi: f32::NEG_INFINITY,
+                hist: Vec::new(),
+            });
+            each_value(data, minus, |v| {
+                st.lo = st.lo.min(v);
+                st.hi = st.hi.max(v);
+            });
+        })?;
+    }
+    if let Some((name, _)) = stats
+        .iter()
+        .find(|(_, s)| !(s.lo.is_finite() && s.hi.is_finite()))
+    {
+        return Err(Error::InvalidArgument(format!(
+            "activation `{name}` is not finite on the calibration images"
+        )));
+    }
+    let mut ranges = Ranges::default();
+    let RangeMethod::Percentile(p) = method else {
+        for (name, s) in &stats {
+            ranges.set(name, s.lo, s.hi);
+        }
+        return Ok(ranges);
+    };
+    for s in stats.values_mut() {
+        s.hist = vec![0; BINS];
+    }
+    for img in images {
+        net.observe(shape, img, &mut ws, &mut |name, data, minus| {
+            if let Some(st) = stats.get_mut(name) {
+                let width = (st.hi - st.lo).max(f32::MIN_POSITIVE);
+                each_value(data, minus, |v| {
+                    let bin = (((v - st.lo) / width) * BINS as f32) as usize;
+                    st.hist[bin.min(BINS - 1)] += 1;
+                });
+            }
+        })?;
+    }
+    for (name, s) in &stats {
+        let total: u64 = s.hist.iter().sum();
+        let tail = ((1.0 - p / 100.0) * total as f64).floor() as u64;
+        let edge = |bin: usize| s.lo + (s.hi - s.lo) * bin as f32 / BINS as f32;
+        // Lowest bin whose cumulative count from the top stays within the tail, and likewise
+        // from the bottom.
+        let (mut acc, mut hi_bin) = (0u64, BINS);
+        while hi_bin > 1 && acc + s.hist[hi_bin - 1] <= tail {
+            acc += s.hist[hi_bin - 1];
+            hi_bin -= 1;
+        }
+        let (mut acc, mut lo_bin) = (0u64, 0);
+        while lo_bin + 1 < hi_bin && acc + s.hist[lo_bin] <= tail {
+            acc += s.hist[lo_bin];
+            lo_bin += 1;
+        }
+        let lo = if s.lo >= 0.0 { s.lo } else { edge(lo_bin) };
+        ranges.set(name, lo, edge(hi_bin));
+    }
+    Ok(ranges)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_parse_and_ranges_round_trip() {
+        assert_eq!(RangeMethod::parse("minmax").unwrap(), RangeMethod::MinMax);
+        assert_eq!(
+            RangeMethod::parse("percentile:99.9").unwrap(),
+            RangeMethod::Percentile(99.9)
+        );
+        assert!(RangeMethod::parse("percentile:20").is_err());
+        assert!(RangeMethod::parse("mse").is_err());
+        let mut r = Ranges::default();
+        r.set("a", -1.5, 3.25);
+        r.set("b.dw", 0.5, 6.0);
+        assert_eq!(r.get("b.dw").unwrap(), (0.0, 6.0));
+        assert_eq!(Ranges::from_text(&r.to_text()).unwrap(), r);
+        assert!(Ranges::from_text("x=1").is_err());
+        assert!(Ranges::from_text("x=2,1").is_err());
+        assert!(r.get("zzz").unwrap_err().to_string().contains("zzz"));
+    }
+}

@@ -1,0 +1,592 @@
+//! An INT8 MobileNet: convolutions on u8 activations and per-channel s8 weights (see
+//! `ruvector_cnn_kernels::quant`), built from f32 weights plus calibrated activation ranges.
+//!
+//! Precision plan (MobileNetV2): the stem (3 input channels, 3.6% of the MACs) runs in f32
+//! and its output is quantized; every pointwise and depthwise convolution runs in INT8 with
+//! BatchNorm folded and ReLU6 fused as an output clamp; residual connections are INT8 adds
+//! (each input requantized to the block output's scale); the last conv's output is pooled to
+//! f32 channel means exactly. The pooled vector is the embedding.
+
+use ruvector_cnn_kernels::Activation;
+use ruvector_cnn_kernels::KernelTable;
+use ruvector_cnn_kernels::ops::Error as KernelError;
+use ruvector_cnn_kernels::ops::{
+    Conv2d, Conv2dDesc, DepthwiseConv2d, Dequantize, Nhwc, Padding, Pointwise, QuantAdd,
+    QuantDepthwise, QuantDepthwiseDesc, QuantGlobalAvgPool, QuantParams, QuantPointwise,
+    QuantPointwiseDesc, Quantize,
+};
+use ruvector_cnn_kernels::pack::{QdwconvWeights, QgemmWeights};
+use ruvector_cnn_kernels::quant::{QuantOut, Requant};
+
+use super::calibrate::Ranges;
+use crate::arch::{Arch, ConvBn, Spec};
+use crate::error::{Error, OpContext, Result};
+use crate::network::{depthwise, fold, pointwise};
+use crate::weights::{Reader, Weights};
+
+/// Affine u8 parameters for the real range `[lo, hi]` (which contains 0).
+fn params_for(lo: f32, hi: f32) -> QuantParams {
+    let span = (hi - lo).max(1e-8);
+    let scale = span / 255.0;
+    QuantParams {
+        scale,
+        zero_point: (-lo / scale).round().clamp(0.0, 255.0) as u8,
+    }
+}
+
+/// The output clamp that fuses `act` for an output quantized with `p`.
+fn clamp_for(act: Activation, p: QuantParams, layer: &str) -> Result<QuantOut> {
+    let zp = p.zero_point;
+    let q = |real: f32| (f32::from(zp) + (real / p.scale).round()).clamp(0.0, 255.0) as u8;
+    match act {
+        Activation::Linear => Ok(QuantOut::linear(zp)),
+        Activation::Relu => Ok(QuantOut {
+            zero_point: zp,
+            min: zp,
+            max: 255,
+        }),
+        Activation::Relu6 => Ok(QuantOut {
+            zero_point: zp,
+            min: zp,
+            max: q(6.0),
+        }),
+        other => Err(Error::Unsupported(format!(
+            "{layer}: INT8 layers fuse linear, ReLU and ReLU6 only, not {other}"
+        ))),
+    }
+}
+
+/// A conv + BN folded and quantized: per-output-channel symmetric s8 weights, i32 bias at
+/// the accumulator scale, and the requantization to the output.
+struct QuantConv {
+    weights: Vec<i8>,
+    bias: Vec<i32>,
+    requant: Vec<Requant>,
+    out: QuantOut,
+}
+
+fn quantize_conv(
+    r: &Reader<'_>,
+    c: &ConvBn,
+    eps: f32,
+    input: QuantParams,
+    output: QuantParams,
+) -> Result<QuantConv> {
+    let (w, b) = fold(r, c, eps)?;
+    let per = w.len() / c.cout;
+    let mut weights = Vec::with_capacity(w.len());
+    let mut bias = Vec::with_capacity(c.cout);
+    let mut requant = Vec::with_capacity(c.cout);
+    for (ch, row) in w.chunks_exact(per).enumerate() {
+        let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let s_w = if max > 0.0 { max / 127.0 } else { 1.0 };
+        weights.extend(
+            row.iter()
+                .map(|v| (v / s_w).round().clamp(-127.0, 127.0) as i8),
+        );
+        let acc_scale = f64::from(input.scale) * f64::from(s_w);
+        let q = (f64::from(b[ch]) / acc_scale).round();
+        if q.abs() > f64::from(1 << 30) {
+            return Err(Error::Unsupported(format!(
+                "{}: bias {} does not fit the INT8 accumulator at scale {acc_scale:e}",
+                c.weight, b[ch]
+            )));
+        }
+        bias.push(q as i32);
+        let scale = acc_scale / f64::from(output.scale);
+        requant.push(Requant::from_scale(scale).layer(&c.weight)?);
+    }
+    Ok(QuantConv {
+        weights,
+        bias,
+        requant,
+        out: clamp_for(c.act, output, &c.weight)?,
+    })
+}
+
+fn qpointwise(
+    r: &Reader<'_>,
+    c: &ConvBn,
+    eps: f32,
+    input: QuantParams,
+    output: QuantParams,
+    t: &KernelTable,
+) -> Result<QuantPointwise> {
+    let q = quantize_conv(r, c, eps, input, output)?;
+    let desc = QuantPointwiseDesc {
+        weights: QgemmWeights {
+            n: c.cout,
+            k: c.cin,
+            weights: &q.weights,
+            bias: &q.bias,
+            requant: &q.requant,
+            input_zero_point: input.zero_point,
+        },
+        out: q.out,
+    };
+    QuantPointwise::new(&desc, t).layer(&c.weight)
+}
+
+fn qdepthwise(
+    r: &Reader<'_>,
+    c: &ConvBn,
+    eps: f32,
+    input: QuantParams,
+    output: QuantParams,
+    t: &KernelTable,
+) -> Result<QuantDepthwise> {
+    let q = quantize_conv(r, c, eps, input, output)?;
+    let desc = QuantDepthwiseDesc {
+        weights: QdwconvWeights {
+            channels: c.cout,
+            kernel: c.kernel,
+            weights: &q.weights,
+            bias: &q.bias,
+            requant: &q.requant,
+            input_zero_point: input.zero_point,
+        },
+        stride: c.stride,
+        padding: Padding::same((c.kernel - 1) / 2),
+        out: q.out,
+    };
+    QuantDepthwise::new(&desc, t).layer(&c.weight)
+}
+
+/// An f32 convolution between quantized activations: dequantize, convolve, quantize.
+enum F32Op {
+    Pointwise(Pointwise),
+    Depthwise(DepthwiseConv2d),
+}
+
+/// A convolution of the quantized network: INT8, or (for layers INT8 cannot represent, see
+/// [`super::quantize_network`]) f32 between dequantized input and quantized output.
+enum QLayer {
+    Pointwise(QuantPointwise),
+    Depthwise(QuantDepthwise),
+    F32 {
+        deq: Dequantize,
+        op: F32Op,
+        quant: Quantize,
+    },
+}
+
+impl QLayer {
+    fn output_shape(&self, s: Nhwc) -> ruvector_cnn_kernels::ops::Result<Nhwc> {
+        match self {
+            QLayer::Pointwise(p) => p.output_shape(s),
+            QLayer::Depthwise(d) => d.output_shape(s),
+            QLayer::F32 {
+                op: F32Op::Pointwise(p),
+                ..
+            } => p.output_shape(s),
+            QLayer::F32 {
+                op: F32Op::Depthwise(d),
+                ..
+            } => d.output_shape(s),
+        }
+    }
+
+    fn kernel_id(&self) -> &'static str {
+        match self {
+            QLayer::Pointwise(p) => p.kernel_id(),
+            QLayer::Depthwise(d) => d.kernel_id(),
+            QLayer::F32 {
+                op: F32Op::Pointwise(p),
+                ..
+            } => p.kernel_id(),
+            QLayer::F32 {
+                op: F32Op::Depthwise(d),
+                ..
+            } => d.kernel_id(),
+        }
+    }
+
+    /// Runs on `s`-shaped `x` into `y`; `f` holds the f32 scratch of fallback layers.
+    fn run(
+        &self,
+        s: Nhwc,
+        x: &[u8],
+        y: &mut [u8],
+        f: &mut [Vec<f32>; 2],
+    ) -> ruvector_cnn_kernels::ops::Result<Nhwc> {
+        match self {
+            QLayer::Pointwise(p) => p.run(s, x, y),
+            QLayer::Depthwise(d) => d.run(s, x, y),
+            QLayer::F32 { deq, op, quant } => {
+                let out = self.output_shape(s)?;
+                let (n_in, n_out) = (s.len()?, out.len()?);
+                let [fx, fy] = f;
+                grow(fx, n_in, 0.0);
+                grow(fy, n_out, 0.0);
+                let short = || KernelError::InvalidArgument("activation buffer too short".into());
+                deq.run(x.get(..n_in).ok_or_else(short)?, &mut fx[..n_in])?;
+                match op {
+                    F32Op::Pointwise(p) => p.run(s, &fx[..n_in], &mut fy[..n_out], None)?,
+                    F32Op::Depthwise(d) => d.run(s, &fx[..n_in], &mut fy[..n_out])?,
+                };
+                quant.run(&fy[..n_out], y.get_mut(..n_out).ok_or_else(short)?)?;
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// Builds conv `c` between quantized `input` and `output`: INT8, or f32 when `f32`.
+#[allow(clippy::too_many_arguments)]
+fn qlayer(
+    r: &Reader<'_>,
+    c: &ConvBn,
+    eps: f32,
+    input: QuantParams,
+    output: QuantParams,
+    f32: bool,
+    t: &KernelTable,
+) -> Result<QLayer> {
+    if f32 {
+        let op = if c.depthwise {
+            F32Op::Depthwise(depthwise(r, c, eps, t)?)
+        } else {
+            F32Op::Pointwise(pointwise(r, c, eps, false, t)?)
+        };
+        // The f32 op applies the activation; quantizing clamps to the output range.
+        return Ok(QLayer::F32 {
+            deq: Dequantize::new(input, t).layer(&c.weight)?,
+            op,
+            quant: Quantize::new(output, t).layer(&c.weight)?,
+        });
+    }
+    Ok(if c.depthwise {
+        QLayer::Depthwise(qdepthwise(r, c, eps, input, output, t)?)
+    } else {
+        QLayer::Pointwise(qpointwise(r, c, eps, input, output, t)?)
+    })
+}
+
+/// One quantized inverted-residual block.
+struct QBlock {
+    name: String,
+    expand: Option<QLayer>,
+    dw: QLayer,
+    project: QLayer,
+    /// Adds the block input to the projection (residual blocks).
+    add: Option<QuantAdd>,
+}
+
+/// Scratch memory of a quantized forward pass (grown, never shrunk).
+#[derive(Default)]
+pub struct QuantWorkspace {
+    stem: Vec<f32>,
+    act: [Vec<u8>; 3],
+    f32: [Vec<f32>; 2],
+}
+
+/// An INT8 network (MobileNetV2), producing the pooled embedding.
+pub struct QuantNetwork {
+    arch: Arch,
+    width_mult: f32,
+    stem: Conv2d,
+    stem_q: Quantize,
+    blocks: Vec<QBlock>,
+    last: QLayer,
+    pool: QuantGlobalAvgPool,
+    features: usize,
+    ranges: Ranges,
+    f32_layers: Vec<String>,
+}
+
+impl QuantNetwork {
+    /// Builds `arch` at `width_mult` from f32 torchvision-named `weights` and activation
+    /// `ranges` (from [`super::calibrate()`]), with kernels from `table`; the convolutions named
+    /// in `f32_layers` (activation names: `features.2.expand`, `last`, …) run in f32 between
+    /// quantized activations. The weights should already have loaded into an f32
+    /// [`crate::Network`] (which checks every key).
+    pub fn new(
+        arch: Arch,
+        width_mult: f32,
+        weights: &Weights,
+        ranges: &Ranges,
+        f32_layers: &[String],
+        table: &KernelTable,
+    ) -> Result<Self> {
+        let is_f32 = |name: &str| f32_layers.iter().any(|l| l == name);
+        if arch != Arch::MobileNetV2 {
+            return Err(Error::Unsupported(format!(
+                "INT8 {arch}: hard-swish and squeeze-excitation layers have no INT8 path yet \
+                 (MobileNetV2 is supported)"
+            )));
+        }
+        let spec = Spec::new(arch, width_mult)?;
+        let eps = arch.bn_eps();
+        let r = Reader::new(weights);
+        let p = |name: &str| -> Result<QuantParams> {
+            let (lo, hi) = ranges.get(name)?;
+            Ok(params_for(lo, hi))
+        };
+        let (w, b) = fold(&r, &spec.stem, eps)?;
+        let stem = Conv2d::new(
+            &Conv2dDesc {
+                cin: spec.stem.cin,
+                cout: spec.stem.cout,
+                kernel: spec.stem.kernel,
+                stride: spec.stem.stride,
+                padding: Padding::same((spec.stem.kernel - 1) / 2),
+                weights: &w,
+                bias: Some(&b),
+                activation: spec.stem.act,
+            },
+            table,
+        )
+        .layer("features.0")?;
+        let mut x = p("features.0")?;
+        let stem_q = Quantize::new(x, table).layer("features.0")?;
+        let mut blocks = Vec::new();
+        for bs in &spec.blocks {
+            let name = bs.name.as_str();
+            let (expand, dw_in) = match &bs.expand {
+                Some(e) => {
+                    let n = format!("{name}.expand");
+                    let pe = p(&n)?;
+                    (Some(qlayer(&r, e, eps, x, pe, is_f32(&n), table)?), pe)
+                }
+                None => (None, x),
+            };
+            let n = format!("{name}.dw");
+            let pd = p(&n)?;
+            let dw = qlayer(&r, &bs.dw, eps, dw_in, pd, is_f32(&n), table)?;
+            let n = format!("{name}.project");
+            let pp = p(&n)?;
+            let project = qlayer(&r, &bs.project, eps, pd, pp, is_f32(&n), table)?;
+            let (add, out) = if bs.residual {
+                let po = p(name)?;
+                let add = QuantAdd::new(x, pp, po.scale, QuantOut::linear(po.zero_point), table)
+                    .layer(name)?;
+                (Some(add), po)
+            } else {
+                (None, pp)
+            };
+            blocks.push(QBlock {
+                name: bs.name.clone(),
+                expand,
+                dw,
+                project,
+                add,
+            });
+            x = out;
+        }
+        let pl = p("last")?;
+        let last = qlayer(&r, &spec.last, eps, x, pl, is_f32("last"), table)?;
+        let pool = QuantGlobalAvgPool::new(spec.last.cout, pl, table).layer("avgpool")?;
+        Ok(QuantNetwork {
+            arch,
+            width_mult,
+            stem,
+            stem_q,
+            blocks,
+            last,
+            pool,
+            features: spec.last.cout,
+            ranges: ranges.clone(),
+            f32_layers: f32_layers.to_vec(),
+        })
+    }
+
+    /// The architecture.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// The width multiplier.
+    pub fn width_mult(&self) -> f32 {
+        self.width_mult
+    }
+
+    /// Values per embedding (the pooled features).
+    pub fn dim(&self) -> usize {
+        self.features
+    }
+
+    /// The activation ranges the network was quantized with.
+    pub fn ranges(&self) -> &Ranges {
+        &self.ranges
+    }
+
+    /// The convolutions that run in f32 between quantized activations.
+    pub fn f32_layers(&self) -> &[String] {
+        &self.f32_layers
+    }
+
+    /// `(layer, kernel ids)` of every layer, in order.
+    pub fn kernels(&self) -> Vec<(String, String)> {
+        let mut out = vec![(
+            "features.0".to_string(),
+            format!("{} {}", self.stem.kernel_id(), self.stem_q.kernel_id()),
+        )];
+        for b in &self.blocks {
+            let mut ids: Vec<&str> = b.expand.iter().map(|e| e.kernel_id()).collect();
+            ids.push(b.dw.kernel_id());
+            ids.push(b.project.kernel_id());
+            ids.extend(b.add.as_ref().map(|a| a.kernel_id()));
+            out.push((b.name.clone(), ids.join(" ")));
+        }
+        out.push(("last conv".into(), self.last.kernel_id().to_string()));
+        out.push(("avgpool".into(), self.pool.kernel_id().to_string()));
+        out
+    }
+
+    /// Runs a batch of preprocessed NHWC f32 images (`input_shape.c == 3`), writing
+    /// [`QuantNetwork::dim`] pooled values per image to the front of `out`.
+    pub fn forward(
+        &self,
+        input_shape: Nhwc,
+        input: &[f32],
+        out: &mut [f32],
+        ws: &mut QuantWorkspace,
+    ) -> Result<usize> {
+        let (n, dim) = (input_shape.n, self.features);
+        let one = Nhwc {
+            n: 1,
+            ..input_shape
+        };
+        let image = one.len().layer("input")?;
+        let total = n
+            .checked_mul(dim)
+            .ok_or_else(|| Error::InvalidArgument("batch too large".into()))?;
+        if n == 0 || input.len() / image < n || out.len() < total {
+            return Err(Error::InvalidArgument(format!(
+                "buffers hold {} input and {} output floats; {n} images need {} and {total}",
+                input.len(),
+                out.len(),
+                n.saturating_mul(image)
+            )));
+        }
+        for (x, y) in input
+            .chunks_exact(image)
+            .zip(out.chunks_exact_mut(dim))
+            .take(n)
+        {
+            self.forward_image(one, x, y, ws, &mut |_, _| {})?;
+        }
+        Ok(total)
+    }
+
+    /// Runs the first image of `input` (`dim()` pooled values into `out`) and calls
+    /// `observe(name, bytes)` with every quantized activation, under the names of
+    /// [`crate::Network::observe`] (dequantize with [`QuantNetwork::ranges`]): for comparing
+    /// each layer with the f32 network.
+    pub fn observe(
+        &self,
+        input_shape: Nhwc,
+        input: &[f32],
+        out: &mut [f32],
+        ws: &mut QuantWorkspace,
+        observe: &mut dyn FnMut(&str, &[u8]),
+    ) -> Result<()> {
+        let one = Nhwc {
+            n: 1,
+            ..input_shape
+        };
+        if input.len() < one.len().layer("input")? || out.len() < self.features {
+            return Err(Error::InvalidArgument("observe: buffers too small".into()));
+        }
+        self.forward_image(one, input, &mut out[..self.features], ws, observe)
+    }
+
+    fn forward_image(
+        &self,
+        shape: Nhwc,
+        input: &[f32],
+        out: &mut [f32],
+        ws: &mut QuantWorkspace,
+        observe: &mut dyn FnMut(&str, &[u8]),
+    ) -> Result<()> {
+        let QuantWorkspace {
+            stem,
+            act,
+            f32: fbuf,
+        } = ws;
+        let mut s = self.stem.output_shape(shape).layer("features.0")?;
+        let len = s.len().layer("features.0")?;
+        grow(stem, len, 0.0);
+        self.stem
+            .run(shape, input, &mut stem[..len])
+            .layer("features.0")?;
+        let most = self.max_activation(s)?;
+        for a in act.iter_mut() {
+            grow(a, most, 0);
+        }
+        self.stem_q
+            .run(&stem[..len], &mut act[0][..len])
+            .layer("features.0")?;
+        observe("features.0", &act[0][..len]);
+        let mut cur = 0;
+        for b in &self.blocks {
+            let name = b.name.as_str();
+            let [x, t1, t2] = rotate(act, cur);
+            let n_in = s.len().layer(name)?;
+            let (src, dst, next) = match &b.expand {
+                Some(e) => {
+                    s = e.run(s, &x[..n_in], t1, fbuf).layer(name)?;
+                    observe(&format!("{name}.expand"), &t1[..s.len().layer(name)?]);
+                    s =
+                        b.dw.run(s, &t1[..s.len().layer(name)?], t2, fbuf)
+                            .layer(name)?;
+                    (t2, t1, (cur + 1) % 3)
+                }
+                None => {
+                    s = b.dw.run(s, &x[..n_in], t1, fbuf).layer(name)?;
+                    (t1, t2, (cur + 2) % 3)
+                }
+            };
+            let n_dw = s.len().layer(name)?;
+            observe(&format!("{name}.dw"), &src[..n_dw]);
+            s = b.project.run(s, &src[..n_dw], dst, fbuf).layer(name)?;
+            let n = s.len().layer(name)?;
+            observe(&format!("{name}.project"), &dst[..n]);
+            if let Some(add) = &b.add {
+                add.run_into(&x[..n], &mut dst[..n]).layer(name)?;
+            }
+            observe(name, &dst[..n]);
+            cur = next;
+        }
+        let [x, t, _] = rotate(act, cur);
+        let n_in = s.len().layer("last conv")?;
+        let s = self.last.run(s, &x[..n_in], t, fbuf).layer("last conv")?;
+        observe("last", &t[..s.len().layer("last conv")?]);
+        self.pool
+            .run(s, &t[..s.len().layer("avgpool")?], out)
+            .layer("avgpool")
+    }
+
+    fn max_activation(&self, stem_out: Nhwc) -> Result<usize> {
+        let mut most = stem_out.len().layer("features.0")?;
+        let mut s = stem_out;
+        for b in &self.blocks {
+            if let Some(e) = &b.expand {
+                s = e.output_shape(s).layer(&b.name)?;
+                most = most.max(s.len().layer(&b.name)?);
+            }
+            s = b.dw.output_shape(s).layer(&b.name)?;
+            most = most.max(s.len().layer(&b.name)?);
+            s = b.project.output_shape(s).layer(&b.name)?;
+            most = most.max(s.len().layer(&b.name)?);
+        }
+        s = self.last.output_shape(s).layer("last conv")?;
+        Ok(most.max(s.len().layer("last conv")?))
+    }
+}
+
+/// The three activation buffers, rotated so that `cur` comes first.
+fn rotate(bufs: &mut [Vec<u8>; 3], cur: usize) -> [&mut Vec<u8>; 3] {
+    let [a, b, c] = bufs;
+    match cur {
+        0 => [a, b, c],
+        1 => [b, c, a],
+        _ => [c, a, b],
+    }
+}
+
+fn grow<T: Clone>(v: &mut Vec<T>, len: usize, fill: T) {
+    if v.len() < len {
+        v.resize(len, fill);
+    }
+}

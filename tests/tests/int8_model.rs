@@ -1,0 +1,176 @@
+//! The INT8 MobileNetV2 (calibration, quantization, save/load) on the committed random-init
+//! fixture: it tracks the f32 network, gives the same answer at every INT8 ISA level, rebuilds
+//! identically from a saved model file, and refuses what it cannot do.
+
+use std::path::PathBuf;
+
+use ruvector_cnn_kernels::KernelTable;
+use ruvector_cnn_kernels::ops::Nhwc;
+use ruvector_cnn_model::preprocess::nchw_to_nhwc;
+use ruvector_cnn_model::quantized::{
+    QuantWorkspace, RangeMethod, calibrate, from_weights, quantize_network, save_into,
+};
+use ruvector_cnn_model::{Arch, Network, Output, Weights, Workspace};
+use ruvector_cnn_tests::{int8_levels, table_at};
+
+fn load(name: &str) -> Weights {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../model/tests/fixtures")
+        .join(name);
+    Weights::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The three 224x224 fixture images (two of `x224`, plus `x160` is a different size).
+fn images() -> (Nhwc, Vec<Vec<f32>>) {
+    let w = load("inputs.safetensors");
+    let t = w.get("x224").unwrap();
+    let shape = Nhwc::new(2, 224, 224, 3);
+    let all = nchw_to_nhwc(&t.data, shape).unwrap();
+    let one = 224 * 224 * 3;
+    (
+        Nhwc::new(1, 224, 224, 3),
+        all.chunks_exact(one).map(<[f32]>::to_vec).collect(),
+    )
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(*x) * f64::from(*y))
+        .sum();
+    let n = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    dot / (n(a) * n(b))
+}
+
+#[test]
+fn int8_v2_tracks_f32_and_agrees_across_levels() {
+    let w = load("mobilenet_v2.safetensors");
+    let (shape, imgs) = images();
+    let mut first: Option<Vec<f32>> = None;
+    for level in int8_levels("int8 mobilenet_v2") {
+        let t = table_at(level);
+        let net = Network::new(Arch::MobileNetV2, 0.35, &w, &t).unwrap();
+        let q = quantize_network(&net, &w, &imgs, 224, RangeMethod::MinMax, &t).unwrap();
+        let (mut ws, mut qws) = (Workspace::default(), QuantWorkspace::default());
+        let mut f = vec![0.0; q.dim()];
+        let mut g = vec![0.0; q.dim()];
+        for img in &imgs {
+            net.forward(shape, img, Output::Pooled, &mut f, &mut ws)
+                .unwrap();
+            q.forward(shape, img, &mut g, &mut qws).unwrap();
+            let c = cosine(&f, &g);
+            assert!(c > 0.95, "{level}: cosine(int8, f32) = {c}");
+        }
+        // Every INT8 kernel is bit-exact; only the f32 stem's rounding may differ by level.
+        match &first {
+            None => first = Some(g),
+            Some(f0) => assert!(
+                cosine(f0, &g) > 0.999,
+                "{level} differs from the first level"
+            ),
+        }
+    }
+}
+
+#[test]
+fn saved_int8_model_rebuilds_identically_and_plain_files_stay_f32() {
+    let mut w = load("mobilenet_v2.safetensors");
+    let (shape, imgs) = images();
+    let t = KernelTable::best();
+    let net = Network::from_metadata(&w, t).unwrap();
+    let q = quantize_network(&net, &w, &imgs, 224, RangeMethod::Percentile(99.9), t).unwrap();
+    assert!(
+        from_weights(&w, t).unwrap().is_none(),
+        "a plain file is not INT8"
+    );
+    save_into(&q, &mut w);
+    let bytes = w.to_safetensors().unwrap();
+    let back = Weights::from_safetensors(&bytes).unwrap();
+    let q2 = from_weights(&back, t).unwrap().expect("an INT8 file");
+    assert_eq!(q2.ranges(), q.ranges());
+    assert_eq!(q2.f32_layers(), q.f32_layers());
+    let mut qws = QuantWorkspace::default();
+    let (mut a, mut b) = (vec![0.0; q.dim()], vec![0.0; q.dim()]);
+    q.forward(shape, &imgs[0], &mut a, &mut qws).unwrap();
+    q2.forward(shape, &imgs[0], &mut b, &mut qws).unwrap();
+    assert_eq!(a, b);
+    // Bad inputs: short buffers.
+    assert!(q.forward(shape, &imgs[0][1..], &mut a, &mut qws).is_err());
+    assert!(q.forward(shape, &imgs[0], &mut a[1..], &mut qws).is_err());
+    // A corrupt range entry is a clear error, not a panic.
+    let mut bad = back.clone();
+    bad.set_metadata("int8_ranges", "features.0=oops");
+    let err = from_weights(&bad, t)
+        .err()
+        .expect("a corrupt range is an error");
+    assert!(err.to_string().contains("features.0"), "{err}");
+}
+
+#[test]
+fn int8_refuses_what_it_cannot_do() {
+    let w = load("mobilenet_v3_small.safetensors");
+    let t = KernelTable::best();
+    let net = Network::new(Arch::MobileNetV3Small, 1.0, &w, t).unwrap();
+    let (shape, imgs) = images();
+    let ranges = calibrate(&net, shape, &imgs[..1], RangeMethod::MinMax).unwrap();
+    let err = ruvector_cnn_model::quantized::QuantNetwork::new(
+        Arch::MobileNetV3Small,
+        1.0,
+        &w,
+        &ranges,
+        &[],
+        t,
+    )
+    .err()
+    .expect("MobileNetV3 has no INT8 path yet");
+    assert!(err.to_string().contains("INT8"), "{err}");
+    assert!(calibrate(&net, shape, &[], RangeMethod::MinMax).is_err());
+    let nan = vec![f32::NAN; imgs[0].len()];
+    assert!(calibrate(&net, shape, &[nan], RangeMethod::MinMax).is_err());
+}
+
+#[test]
+fn c_api_creates_an_int8_embedder_from_a_quantized_file() {
+    use ruvector_cnn::{
+        rvcnn_embedder, rvcnn_embedder_create_from_memory, rvcnn_embedder_destroy,
+        rvcnn_embedder_embed, rvcnn_embedder_precision, rvcnn_image, rvcnn_status,
+    };
+    let mut w = load("mobilenet_v2.safetensors");
+    let (_, imgs) = images();
+    let t = KernelTable::best();
+    let net = Network::from_metadata(&w, t).unwrap();
+    let q = quantize_network(&net, &w, &imgs, 224, RangeMethod::MinMax, t).unwrap();
+    save_into(&q, &mut w);
+    let bytes = w.to_safetensors().unwrap();
+    let mut e: *mut rvcnn_embedder = std::ptr::null_mut();
+    // SAFETY: valid buffer and out-pointer; NULL options mean the defaults.
+    let st = unsafe {
+        rvcnn_embedder_create_from_memory(bytes.as_ptr(), bytes.len(), std::ptr::null(), &mut e)
+    };
+    assert_eq!(st, rvcnn_status::RVCNN_STATUS_OK);
+    let mut name: *const std::ffi::c_char = std::ptr::null();
+    // SAFETY: `e` is live; `name` is writable.
+    let st = unsafe { rvcnn_embedder_precision(e, &mut name) };
+    assert_eq!(st, rvcnn_status::RVCNN_STATUS_OK);
+    // SAFETY: the call wrote a static NUL-terminated string.
+    let name = unsafe { std::ffi::CStr::from_ptr(name) };
+    assert_eq!(name.to_str().unwrap(), "int8");
+    let px: Vec<u8> = (0..64 * 48 * 3).map(|i| (i * 7 % 256) as u8).collect();
+    let img = rvcnn_image {
+        data: px.as_ptr(),
+        data_len: px.len(),
+        width: 64,
+        height: 48,
+        stride: 64 * 3,
+        format: 1,
+    };
+    let mut v = vec![0f32; q.dim()];
+    // SAFETY: live embedder, valid image, output of `dim` floats.
+    let st = unsafe { rvcnn_embedder_embed(e, &img, v.as_mut_ptr(), v.len()) };
+    assert_eq!(st, rvcnn_status::RVCNN_STATUS_OK);
+    let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4, "L2-normalised: {norm}");
+    // SAFETY: destroyed once.
+    unsafe { rvcnn_embedder_destroy(e) };
+}
