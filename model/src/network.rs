@@ -68,7 +68,7 @@ trait Probe {
     /// projection output before its residual add). The quantization points of
     /// [`Network::observe`].
     #[inline(always)]
-    fn tensor(&mut self, _name: &str, _data: &[f32], _minus: Option<&[f32]>) {}
+    fn tensor(&mut self, _name: impl FnOnce() -> String, _data: &[f32], _minus: Option<&[f32]>) {}
 
     /// Runs `f`, the layer `name()` doing `flops` operations with `kernel`.
     fn layer<T>(
@@ -90,8 +90,8 @@ struct Observer<'a>(&'a mut ActivationObserver<'a>);
 pub type ActivationObserver<'a> = dyn FnMut(&str, &[f32], Option<&[f32]>) + 'a;
 
 impl Probe for Observer<'_> {
-    fn tensor(&mut self, name: &str, data: &[f32], minus: Option<&[f32]>) {
-        (self.0)(name, data, minus);
+    fn tensor(&mut self, name: impl FnOnce() -> String, data: &[f32], minus: Option<&[f32]>) {
+        (self.0)(&name(), data, minus);
     }
 
     fn layer<T>(
@@ -587,7 +587,7 @@ impl Network {
             },
         )?;
         probe.tensor(
-            "features.0",
+            || "features.0".into(),
             &ws.act[0][..shape.len().layer("features.0")?],
             None,
         );
@@ -603,7 +603,7 @@ impl Network {
             |o: &Nhwc| macs2(*o, c_last),
             || pointwise_rows(pool, &self.last, shape, x, t, None, "last conv"),
         )?;
-        probe.tensor("last", &t[..s.len().layer("last conv")?], None);
+        probe.tensor(|| "last".into(), &t[..s.len().layer("last conv")?], None);
         probe.layer(
             || "avgpool".into(),
             self.pool.kernel_id(),
@@ -875,9 +875,9 @@ fn run_block(
             |o: &Nhwc| macs2(*o, shape.c),
             || pointwise_rows(pool, e, shape, x, t1, None, name),
         )?;
-        probe.tensor(&format!("{name}.expand"), &t1[..len(s)?], None);
+        probe.tensor(|| format!("{name}.expand"), &t1[..len(s)?], None);
         let s = dw_se(b, s, t1, t2, se, probe, pool)?;
-        probe.tensor(&format!("{name}.dw"), &t2[..len(s)?], None);
+        probe.tensor(|| format!("{name}.dw"), &t2[..len(s)?], None);
         let s = probe.layer(
             || format!("{name} project"),
             b.project.kernel_id(),
@@ -887,7 +887,7 @@ fn run_block(
         (s, &t1[..], (cur + 1) % 3)
     } else {
         let s = dw_se(b, shape, x, t1, se, probe, pool)?;
-        probe.tensor(&format!("{name}.dw"), &t1[..len(s)?], None);
+        probe.tensor(|| format!("{name}.dw"), &t1[..len(s)?], None);
         let s = probe.layer(
             || format!("{name} project"),
             b.project.kernel_id(),
@@ -898,10 +898,10 @@ fn run_block(
     };
     let n = len(s)?;
     probe.tensor(
-        &format!("{name}.project"),
+        || format!("{name}.project"),
         &out[..n],
         residual.map(|r| &r[..n]),
     );
-    probe.tensor(name, &out[..n], None);
+    probe.tensor(|| name.to_string(), &out[..n], None);
     Ok((s, next))
 }
