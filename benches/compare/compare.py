@@ -1,6 +1,7 @@
 """ruvector-cnn vs ONNX Runtime on the same weights, in one run on this machine.
 
     benches/compare/run.sh [--models mobilenet_v3_small,...] [--batch 1] [--threads 1] [--runs 200]
+    benches/compare/run.sh --int8 [--models mobilenet_v2] [--calib 8]
 
 For each model: weights come from a .safetensors file (the cached pretrained MobileNetV2, or
 torchvision-style random weights exported by rvcnn-mbench: speed does not depend on the
@@ -8,6 +9,11 @@ values); the ONNX graph is built from that file with the `onnx` package; both en
 same input, their outputs are compared (max abs diff), then both are timed with warm-up,
 pinned to the same thread count, median of many runs. Prints the ratio (ours / ORT: < 1 means
 ruvector-cnn is faster).
+
+With --int8 (one thread, batch 1): ONNX Runtime's INT8 model is the f32 graph quantized by
+`onnxruntime.quantization.quantize_static` (QDQ, per-channel s8 weights, u8 activations,
+min/max calibration on the same --calib images); ours is `rvcnn-mbench --int8`, calibrated on
+those images too. Prints both INT8 times, the ratio, and our INT8 speed-up over our f32.
 """
 
 import argparse
@@ -17,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import logging
 
 import numpy as np
 import onnxruntime as ort
@@ -56,6 +64,60 @@ def time_ort(sess, x, runs, warmup):
     return t[len(t) // 2], t[0]
 
 
+def int8_compare(args, tmp, arch, wpath, kind):
+    logging.getLogger().setLevel(logging.ERROR)
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                          quantize_static)
+    rng = np.random.default_rng(1)
+    calib = rng.standard_normal((args.calib, 3, args.size, args.size), dtype=np.float32)
+    x = calib[:1]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{"input": calib[i:i + 1]} for i in range(len(calib))])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    f32_path = os.path.join(tmp, f"{arch}.onnx")
+    q_path = os.path.join(tmp, f"{arch}.int8.onnx")
+    with open(f32_path, "wb") as f:
+        f.write(build(load_file(wpath), arch).SerializeToString())
+    # ORT's recommended pre-processing (graph optimisation: BatchNorm folded into the convs),
+    # then static QDQ quantization.
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+    pre_path = os.path.join(tmp, f"{arch}.pre.onnx")
+    quant_pre_process(f32_path, pre_path, skip_symbolic_shape=True)
+    quantize_static(pre_path, q_path, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(q_path, so, providers=["CPUExecutionProvider"])
+    f32 = ort.InferenceSession(f32_path, so, providers=["CPUExecutionProvider"])
+    want = f32.run(None, {"input": x})[0].ravel()
+    ort_q = sess.run(None, {"input": x})[0].ravel()
+    xin = os.path.join(tmp, "calib.f32")
+    calib.astype("<f4").tofile(xin)
+    shape = f"{args.calib},3,{args.size},{args.size}"
+    yout = os.path.join(tmp, "yq.f32")
+    common = ["--weights", wpath, "--input", xin, "--shape", shape, "--runs", str(args.runs),
+              "--warmup", str(args.warmup)]
+    # Ours: calibrated on the same images; timed on the whole calibration batch, per image.
+    q = json.loads(subprocess.run([MBENCH, *common, "--int8", "--out", yout], check=True,
+                                  capture_output=True, text=True).stdout)
+    f = json.loads(subprocess.run([MBENCH, *common], check=True, capture_output=True,
+                                  text=True).stdout)
+    ours_q = np.fromfile(yout, dtype="<f4").reshape(args.calib, -1)[0]
+    cos = lambda a, b: float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+    ort_med, _ = time_ort(sess, x, args.runs, args.warmup)
+    per = args.calib
+    print(f"{arch:<20} {kind:<12} {cos(ours_q, want):>10.4f} {cos(ort_q, want):>10.4f} "
+          f"{q['median_ms'] / per:>9.3f} {ort_med:>9.3f} {q['median_ms'] / per / ort_med:>9.2f} "
+          f"{f['median_ms'] / q['median_ms']:>9.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="mobilenet_v3_small,mobilenet_v3_large,mobilenet_v2")
@@ -64,7 +126,22 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--int8", action="store_true", help="compare INT8 models (one thread)")
+    ap.add_argument("--calib", type=int, default=8, help="calibration images for --int8")
     args = ap.parse_args()
+    if args.int8:
+        print(f"onnxruntime {ort.__version__}; INT8, batch 1, {args.size}x{args.size}, 1 thread, "
+              f"median of {args.runs} runs; calibration on {args.calib} images")
+        print(f"{'model':<20} {'weights':<12} {'cos ours':>10} {'cos ORT':>10} {'ours ms':>9} "
+              f"{'ORT ms':>9} {'ours/ORT':>9} {'f32/int8':>9}")
+        with tempfile.TemporaryDirectory() as tmp:
+            for arch in args.models.split(","):
+                if arch != "mobilenet_v2":
+                    print(f"{arch:<20} (no INT8 path for MobileNetV3 yet)")
+                    continue
+                wpath, kind = weights_for(arch, tmp)
+                int8_compare(args, tmp, arch, wpath, kind)
+        return
     print(f"onnxruntime {ort.__version__}; batch {args.batch}, {args.size}x{args.size}, "
           f"{args.threads} thread(s), median of {args.runs} runs after {args.warmup} warm-up")
     print(f"{'model':<20} {'weights':<12} {'max|y|':>9} {'max|diff|':>10} {'ours ms':>9} {'ORT ms':>9} {'ours/ORT':>9}")
