@@ -292,10 +292,21 @@ impl Isa {
     pub fn int_vocab(self) -> Option<&'static dyn IntVocab> {
         match self {
             Isa::Scalar => Some(&ScalarInt),
-            Isa::Avx2Fma => Some(&Avx2Int { vnni: false }),
-            Isa::AvxVnni => Some(&Avx2Int { vnni: true }),
+            Isa::Avx2Fma => Some(&Avx2Int { dot: Dot4::Split }),
+            Isa::AvxVnni => Some(&Avx2Int { dot: Dot4::VexVnni }),
             Isa::Avx512F => None,
             Isa::Avx512Vnni => Some(&Avx512Int),
+        }
+    }
+
+    /// The INT8 spelling with `lanes` `i32` lanes: the level's own, or (AVX-512 VNNI, 8 lanes)
+    /// its 256-bit EVEX form, for kernels whose natural block is half a register.
+    pub fn int_vocab_lanes(self, lanes: usize) -> Option<&'static dyn IntVocab> {
+        match (self, lanes) {
+            (Isa::Avx512Vnni, 8) => Some(&Avx2Int {
+                dot: Dot4::EvexVnni,
+            }),
+            _ => self.int_vocab().filter(|x| x.lanes() == lanes),
         }
     }
 }
@@ -467,10 +478,21 @@ impl IntVocab for ScalarInt {
     }
 }
 
-/// AVX2 INT8, 8 lanes: `vpdpbusd` (AVX-VNNI) or, without VNNI, `vpmaddubsw` on split weights
-/// (`2·hi + lo`, so no 16-bit pair sum can saturate even at 255·−128) widened by `vpmaddwd`.
+/// How 256-bit INT8 code forms a 4-way u8 × s8 dot product.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Dot4 {
+    /// `vpmaddubsw` on split weights (`2·hi + lo`, so no 16-bit pair sum can saturate even at
+    /// 255·−128), widened by `vpmaddwd`.
+    Split,
+    /// AVX-VNNI `vpdpbusd` (VEX).
+    VexVnni,
+    /// AVX-512 VNNI+VL `vpdpbusd` on ymm registers (EVEX).
+    EvexVnni,
+}
+
+/// 256-bit INT8, 8 lanes (AVX2, AVX-VNNI, or AVX-512 VNNI on ymm).
 struct Avx2Int {
-    vnni: bool,
+    dot: Dot4,
 }
 
 impl IntVocab for Avx2Int {
@@ -481,16 +503,16 @@ impl IntVocab for Avx2Int {
         "__m256i"
     }
     fn split(&self) -> bool {
-        !self.vnni
+        self.dot == Dot4::Split
     }
     fn dot4_consts(&self) -> &'static [&'static str] {
-        if self.vnni {
-            &[]
-        } else {
+        if self.split() {
             &[
                 "let v_one16 = _mm256_set1_epi16(1);",
                 "let v_two16 = _mm256_set1_epi16(2);",
             ]
+        } else {
+            &[]
         }
     }
     fn load_i32(&self, p: &str) -> String {
@@ -504,8 +526,10 @@ impl IntVocab for Avx2Int {
     }
     fn dot4(&self, acc: &str, x: &str, w: &str, w_lo: &str) -> String {
         let ld = |p: &str| format!("_mm256_loadu_si256({p} as *const __m256i)");
-        if self.vnni {
+        if self.dot == Dot4::VexVnni {
             format!("{acc} = _mm256_dpbusd_avx_epi32({acc}, {x}, {})", ld(w))
+        } else if self.dot == Dot4::EvexVnni {
+            format!("{acc} = _mm256_dpbusd_epi32({acc}, {x}, {})", ld(w))
         } else {
             format!(
                 "{acc} = _mm256_add_epi32(_mm256_add_epi32({acc}, _mm256_madd_epi16(_mm256_maddubs_epi16({x}, {}), v_two16)), _mm256_madd_epi16(_mm256_maddubs_epi16({x}, {}), v_one16))",

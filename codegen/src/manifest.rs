@@ -318,6 +318,14 @@ impl Variant {
         }
     }
 
+    /// The INT8 spelling this variant is generated with (its ISA's, at the tile's width).
+    pub fn int_vocab(&self) -> Option<&'static dyn crate::isa::IntVocab> {
+        match self.tile {
+            Tile::Qdwconv { cb, .. } => self.isa.int_vocab_lanes(cb / 4),
+            _ => self.isa.int_vocab(),
+        }
+    }
+
     /// The display id `"{isa}/{fn}"` used in test names, bench ids and logs.
     pub fn id(&self) -> String {
         format!("{}/{}", self.isa.name(), self.fn_name())
@@ -357,8 +365,8 @@ struct IsaRow {
     isa: Isa,
     f32: Option<F32Tiles>,
     qgemm: &'static [(usize, usize)],
-    /// INT8 depthwise channel block, 4 × lanes (0: none at this level).
-    qdw_cb: usize,
+    /// INT8 depthwise channel blocks, each 4 × the lanes of a vocabulary of the level.
+    qdw_cbs: &'static [usize],
     /// Quantize/dequantize elements per step and INT8 global-pool channel block, if this
     /// level has them.
     qconvert: Option<(usize, usize)>,
@@ -376,7 +384,7 @@ const ROWS: [IsaRow; 5] = [
             vact_n: 4,
         }),
         qgemm: &[(4, 4), (1, 4)],
-        qdw_cb: 4,
+        qdw_cbs: &[4],
         qconvert: Some((4, 4)),
     },
     IsaRow {
@@ -390,14 +398,14 @@ const ROWS: [IsaRow; 5] = [
             vact_n: 32,
         }),
         qgemm: &[(3, 16), (1, 16)],
-        qdw_cb: 32,
+        qdw_cbs: &[32],
         qconvert: Some((32, 16)),
     },
     IsaRow {
         isa: Isa::AvxVnni,
         f32: None,
         qgemm: &[(4, 16), (1, 16)],
-        qdw_cb: 32,
+        qdw_cbs: &[32],
         qconvert: None,
     },
     IsaRow {
@@ -411,14 +419,14 @@ const ROWS: [IsaRow; 5] = [
             vact_n: 64,
         }),
         qgemm: &[],
-        qdw_cb: 0,
+        qdw_cbs: &[],
         qconvert: None,
     },
     IsaRow {
         isa: Isa::Avx512Vnni,
         f32: None,
         qgemm: &[(8, 32), (4, 32), (1, 32), (8, 16), (1, 16)],
-        qdw_cb: 64,
+        qdw_cbs: &[64, 32],
         qconvert: Some((64, 32)),
     },
 ];
@@ -448,9 +456,8 @@ pub fn manifest() -> Vec<Variant> {
             push(Family::Qgavgpool, Act::Linear, Tile::Channels { cb });
             push(Family::Qadd, Act::Linear, Tile::Elems { n });
         }
-        if row.qdw_cb > 0 {
-            for (k, s) in [(3, 1), (3, 2), (5, 1), (5, 2)] {
-                let cb = row.qdw_cb;
+        for (k, s) in [(3, 1), (3, 2), (5, 1), (5, 2)] {
+            for &cb in row.qdw_cbs {
                 push(Family::Qdwconv, Act::Linear, Tile::Qdwconv { k, s, cb });
             }
         }

@@ -11,7 +11,6 @@ use crate::writer::{Writer, at, at_wrapping};
 
 fn vocabs(v: &Variant) -> (&'static dyn Vocab, &'static dyn IntVocab, usize) {
     let ix = v
-        .isa
         .int_vocab()
         .expect("the manifest lists INT8 kernels only for ISAs with an IntVocab");
     (v.isa.vocab(), ix, v.isa.lanes())

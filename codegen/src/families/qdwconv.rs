@@ -23,7 +23,6 @@ pub fn emit(w: &mut Writer, v: &Variant) {
         unreachable!("qdwconv emitter given {v:?}")
     };
     let x = v
-        .isa
         .int_vocab()
         .expect("the manifest lists INT8 kernels only for ISAs with an IntVocab");
     assert_eq!(

@@ -20,7 +20,6 @@ pub fn emit(w: &mut Writer, v: &Variant) {
         unreachable!("qgemm emitter given {v:?}")
     };
     let x = v
-        .isa
         .int_vocab()
         .expect("the manifest lists INT8 kernels only for ISAs with an IntVocab");
     let l = v.isa.lanes();

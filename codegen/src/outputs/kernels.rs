@@ -74,11 +74,11 @@ fn render_descriptor_into(w: &mut Writer, v: &Variant) {
         Tile::Channels { cb } => format!("ChannelTile {{ cb: {cb} }}"),
         Tile::Elems { n } => format!("ElemTile {{ n: {n} }}"),
         Tile::Qgemm { mr, nr } => {
-            let split = v.isa.int_vocab().is_some_and(|x| x.split());
+            let split = v.int_vocab().is_some_and(|x| x.split());
             format!("QgemmTile {{ mr: {mr}, nr: {nr}, split: {split} }}")
         }
         Tile::Qdwconv { k, s, cb } => {
-            let split = v.isa.int_vocab().is_some_and(|x| x.split());
+            let split = v.int_vocab().is_some_and(|x| x.split());
             format!("QdwconvTile {{ k: {k}, s: {s}, cb: {cb}, split: {split} }}")
         }
     };
