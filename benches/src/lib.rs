@@ -312,7 +312,7 @@ type ByteRun = dyn FnMut(&[u8], &mut [u8]);
 /// each a [`QuantPointwise`] / [`QuantDepthwise`] on deterministic bytes; `flops` counts 2
 /// integer ops per MAC.
 pub fn int8_benches(table_md: &str, batch: usize, table: &KernelTable) -> Result<Vec<Bench>> {
-    use ruvector_cnn_kernels::pack::{QdwconvWeights, QgemmWeights};
+    use ruvector_cnn_kernels::pack::QuantWeights;
     use ruvector_cnn_kernels::quant::{QuantOut, Requant};
     let bytes = |len: usize, seed: u32| -> Vec<u8> {
         filled(len, seed)
@@ -340,15 +340,15 @@ pub fn int8_benches(table_md: &str, batch: usize, table: &KernelTable) -> Result
             read: (x.len() + w.len()).div_ceil(4),
             write: y_len.div_ceil(4),
         };
+        let weights = QuantWeights {
+            outputs: cout,
+            taps,
+            weights: &w,
+            bias: &bias,
+            requant: &rq,
+            input_zero_point: 128,
+        };
         let (kernel, y_len, mut run): (&str, usize, Box<ByteRun>) = if layer.cat == "pointwise" {
-            let weights = QgemmWeights {
-                n: cout,
-                k: cin,
-                weights: &w,
-                bias: &bias,
-                requant: &rq,
-                input_zero_point: 128,
-            };
             let op = QuantPointwise::new(
                 &QuantPointwiseDesc {
                     weights,
@@ -365,16 +365,9 @@ pub fn int8_benches(table_md: &str, batch: usize, table: &KernelTable) -> Result
                 }),
             )
         } else {
-            let weights = QdwconvWeights {
-                channels: cin,
-                kernel: k,
-                weights: &w,
-                bias: &bias,
-                requant: &rq,
-                input_zero_point: 128,
-            };
             let desc = QuantDepthwiseDesc {
                 weights,
+                kernel: k,
                 stride: layer.s,
                 padding: Padding::same(k / 2),
                 out: q_out,

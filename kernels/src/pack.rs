@@ -88,54 +88,50 @@ pub fn conv3x3(
     })
 }
 
-/// A quantized GEMM layer as [`qgemm`] packs it (and [`crate::reference::qgemm`] runs it).
+/// The weights of a quantized layer: `outputs` output channels, each a dot product over
+/// `taps` inputs (a GEMM's reduction length, or a depthwise window's K·K), as [`qgemm`] and
+/// [`qdwconv`] pack them and [`crate::reference`] runs them.
 #[derive(Clone, Copy, Debug)]
-pub struct QgemmWeights<'a> {
-    /// Output columns.
-    pub n: usize,
-    /// Reduction length.
-    pub k: usize,
-    /// `[n][k]` signed weights (PyTorch layout).
+pub struct QuantWeights<'a> {
+    /// Output channels (GEMM columns).
+    pub outputs: usize,
+    /// Inputs per output (GEMM reduction length, or K·K for depthwise).
+    pub taps: usize,
+    /// `[outputs][taps]` signed weights (PyTorch layout).
     pub weights: &'a [i8],
-    /// `n` biases at scale `s_x·s_w[c]`.
+    /// `outputs` biases at scale `s_x·s_w[c]`.
     pub bias: &'a [i32],
-    /// `n` per-column requantization multipliers.
+    /// `outputs` per-channel requantization multipliers.
     pub requant: &'a [Requant],
-    /// Zero point of the u8 input.
+    /// Zero point of the u8 input (also the value of zero padding).
     pub input_zero_point: u8,
 }
 
-impl QgemmWeights<'_> {
-    /// Checks the lengths and that no accumulator can overflow `i32`.
+impl QuantWeights<'_> {
+    /// Checks the lengths, the multipliers, and that no accumulator can overflow `i32`.
     pub fn validate(&self) -> Result<()> {
-        check_len(
-            "weights",
-            self.weights.len(),
-            product(&[self.n, self.k], "weights")?,
-        )?;
-        check_len("bias", self.bias.len(), self.n)?;
-        check_len("requant", self.requant.len(), self.n)?;
+        let (n, k) = (self.outputs, self.taps);
+        check_len("weights", self.weights.len(), product(&[n, k], "weights")?)?;
+        check_len("bias", self.bias.len(), n)?;
+        check_len("requant", self.requant.len(), n)?;
+        let bad =
+            |r: &&Requant| !(1..=31).contains(&r.shift) || r.mult < 0 || !(0..=24).contains(&r.pre);
+        if let Some(r) = self.requant.iter().find(bad) {
+            return Err(Error::InvalidArgument(format!(
+                "invalid requantization {r:?}"
+            )));
+        }
         let bias_max = self
             .bias
             .iter()
             .map(|b| b.unsigned_abs())
             .max()
             .unwrap_or(0);
-        if self.n == 0 || self.k == 0 || self.k > quant::max_reduction(bias_max) {
+        let limit = quant::max_reduction(bias_max);
+        if n == 0 || k == 0 || k > limit {
             return Err(Error::InvalidArgument(format!(
-                "quantized GEMM needs 1 ≤ k ≤ {} (no i32 overflow) and n ≥ 1; got n = {}, k = {}",
-                quant::max_reduction(bias_max),
-                self.n,
-                self.k
-            )));
-        }
-        if let Some(r) = self
-            .requant
-            .iter()
-            .find(|r| !(1..=31).contains(&r.shift) || r.mult < 0 || !(0..=24).contains(&r.pre))
-        {
-            return Err(Error::InvalidArgument(format!(
-                "invalid requantization {r:?}"
+                "a quantized layer needs ≥ 1 output and 1..={limit} taps (no i32 overflow); \
+                 got {n} outputs of {k} taps"
             )));
         }
         Ok(())
@@ -155,87 +151,18 @@ pub fn qgemm_packed_len(n: usize, k: usize, tile: QgemmTile) -> Result<usize> {
 /// Packs a quantized GEMM layer for `tile` (see [`crate::ukernels::qgemm`]): the input zero
 /// point is folded into the bias (`bias − z_x·Σw`), columns past `n` and reduction indices
 /// past `k` are zero, and split tiles store each weight as `hi = w >> 1`, `lo = w & 1`.
-pub fn qgemm(q: &QgemmWeights, tile: QgemmTile) -> Result<Vec<u8>> {
+pub fn qgemm(q: &QuantWeights, tile: QgemmTile) -> Result<Vec<u8>> {
     q.validate()?;
-    let (n, k, nr) = (q.n, q.k, tile.nr);
+    let (n, k, nr) = (q.outputs, q.taps, tile.nr);
     let mut out = vec![0u8; qgemm_packed_len(n, k, tile)?];
     let panel = out.len() / n.div_ceil(nr);
     let step = if tile.split { 8 * nr } else { 4 * nr };
     for col in 0..n {
         let base = (col / nr) * panel;
         let j = col % nr;
-        let row = &q.weights[col * k..(col + 1) * k];
-        let header = quant_header(q.bias[col], row, q.input_zero_point, q.requant[col]);
-        put_header(&mut out, base, nr, j, header);
-        for (kk, &w) in row.iter().enumerate() {
-            let at = base + 4 * QUANT_HEADER_ARRAYS * nr + (kk / 4) * step + 4 * j + kk % 4;
-            if tile.split {
-                out[at] = (w >> 1) as u8;
-                out[at + 4 * nr] = (w & 1) as u8;
-            } else {
-                out[at] = w as u8;
-            }
-        }
+        put_channel(&mut out, q, col, (base, nr, j), step, tile.split);
     }
     Ok(out)
-}
-
-/// A quantized depthwise layer as [`qdwconv`] packs it (and [`crate::reference::qdwconv`]
-/// runs it).
-#[derive(Clone, Copy, Debug)]
-pub struct QdwconvWeights<'a> {
-    /// Channels.
-    pub channels: usize,
-    /// Window size K.
-    pub kernel: usize,
-    /// `[channels][K][K]` signed weights (PyTorch `[c, 1, K, K]`).
-    pub weights: &'a [i8],
-    /// `channels` biases at scale `s_x·s_w[c]`.
-    pub bias: &'a [i32],
-    /// `channels` per-channel requantization multipliers.
-    pub requant: &'a [Requant],
-    /// Zero point of the u8 input (the value padding taps take).
-    pub input_zero_point: u8,
-}
-
-impl QdwconvWeights<'_> {
-    /// Checks the lengths and that no accumulator can overflow `i32`.
-    pub fn validate(&self) -> Result<()> {
-        let taps = product(&[self.kernel, self.kernel], "window")?;
-        check_len(
-            "weights",
-            self.weights.len(),
-            product(&[self.channels, taps], "weights")?,
-        )?;
-        check_len("bias", self.bias.len(), self.channels)?;
-        check_len("requant", self.requant.len(), self.channels)?;
-        check_requant(self.requant)?;
-        let bias_max = self
-            .bias
-            .iter()
-            .map(|b| b.unsigned_abs())
-            .max()
-            .unwrap_or(0);
-        if self.channels == 0 || taps == 0 || taps > quant::max_reduction(bias_max) {
-            return Err(Error::InvalidArgument(format!(
-                "quantized depthwise needs channels ≥ 1 and a window whose accumulators fit i32; got {} channels, {}x{}",
-                self.channels, self.kernel, self.kernel
-            )));
-        }
-        Ok(())
-    }
-}
-
-fn check_requant(requant: &[Requant]) -> Result<()> {
-    match requant
-        .iter()
-        .find(|r| !(1..=31).contains(&r.shift) || r.mult < 0 || !(0..=24).contains(&r.pre))
-    {
-        Some(r) => Err(Error::InvalidArgument(format!(
-            "invalid requantization {r:?}"
-        ))),
-        None => Ok(()),
-    }
 }
 
 /// `i32` arrays in the header of a packed INT8 panel or block (one entry per column):
@@ -254,17 +181,32 @@ fn quant_header(
     [folded as i32, rq.mult, rq.rounding(), rq.shift, rq.pre]
 }
 
-/// Writes `header` for column `j` of a panel of width `nr` starting at `out[base..]`.
-fn put_header(
+/// Writes output channel `ch` of `q` into slot `slot` of the panel or block of `width`
+/// channels at `out[base..]`: its header entries, then its weights, 4 taps per step of `step`
+/// bytes (split layouts: `hi = w >> 1` there and `lo = w & 1` `4·width` bytes later).
+fn put_channel(
     out: &mut [u8],
-    base: usize,
-    nr: usize,
-    j: usize,
-    header: [i32; QUANT_HEADER_ARRAYS],
+    q: &QuantWeights,
+    ch: usize,
+    (base, width, slot): (usize, usize, usize),
+    step: usize,
+    split: bool,
 ) {
+    let k = q.taps;
+    let row = &q.weights[ch * k..(ch + 1) * k];
+    let header = quant_header(q.bias[ch], row, q.input_zero_point, q.requant[ch]);
     for (a, v) in header.iter().enumerate() {
-        let at = base + 4 * (a * nr + j);
+        let at = base + 4 * (a * width + slot);
         out[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+    }
+    for (t, &w) in row.iter().enumerate() {
+        let at = base + 4 * QUANT_HEADER_ARRAYS * width + (t / 4) * step + 4 * slot + t % 4;
+        if split {
+            out[at] = (w >> 1) as u8;
+            out[at + 4 * width] = (w & 1) as u8;
+        } else {
+            out[at] = w as u8;
+        }
     }
 }
 
@@ -274,20 +216,27 @@ fn put_header(
 /// all `hi` bytes, then all `lo`). Lane `d` of accumulator `a` is channel
 /// `16·(d / 4) + 4·a + d % 4` of the block (channel `a` when `lanes = 1`): the order the
 /// kernels' byte interleave produces. Channels past the end and taps past K·K are zero.
-pub fn qdwconv(q: &QdwconvWeights, tile: QdwconvTile) -> Result<Vec<u8>> {
+pub fn qdwconv(q: &QuantWeights, tile: QdwconvTile) -> Result<Vec<u8>> {
     q.validate()?;
+    if q.taps != tile.k * tile.k {
+        return Err(Error::InvalidArgument(format!(
+            "{} taps per channel for a {k}x{k} depthwise kernel",
+            q.taps,
+            k = tile.k
+        )));
+    }
     let (cb, lanes) = (tile.cb, tile.cb / 4);
     if cb == 0 || cb % 4 != 0 || (lanes > 1 && lanes % 4 != 0) {
         return Err(Error::InvalidArgument(format!(
             "invalid depthwise block {cb}"
         )));
     }
-    let taps = q.kernel * q.kernel;
+    let taps = q.taps;
     let group = if tile.split { 8 * cb } else { 4 * cb };
     let block = product(&[taps.div_ceil(4), group], "packed weights")?
         .checked_add(4 * QUANT_HEADER_ARRAYS * cb)
         .ok_or(Error::SizeOverflow("packed weights"))?;
-    let mut out = vec![0u8; product(&[q.channels.div_ceil(cb), block], "packed weights")?];
+    let mut out = vec![0u8; product(&[q.outputs.div_ceil(cb), block], "packed weights")?];
     let slot_of = |j: usize| -> usize {
         // Inverse of channel(a, d): the header/weight slot `a·lanes + d` of block channel `j`.
         if lanes == 1 {
@@ -297,20 +246,9 @@ pub fn qdwconv(q: &QdwconvWeights, tile: QdwconvTile) -> Result<Vec<u8>> {
             a * lanes + d
         }
     };
-    for ch in 0..q.channels {
+    for ch in 0..q.outputs {
         let (base, slot) = ((ch / cb) * block, slot_of(ch % cb));
-        let w = &q.weights[ch * taps..(ch + 1) * taps];
-        let header = quant_header(q.bias[ch], w, q.input_zero_point, q.requant[ch]);
-        put_header(&mut out, base, cb, slot, header);
-        for (t, &v) in w.iter().enumerate() {
-            let at = base + 4 * QUANT_HEADER_ARRAYS * cb + (t / 4) * group + 4 * slot + t % 4;
-            if tile.split {
-                out[at] = (v >> 1) as u8;
-                out[at + 4 * cb] = (v & 1) as u8;
-            } else {
-                out[at] = v as u8;
-            }
-        }
+        put_channel(&mut out, q, ch, (base, cb, slot), group, tile.split);
     }
     Ok(out)
 }

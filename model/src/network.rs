@@ -70,14 +70,18 @@ trait Probe {
     #[inline(always)]
     fn tensor(&mut self, _name: impl FnOnce() -> String, _data: &[f32], _minus: Option<&[f32]>) {}
 
-    /// Runs `f`, the layer `name()` doing `flops` operations with `kernel`.
+    /// Runs `f`, the layer `name()` doing `flops` operations with `kernel` (by default just
+    /// runs it).
+    #[inline(always)]
     fn layer<T>(
         &mut self,
-        name: impl FnOnce() -> String,
-        kernel: &'static str,
-        flops: impl FnOnce(&T) -> f64,
+        _name: impl FnOnce() -> String,
+        _kernel: &'static str,
+        _flops: impl FnOnce(&T) -> f64,
         f: impl FnOnce() -> Result<T>,
-    ) -> Result<T>;
+    ) -> Result<T> {
+        f()
+    }
 }
 
 /// The probe of a plain forward pass.
@@ -93,30 +97,9 @@ impl Probe for Observer<'_> {
     fn tensor(&mut self, name: impl FnOnce() -> String, data: &[f32], minus: Option<&[f32]>) {
         (self.0)(&name(), data, minus);
     }
-
-    fn layer<T>(
-        &mut self,
-        _: impl FnOnce() -> String,
-        _: &'static str,
-        _: impl FnOnce(&T) -> f64,
-        f: impl FnOnce() -> Result<T>,
-    ) -> Result<T> {
-        f()
-    }
 }
 
-impl Probe for NoProbe {
-    #[inline(always)]
-    fn layer<T>(
-        &mut self,
-        _: impl FnOnce() -> String,
-        _: &'static str,
-        _: impl FnOnce(&T) -> f64,
-        f: impl FnOnce() -> Result<T>,
-    ) -> Result<T> {
-        f()
-    }
-}
+impl Probe for NoProbe {}
 
 impl Probe for Vec<LayerTime> {
     fn layer<T>(

@@ -167,3 +167,21 @@ pub fn channel_blocks(w: &mut Writer, after: &[&str], body: impl Fn(&mut Writer,
         w.line("cb += CB;");
     });
 }
+
+/// Declares the row pointers `{name}0..{name}{mr−1}` of a GEMM kernel for each
+/// `(name, stride)`: row `i` is `p.{name}` advanced `i` strides, or the previous row when
+/// `i ≥ p.m` (rows past `m` alias the last valid row).
+pub fn row_pointers(w: &mut Writer, mr: usize, ptrs: &[(&str, &str)]) {
+    for i in 0..mr {
+        for &(name, stride) in ptrs {
+            if i == 0 {
+                w.line(format!("let {name}0 = p.{name};"));
+            } else {
+                let prev = format!("{name}{}", i - 1);
+                w.line(format!(
+                    "let {name}{i} = if p.m > {i} {{ {prev}.add({stride}) }} else {{ {prev} }};"
+                ));
+            }
+        }
+    }
+}

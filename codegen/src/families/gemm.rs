@@ -4,7 +4,7 @@
 //! so one kernel serves every row count up to MR. Columns run over NR-wide packed panels;
 //! the last panel is stored through lane masks.
 
-use super::common::{act_apply, kernel_fn, lin, load, mask_of, masks, store};
+use super::common::{act_apply, kernel_fn, lin, load, mask_of, masks, row_pointers, store};
 use crate::manifest::{Tile, Variant};
 use crate::writer::{Writer, at, sum};
 
@@ -27,18 +27,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
         if residual {
             ptrs.push(("r", "p.r_stride"));
         }
-        for i in 0..mr {
-            for &(name, stride) in &ptrs {
-                if i == 0 {
-                    w.line(format!("let {name}0 = p.{name};"));
-                } else {
-                    let prev = format!("{name}{}", i - 1);
-                    w.line(format!(
-                        "let {name}{i} = if p.m > {i} {{ {prev}.add({stride}) }} else {{ {prev} }};"
-                    ));
-                }
-            }
-        }
+        row_pointers(w, mr, &ptrs);
         w.line("let mut w = p.w;");
         w.line("let mut col = 0usize;");
         w.block("while col < p.n", "", |w| {

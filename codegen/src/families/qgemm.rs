@@ -9,7 +9,7 @@
 //! column's multiplier and shift, adds the output zero point, clamps and stores bytes. Rows
 //! past `p.m` alias the last valid row, as in the f32 GEMM.
 
-use super::common::kernel_fn;
+use super::common::{kernel_fn, row_pointers};
 use super::qcommon::{Block, HEADER_ARRAYS, requant_store};
 use crate::manifest::{Tile, Variant};
 use crate::writer::{Writer, sum};
@@ -38,18 +38,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
         w.line(format!("let v_max = {};", x.splat_i32("p.out_max")));
         w.line("let kb = p.k / 4;");
         w.line("let krem = p.k % 4;");
-        for i in 0..mr {
-            for (name, stride) in [("a", "p.a_stride"), ("c", "p.c_stride")] {
-                if i == 0 {
-                    w.line(format!("let {name}0 = p.{name};"));
-                } else {
-                    let prev = format!("{name}{}", i - 1);
-                    w.line(format!(
-                        "let {name}{i} = if p.m > {i} {{ {prev}.add({stride}) }} else {{ {prev} }};"
-                    ));
-                }
-            }
-        }
+        row_pointers(w, mr, &[("a", "p.a_stride"), ("c", "p.c_stride")]);
         w.line("let mut w = p.w;");
         w.line("let mut col = 0usize;");
         w.block("while col < p.n", "", |w| {

@@ -23,35 +23,27 @@ pub(crate) trait GemmTiled: 'static {
     fn id(&self) -> &'static str;
 }
 
-impl GemmTiled for GemmUkernel {
-    fn mr(&self) -> usize {
-        self.tile.mr
-    }
-    fn nr(&self) -> usize {
-        self.tile.nr
-    }
-    fn lanes(&self) -> usize {
-        self.isa.f32_lanes()
-    }
-    fn id(&self) -> &'static str {
-        self.id
-    }
+/// `GemmTiled` for GEMM descriptors whose tile has `mr` and `nr`.
+macro_rules! gemm_tiled {
+    ($($ty:ty),*) => {$(
+        impl GemmTiled for $ty {
+            fn mr(&self) -> usize {
+                self.tile.mr
+            }
+            fn nr(&self) -> usize {
+                self.tile.nr
+            }
+            fn lanes(&self) -> usize {
+                self.isa.f32_lanes()
+            }
+            fn id(&self) -> &'static str {
+                self.id
+            }
+        }
+    )*};
 }
 
-impl GemmTiled for QgemmUkernel {
-    fn mr(&self) -> usize {
-        self.tile.mr
-    }
-    fn nr(&self) -> usize {
-        self.tile.nr
-    }
-    fn lanes(&self) -> usize {
-        self.isa.f32_lanes()
-    }
-    fn id(&self) -> &'static str {
-        self.id
-    }
-}
+gemm_tiled!(GemmUkernel, QgemmUkernel);
 
 /// The tile choice of a GEMM with `n` columns (the rule in the module docs).
 pub(crate) struct TilePlan<U: 'static> {

@@ -5,16 +5,18 @@ use super::error::{Error, Result};
 use super::pick_block;
 use super::shape::{Nhwc, Padding, check_input, check_window, per_image, window_output};
 use crate::KernelTable;
-use crate::pack::{self, QdwconvWeights};
+use crate::pack::{self, QuantWeights};
 use crate::quant::QuantOut;
 use crate::ukernels::{QdwconvArgs, QdwconvUkernel};
 
-/// Describes a quantized depthwise convolution (`weights.channels` channels, window
-/// `weights.kernel`).
+/// Describes a quantized depthwise convolution (`weights.outputs` channels, `weights.taps`
+/// = `kernel`² taps each).
 #[derive(Clone, Copy, Debug)]
 pub struct QuantDepthwiseDesc<'a> {
     /// Weights, bias, requantization and the input zero point.
-    pub weights: QdwconvWeights<'a>,
+    pub weights: QuantWeights<'a>,
+    /// Window size K (3 or 5).
+    pub kernel: usize,
     /// Stride (1 or 2).
     pub stride: usize,
     /// Zero padding (real zeros: the input zero point); each side must be smaller than K.
@@ -40,7 +42,7 @@ impl QuantDepthwise {
     pub fn new(desc: &QuantDepthwiseDesc<'_>, table: &KernelTable) -> Result<Self> {
         let q = &desc.weights;
         q.validate()?;
-        let (k, s) = (q.kernel, desc.stride);
+        let (k, s) = (desc.kernel, desc.stride);
         check_window(k, k, s, s, desc.padding)?;
         if desc.out.min > desc.out.max {
             return Err(Error::InvalidArgument(format!(
@@ -48,14 +50,14 @@ impl QuantDepthwise {
                 desc.out.min, desc.out.max
             )));
         }
-        let uk = pick_block(table.qdwconv(k, s), q.channels, |u| u.tile.cb).ok_or_else(|| {
+        let uk = pick_block(table.qdwconv(k, s), q.outputs, |u| u.tile.cb).ok_or_else(|| {
             Error::Unsupported(format!(
                 "quantized depthwise {k}x{k} stride {s} (kernels exist for 3x3 and 5x5 at stride 1 and 2)"
             ))
         })?;
         let packed = pack::qdwconv(q, uk.tile)?;
         Ok(QuantDepthwise {
-            channels: q.channels,
+            channels: q.outputs,
             kernel: k,
             stride: s,
             padding: desc.padding,
@@ -120,9 +122,9 @@ mod tests {
             .collect();
         let bias: Vec<i32> = (0..c as i32).map(|ch| ch * 40 - 400).collect();
         let rq = vec![Requant::from_scale(1.0 / 700.0).unwrap(); c];
-        let weights = QdwconvWeights {
-            channels: c,
-            kernel: k,
+        let weights = QuantWeights {
+            outputs: c,
+            taps: k * k,
             weights: &wts,
             bias: &bias,
             requant: &rq,
@@ -130,6 +132,7 @@ mod tests {
         };
         let desc = QuantDepthwiseDesc {
             weights,
+            kernel: k,
             stride: 2,
             padding: Padding::same(1),
             out: QuantOut {
@@ -152,7 +155,7 @@ mod tests {
                     &x[b * img..(b + 1) * img],
                     h,
                     w,
-                    2,
+                    (k, 2),
                     desc.padding,
                     &weights,
                     desc.out,
@@ -171,8 +174,8 @@ mod tests {
         let bad = QuantDepthwiseDesc { stride: 3, ..desc };
         assert!(QuantDepthwise::new(&bad, KernelTable::best()).is_err());
         let short = QuantDepthwiseDesc {
-            weights: QdwconvWeights {
-                channels: c + 1,
+            weights: QuantWeights {
+                outputs: c + 1,
                 ..weights
             },
             ..desc

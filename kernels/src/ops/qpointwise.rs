@@ -5,16 +5,16 @@ use super::error::{Error, Result};
 use super::gemm_plan::{TilePlan, check_rows};
 use super::shape::{Nhwc, check_buf, check_input};
 use crate::KernelTable;
-use crate::pack::{self, QgemmWeights};
+use crate::pack::{self, QuantWeights};
 use crate::quant::QuantOut;
 use crate::ukernels::{QgemmArgs, QgemmUkernel};
 
-/// Describes a quantized pointwise convolution (`weights.k` input channels, `weights.n`
-/// output channels).
+/// Describes a quantized pointwise convolution (`weights.taps` input channels,
+/// `weights.outputs` output channels).
 #[derive(Clone, Copy, Debug)]
 pub struct QuantPointwiseDesc<'a> {
     /// Weights, bias, requantization and the input zero point.
-    pub weights: QgemmWeights<'a>,
+    pub weights: QuantWeights<'a>,
     /// Output zero point and clamp (a fused ReLU/ReLU6).
     pub out: QuantOut,
 }
@@ -39,11 +39,11 @@ impl QuantPointwise {
                 desc.out.min, desc.out.max
             )));
         }
-        let plan = TilePlan::new(table.qgemm(), "quantized pointwise", q.n)?;
+        let plan = TilePlan::new(table.qgemm(), "quantized pointwise", q.outputs)?;
         let packed = pack::qgemm(q, plan.main().tile)?;
         Ok(QuantPointwise {
-            cin: q.k,
-            cout: q.n,
+            cin: q.taps,
+            cout: q.outputs,
             out: desc.out,
             packed,
             plan,
@@ -124,9 +124,9 @@ mod tests {
         let w: Vec<i8> = (0..n * k).map(|i| (i * 37 % 255) as i32 as i8).collect();
         let bias: Vec<i32> = (0..n as i32).map(|c| c * 100 - 1500).collect();
         let rq = vec![Requant::from_scale(1.0 / 3000.0).unwrap(); n];
-        let weights = QgemmWeights {
-            n,
-            k,
+        let weights = QuantWeights {
+            outputs: n,
+            taps: k,
             weights: &w,
             bias: &bias,
             requant: &rq,
@@ -150,8 +150,8 @@ mod tests {
             assert!(op.run(Nhwc::new(1, 1, m, k + 1), &x, &mut y).is_err());
         }
         let bad = QuantPointwiseDesc {
-            weights: QgemmWeights {
-                k: k + 1,
+            weights: QuantWeights {
+                taps: k + 1,
                 ..weights
             },
             ..desc

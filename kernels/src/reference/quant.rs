@@ -3,14 +3,14 @@
 //! the kernels round.
 
 use crate::ops::Padding;
-use crate::pack::{QdwconvWeights, QgemmWeights};
+use crate::pack::QuantWeights;
 use crate::quant::QuantOut;
 
 /// Reference quantized GEMM, straight from the scheme in [`crate::quant`]: for each row of `a`
 /// (`m` rows of `k` bytes, `a_stride` apart) and column `c`,
 /// `clamp(z_y + requant_c(bias_c + Σ (a − z_x)·w_c), out_min, out_max)`. Dense `m×n` output.
-pub fn qgemm(m: usize, a: &[u8], a_stride: usize, q: &QgemmWeights, out: QuantOut) -> Vec<u8> {
-    let (n, k) = (q.n, q.k);
+pub fn qgemm(m: usize, a: &[u8], a_stride: usize, q: &QuantWeights, out: QuantOut) -> Vec<u8> {
+    let (n, k) = (q.outputs, q.taps);
     let mut y = vec![0u8; m * n];
     for i in 0..m {
         for c in 0..n {
@@ -26,19 +26,20 @@ pub fn qgemm(m: usize, a: &[u8], a_stride: usize, q: &QgemmWeights, out: QuantOu
     y
 }
 
-/// Reference quantized depthwise convolution of one NHWC image (`h×w×channels` bytes),
+/// Reference quantized depthwise `k`x`k` convolution of one NHWC image (`h×w×channels` bytes),
 /// straight from the scheme in [`crate::quant`]: taps outside the image are real zeros, i.e.
 /// contribute `(z_x − z_x)·w = 0`. Returns the output and its shape.
 pub fn qdwconv(
     x: &[u8],
     h: usize,
     w: usize,
-    stride: usize,
+    (k, stride): (usize, usize),
     pad: Padding,
-    q: &QdwconvWeights,
+    q: &QuantWeights,
     out: QuantOut,
 ) -> (Vec<u8>, usize, usize) {
-    let (c, k) = (q.channels, q.kernel);
+    assert_eq!(q.taps, k * k, "a {k}x{k} window has k·k taps");
+    let c = q.outputs;
     let oh = (h + pad.top + pad.bottom - k) / stride + 1;
     let ow = (w + pad.left + pad.right - k) / stride + 1;
     let mut y = vec![0u8; oh * ow * c];

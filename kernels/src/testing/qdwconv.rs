@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use super::qgemm::{Data, compare_bytes, quant_data};
 use super::{Buf, Guarded, check_all, fit_padding};
 use crate::ops::Padding;
-use crate::pack::{self, QdwconvWeights};
+use crate::pack::{self, QuantWeights};
 use crate::quant::QuantOut;
 use crate::reference;
 use crate::ukernels::{QdwconvArgs, QdwconvTile, QdwconvUkernel};
@@ -38,15 +38,15 @@ impl QdwconvProblem {
     pub fn check(&self, uk: &QdwconvUkernel) -> Result<(), String> {
         let (k, s, c) = (uk.tile.k, uk.tile.s, self.c);
         let (x, w, bias, requant) = quant_data(self.data, self.seed, self.h * self.w * c, c, k * k);
-        let q = QdwconvWeights {
-            channels: c,
-            kernel: k,
+        let q = QuantWeights {
+            outputs: c,
+            taps: k * k,
             weights: &w,
             bias: &bias,
             requant: &requant,
             input_zero_point: self.zx,
         };
-        let (want, oh, ow) = reference::qdwconv(&x, self.h, self.w, s, self.pad, &q, self.out);
+        let (want, oh, ow) = reference::qdwconv(&x, self.h, self.w, (k, s), self.pad, &q, self.out);
         let x = Buf::new(&x, self.offset);
         let packed = Buf::new(
             &pack::qdwconv(&q, uk.tile).map_err(|e| e.to_string())?,

@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use super::{Buf, Guarded, Rng, check_all};
-use crate::pack::{self, QgemmWeights};
+use crate::pack::{self, QuantWeights};
 use crate::quant::{QuantOut, Requant};
 use crate::reference;
 use crate::ukernels::{QgemmArgs, QgemmTile, QgemmUkernel};
@@ -52,9 +52,9 @@ impl QgemmProblem {
         let (a_stride, c_stride) = (k + self.a_pad, n + self.c_pad);
         let a_len = (m - 1) * a_stride + k;
         let (a, w, bias, requant) = quant_data(self.data, self.seed, a_len, n, k);
-        let q = QgemmWeights {
-            n,
-            k,
+        let q = QuantWeights {
+            outputs: n,
+            taps: k,
             weights: &w,
             bias: &bias,
             requant: &requant,

@@ -15,7 +15,7 @@ use ruvector_cnn_kernels::ops::{
     QuantDepthwise, QuantDepthwiseDesc, QuantGlobalAvgPool, QuantParams, QuantPointwise,
     QuantPointwiseDesc, Quantize,
 };
-use ruvector_cnn_kernels::pack::{QdwconvWeights, QgemmWeights};
+use ruvector_cnn_kernels::pack::QuantWeights;
 use ruvector_cnn_kernels::quant::{QuantOut, Requant};
 
 use super::calibrate::Ranges;
@@ -102,54 +102,6 @@ fn quantize_conv(
         requant,
         out: clamp_for(c.act, output, &c.weight)?,
     })
-}
-
-fn qpointwise(
-    r: &Reader<'_>,
-    c: &ConvBn,
-    eps: f32,
-    input: QuantParams,
-    output: QuantParams,
-    t: &KernelTable,
-) -> Result<QuantPointwise> {
-    let q = quantize_conv(r, c, eps, input, output)?;
-    let desc = QuantPointwiseDesc {
-        weights: QgemmWeights {
-            n: c.cout,
-            k: c.cin,
-            weights: &q.weights,
-            bias: &q.bias,
-            requant: &q.requant,
-            input_zero_point: input.zero_point,
-        },
-        out: q.out,
-    };
-    QuantPointwise::new(&desc, t).layer(&c.weight)
-}
-
-fn qdepthwise(
-    r: &Reader<'_>,
-    c: &ConvBn,
-    eps: f32,
-    input: QuantParams,
-    output: QuantParams,
-    t: &KernelTable,
-) -> Result<QuantDepthwise> {
-    let q = quantize_conv(r, c, eps, input, output)?;
-    let desc = QuantDepthwiseDesc {
-        weights: QdwconvWeights {
-            channels: c.cout,
-            kernel: c.kernel,
-            weights: &q.weights,
-            bias: &q.bias,
-            requant: &q.requant,
-            input_zero_point: input.zero_point,
-        },
-        stride: c.stride,
-        padding: Padding::same((c.kernel - 1) / 2),
-        out: q.out,
-    };
-    QuantDepthwise::new(&desc, t).layer(&c.weight)
 }
 
 /// An f32 convolution between quantized activations: dequantize, convolve, quantize.
@@ -255,10 +207,30 @@ fn qlayer(
             quant: Quantize::new(output, t).layer(&c.weight)?,
         });
     }
+    let q = quantize_conv(r, c, eps, input, output)?;
+    let weights = QuantWeights {
+        outputs: c.cout,
+        taps: q.weights.len() / c.cout,
+        weights: &q.weights,
+        bias: &q.bias,
+        requant: &q.requant,
+        input_zero_point: input.zero_point,
+    };
     Ok(if c.depthwise {
-        QLayer::Depthwise(qdepthwise(r, c, eps, input, output, t)?)
+        let desc = QuantDepthwiseDesc {
+            weights,
+            kernel: c.kernel,
+            stride: c.stride,
+            padding: Padding::same((c.kernel - 1) / 2),
+            out: q.out,
+        };
+        QLayer::Depthwise(QuantDepthwise::new(&desc, t).layer(&c.weight)?)
     } else {
-        QLayer::Pointwise(qpointwise(r, c, eps, input, output, t)?)
+        let desc = QuantPointwiseDesc {
+            weights,
+            out: q.out,
+        };
+        QLayer::Pointwise(QuantPointwise::new(&desc, t).layer(&c.weight)?)
     })
 }
 
