@@ -337,8 +337,11 @@ pub trait IntVocab {
     /// `(high32(clamp(acc, lo, hi)·2^pre·mult) + rnd) >> shift` per lane (arithmetic
     /// shift; `lo = i32::MIN >> pre`, `hi = i32::MAX >> pre`): the requantization rule of
     /// `ruvector_cnn_kernels::quant`. `q` names the per-column operand vectors: `mult{q}`,
-    /// `rnd{q}`, `shift{q}`, `pre{q}`, `lo{q}`, `hi{q}` must be in scope.
-    fn requant(&self, acc: &str, q: usize) -> String;
+    /// `rnd{q}`, `shift{q}` and, with `pre`, `pre{q}`, `lo{q}`, `hi{q}` must be in scope;
+    /// without `pre` every pre-shift is known to be 0 and the clamp and shift are skipped.
+    fn requant(&self, acc: &str, q: usize, pre: bool) -> String;
+    /// Whether any lane of `v` is non-zero (a `bool` expression).
+    fn any_nonzero(&self, v: &str) -> String;
     /// One register of bytes (`4·lanes` of them) from `p: *const u8`.
     fn load_bytes(&self, p: &str) -> String;
     /// The first `count` (`< 4·lanes`) bytes at `p`, the rest zero; bytes past them are not
@@ -412,8 +415,15 @@ impl IntVocab for ScalarInt {
     fn dot4(&self, acc: &str, x: &str, w: &str, _w_lo: &str) -> String {
         format!("{acc} = dot4({acc}, {x}, {w})")
     }
-    fn requant(&self, acc: &str, q: usize) -> String {
-        format!("requant({acc}.clamp(lo{q}, hi{q}) << pre{q}, mult{q}, rnd{q}, shift{q})")
+    fn requant(&self, acc: &str, q: usize, pre: bool) -> String {
+        if pre {
+            format!("requant({acc}.clamp(lo{q}, hi{q}) << pre{q}, mult{q}, rnd{q}, shift{q})")
+        } else {
+            format!("requant({acc}, mult{q}, rnd{q}, shift{q})")
+        }
+    }
+    fn any_nonzero(&self, v: &str) -> String {
+        format!("{v} != 0")
     }
     fn load_bytes(&self, p: &str) -> String {
         format!("({p} as *const [u8; 4]).read_unaligned()")
@@ -538,14 +548,24 @@ impl IntVocab for Avx2Int {
             )
         }
     }
-    fn requant(&self, acc: &str, q: usize) -> String {
+    fn requant(&self, acc: &str, q: usize, pre: bool) -> String {
+        let a = if pre {
+            format!(
+                "_mm256_sllv_epi32(_mm256_min_epi32(_mm256_max_epi32({acc}, lo{q}), hi{q}), pre{q})"
+            )
+        } else {
+            acc.to_string()
+        };
         format!(
-            "{{ let a = _mm256_sllv_epi32(_mm256_min_epi32(_mm256_max_epi32({acc}, lo{q}), hi{q}), pre{q}); \
+            "{{ let a = {a}; \
              let ev = _mm256_mul_epi32(a, mult{q}); \
              let od = _mm256_mul_epi32(_mm256_srli_epi64::<32>(a), _mm256_srli_epi64::<32>(mult{q})); \
              let q = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(ev), od); \
              _mm256_srav_epi32(_mm256_add_epi32(q, rnd{q}), shift{q}) }}"
         )
+    }
+    fn any_nonzero(&self, v: &str) -> String {
+        format!("_mm256_testz_si256({v}, {v}) == 0")
     }
     fn load_bytes(&self, p: &str) -> String {
         format!("_mm256_loadu_si256({p} as *const __m256i)")
@@ -655,14 +675,24 @@ impl IntVocab for Avx512Int {
     fn dot4(&self, acc: &str, x: &str, w: &str, _w_lo: &str) -> String {
         format!("{acc} = _mm512_dpbusd_epi32({acc}, {x}, _mm512_loadu_si512({w} as *const _))")
     }
-    fn requant(&self, acc: &str, q: usize) -> String {
+    fn requant(&self, acc: &str, q: usize, pre: bool) -> String {
+        let a = if pre {
+            format!(
+                "_mm512_sllv_epi32(_mm512_min_epi32(_mm512_max_epi32({acc}, lo{q}), hi{q}), pre{q})"
+            )
+        } else {
+            acc.to_string()
+        };
         format!(
-            "{{ let a = _mm512_sllv_epi32(_mm512_min_epi32(_mm512_max_epi32({acc}, lo{q}), hi{q}), pre{q}); \
+            "{{ let a = {a}; \
              let ev = _mm512_mul_epi32(a, mult{q}); \
              let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>(a), _mm512_srli_epi64::<32>(mult{q})); \
              let q = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64::<32>(ev), od); \
              _mm512_srav_epi32(_mm512_add_epi32(q, rnd{q}), shift{q}) }}"
         )
+    }
+    fn any_nonzero(&self, v: &str) -> String {
+        format!("_mm512_test_epi32_mask({v}, {v}) != 0")
     }
     fn load_bytes(&self, p: &str) -> String {
         format!("_mm512_loadu_si512({p} as *const _)")

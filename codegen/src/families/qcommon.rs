@@ -25,29 +25,47 @@ pub struct Block<'a> {
 pub fn requant(w: &mut Writer, x: &dyn IntVocab, b: &Block, acc: &dyn Fn(usize, usize) -> String) {
     let l = x.lanes();
     let nv = b.nr / l;
-    w.line(format!("let v_imin = {};", x.splat_i32("i32::MIN")));
-    w.line(format!("let v_imax = {};", x.splat_i32("i32::MAX")));
     for j in 0..nv {
         for (q, name) in ["mult", "rnd", "shift", "pre"].iter().enumerate() {
             let ld = x.load_i32(&format!("hdr.add({})", (q + 1) * b.nr + j * l));
             w.line(format!("let {name}{j} = {ld};"));
         }
-        w.line(format!(
-            "let lo{j} = {};",
-            x.sra_i32("v_imin", &format!("pre{j}"))
-        ));
-        w.line(format!(
-            "let hi{j} = {};",
-            x.sra_i32("v_imax", &format!("pre{j}"))
-        ));
     }
-    for i in 0..b.rows {
-        for j in 0..nv {
-            let r = x.requant(&acc(i, j), j);
-            let v = x.min_i32(&x.max_i32(&x.add_i32(&r, "v_zp"), "v_min"), "v_max");
-            w.line(format!("let o{i}_{j} = {v};"));
-        }
-    }
+    let any: Vec<String> = (0..nv).map(|j| x.any_nonzero(&format!("pre{j}"))).collect();
+    let names: Vec<String> = (0..b.rows)
+        .flat_map(|i| (0..nv).map(move |j| format!("o{i}_{j}")))
+        .collect();
+    let finish = |r: String| x.min_i32(&x.max_i32(&x.add_i32(&r, "v_zp"), "v_min"), "v_max");
+    // Most layers need no pre-shift (multipliers below 0.25): skip its clamp and shift.
+    let tuple = |v: &[String]| match v {
+        [one] => one.clone(),
+        _ => format!("({})", v.join(", ")),
+    };
+    w.block(
+        format!("let {} = if {}", tuple(&names), any.join(" || ")),
+        "",
+        |w| {
+            w.line(format!("let v_imin = {};", x.splat_i32("i32::MIN")));
+            w.line(format!("let v_imax = {};", x.splat_i32("i32::MAX")));
+            for j in 0..nv {
+                let pre = format!("pre{j}");
+                w.line(format!("let lo{j} = {};", x.sra_i32("v_imin", &pre)));
+                w.line(format!("let hi{j} = {};", x.sra_i32("v_imax", &pre)));
+            }
+            let vals: Vec<String> = (0..b.rows)
+                .flat_map(|i| (0..nv).map(move |j| (i, j)))
+                .map(|(i, j)| finish(x.requant(&acc(i, j), j, true)))
+                .collect();
+            w.line(tuple(&vals));
+        },
+    );
+    w.block(" else", ";", |w| {
+        let vals: Vec<String> = (0..b.rows)
+            .flat_map(|i| (0..nv).map(move |j| (i, j)))
+            .map(|(i, j)| finish(x.requant(&acc(i, j), j, false)))
+            .collect();
+        w.line(tuple(&vals));
+    });
 }
 
 /// [`requant`], then stores each `o{i}_{j}` to `ptr(i, j)` (a `*mut u8`), only the columns
