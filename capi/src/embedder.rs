@@ -250,8 +250,7 @@ pub unsafe extern "C" fn rvcnn_embedder_create_default(
 /// Creates an embedder from a `.safetensors` file (torchvision keys; the architecture is read
 /// from its `arch`/`width_mult` metadata, as written by `rvcnn fetch` and
 /// `tools/export_torchvision.py`). A quantized model file (`rvcnn quantize --out`) creates an
-/// INT8 embedder (pooled output; `image_threads` must be 1). `path` is a NUL-terminated UTF-8
-/// path.
+/// INT8 embedder (pooled output). `path` is a NUL-terminated UTF-8 path.
 ///
 /// # Safety
 /// `path` must be NULL or a NUL-terminated string; `opts` NULL or readable; `out` NULL or

@@ -147,9 +147,9 @@ impl ThreadPool {
     /// returns when all are done. `bounds` must be non-decreasing, start at 0 and end at
     /// `data.len()`, with at most [`MAX_THREADS`] parts; otherwise this panics (a caller bug).
     /// If another thread is running a job on this pool, the parts run on the caller alone.
-    pub fn split_mut<F>(&self, data: &mut [f32], bounds: &[usize], f: F)
+    pub fn split_mut<T: Send, F>(&self, data: &mut [T], bounds: &[usize], f: F)
     where
-        F: Fn(usize, &mut [f32]) + Sync,
+        F: Fn(usize, &mut [T]) + Sync,
     {
         let parts = bounds.len().saturating_sub(1);
         assert!(
@@ -165,16 +165,16 @@ impl ThreadPool {
             }
             return;
         };
-        struct Ctx<'a, F> {
-            base: *mut f32,
+        struct Ctx<'a, T, F> {
+            base: *mut T,
             bounds: &'a [usize],
             f: &'a F,
         }
         /// # Safety
-        /// `ctx` points to a live `Ctx<F>`; each `part` is run at most once per job.
-        unsafe fn run<F: Fn(usize, &mut [f32]) + Sync>(ctx: *const (), part: usize) {
+        /// `ctx` points to a live `Ctx<T, F>`; each `part` is run at most once per job.
+        unsafe fn run<T: Send, F: Fn(usize, &mut [T]) + Sync>(ctx: *const (), part: usize) {
             // SAFETY: per the contract.
-            let c = unsafe { &*ctx.cast::<Ctx<'_, F>>() };
+            let c = unsafe { &*ctx.cast::<Ctx<'_, T, F>>() };
             let (lo, hi) = (c.bounds[part], c.bounds[part + 1]);
             // SAFETY: `bounds` are checked non-decreasing within `data`, so parts are
             // disjoint sub-slices of the caller's `&mut data`, each handed out once.
@@ -190,7 +190,7 @@ impl ThreadPool {
             parts,
             Job {
                 ctx: (&raw const ctx).cast(),
-                run: run::<F>,
+                run: run::<T, F>,
             },
         );
     }

@@ -116,8 +116,7 @@ impl Embedder {
     }
 
     /// An embedder over an INT8 network. Its output is the pooled features
-    /// (`opts.output` must be `Pooled`); `opts.image_threads` must be 1 (INT8 layers are not
-    /// split over cores yet; use `threads` for throughput).
+    /// (`opts.output` must be `Pooled`).
     pub fn new_quantized(net: QuantNetwork, opts: EmbedderOptions) -> Result<Self> {
         opts.preprocess.validate()?;
         if opts.output != Output::Pooled {
@@ -126,11 +125,8 @@ impl Embedder {
                 opts.output
             )));
         }
-        if cores(opts.image_threads) > 1 {
-            return Err(Error::Unsupported(
-                "INT8 models do not split an image over cores yet (image_threads must be 1)".into(),
-            ));
-        }
+        let mut net = net;
+        net.set_threads(cores(opts.image_threads))?;
         Ok(Embedder {
             dim: net.dim(),
             net: Model::Int8(net),

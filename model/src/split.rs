@@ -9,23 +9,23 @@ use ruvector_cnn_kernels::parallel::{MAX_THREADS, ThreadPool, even_bounds};
 
 use crate::error::{Error, Result};
 
-/// Layers with fewer output floats than this are not split (sync costs more than it saves).
+/// Layers with fewer output values than this are not split (sync costs more than it saves).
 const MIN_SPLIT: usize = 8192;
 
-/// Runs `f(chunk, rows)` over `rows` rows of `row_len` floats of `out`, split over `pool`
+/// Runs `f(chunk, rows)` over `rows` rows of `row_len` elements of `out`, split over `pool`
 /// (rows aligned to `align`), or once over all rows when there is no pool or little work.
-pub(crate) fn rows(
+pub(crate) fn rows<T: Send>(
     pool: Option<&ThreadPool>,
-    out: &mut [f32],
+    out: &mut [T],
     rows: usize,
     row_len: usize,
     align: usize,
-    f: impl Fn(&mut [f32], Range<usize>) -> Result<()> + Sync,
+    f: impl Fn(&mut [T], Range<usize>) -> Result<()> + Sync,
 ) -> Result<()> {
     let len = rows * row_len;
     let have = out.len();
     let out = out.get_mut(..len).ok_or_else(|| {
-        Error::InvalidArgument(format!("output holds {have} floats, {len} needed"))
+        Error::InvalidArgument(format!("output holds {have} values, {len} needed"))
     })?;
     let Some(pool) = pool.filter(|p| p.threads() > 1 && len >= MIN_SPLIT) else {
         return f(out, 0..rows);

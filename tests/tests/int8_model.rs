@@ -89,12 +89,20 @@ fn saved_int8_model_rebuilds_identically_and_plain_files_stay_f32() {
     let back = Weights::from_safetensors(&bytes).unwrap();
     let q2 = from_weights(&back, t).unwrap().expect("an INT8 file");
     assert_eq!(q2.ranges(), q.ranges());
+    // Splitting each image's INT8 layers over two threads changes nothing.
+    let mut q3 = from_weights(&back, t).unwrap().expect("an INT8 file");
+    q3.set_threads(2).unwrap();
+    let mut c = vec![0.0; q.dim()];
+    let mut qws3 = QuantWorkspace::default();
+    q3.forward(shape, &imgs[1], &mut c, &mut qws3).unwrap();
     assert_eq!(q2.f32_layers(), q.f32_layers());
     let mut qws = QuantWorkspace::default();
     let (mut a, mut b) = (vec![0.0; q.dim()], vec![0.0; q.dim()]);
     q.forward(shape, &imgs[0], &mut a, &mut qws).unwrap();
     q2.forward(shape, &imgs[0], &mut b, &mut qws).unwrap();
     assert_eq!(a, b);
+    q2.forward(shape, &imgs[1], &mut b, &mut qws).unwrap();
+    assert_eq!(c, b, "threaded INT8 differs");
     // Bad inputs: short buffers.
     assert!(q.forward(shape, &imgs[0][1..], &mut a, &mut qws).is_err());
     assert!(q.forward(shape, &imgs[0], &mut a[1..], &mut qws).is_err());

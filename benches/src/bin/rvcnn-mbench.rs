@@ -14,8 +14,8 @@
 //! with the median and minimum time of a forward pass over the whole batch. `--layers` instead
 //! prints a per-layer profile of one image (median over the runs): time, GFLOP/s and % of
 //! the measured one-core FMA peak (and of the nominal 285 GFLOP/s target core). `--int8`
-//! times the INT8 network (pooled output, one thread), its activation ranges calibrated on
-//! the input images (min/max).
+//! times the INT8 network (pooled output, one batch thread; `--image-threads` splits each
+//! image), its activation ranges calibrated on the input images (min/max).
 
 use std::time::Instant;
 
@@ -191,11 +191,15 @@ fn timed(
 fn int8(net: &Network, weights: &Weights, a: &Args, x: &[f32]) -> Result<(), String> {
     let [n, c, h, w] = a.shape;
     if a.threads > 1 || a.output != Output::Pooled || h != w {
-        return Err("--int8 times one thread, the pooled output, square images".into());
+        return Err(
+            "--int8 times one batch thread (--image-threads splits images), the pooled \
+             output, square images"
+                .into(),
+        );
     }
     let image = c * h * w;
     let tensors: Vec<Vec<f32>> = x.chunks_exact(image).map(<[f32]>::to_vec).collect();
-    let q = quantize_network(
+    let mut q = quantize_network(
         net,
         weights,
         &tensors,
@@ -204,6 +208,8 @@ fn int8(net: &Network, weights: &Weights, a: &Args, x: &[f32]) -> Result<(), Str
         KernelTable::best(),
     )
     .map_err(|e| e.to_string())?;
+    let image_threads = a.image_threads.unwrap_or(1);
+    q.set_threads(image_threads).map_err(|e| e.to_string())?;
     let shape = Nhwc::new(n, h, w, c);
     let mut ws = QuantWorkspace::default();
     let mut y = vec![0.0f32; n * q.dim()];
@@ -217,7 +223,7 @@ fn int8(net: &Network, weights: &Weights, a: &Args, x: &[f32]) -> Result<(), Str
         std::fs::write(path, bytes).map_err(|e| format!("{path}: {e}"))?;
     }
     println!(
-        "{{\"arch\":\"{}\",\"precision\":\"int8\",\"isa\":\"{}\",\"batch\":{n},\"size\":[{h},{w}],\"threads\":1,\"f32_layers\":{},\"runs\":{},\"median_ms\":{median:.4},\"min_ms\":{min:.4}}}",
+        "{{\"arch\":\"{}\",\"precision\":\"int8\",\"isa\":\"{}\",\"batch\":{n},\"size\":[{h},{w}],\"threads\":1,\"image_threads\":{image_threads},\"f32_layers\":{},\"runs\":{},\"median_ms\":{median:.4},\"min_ms\":{min:.4}}}",
         net.arch(),
         KernelTable::best().isa_set().top(),
         q.f32_layers().len(),

@@ -3,7 +3,10 @@
 
 use super::error::{Error, Result};
 use super::pick_block;
-use super::shape::{Nhwc, Padding, check_input, check_window, per_image, window_output};
+use super::shape::{
+    Nhwc, Padding, RowWindow, check_input, check_rows, check_window, per_image, row_window,
+    window_output,
+};
 use crate::KernelTable;
 use crate::pack::{self, QuantWeights};
 use crate::quant::QuantOut;
@@ -83,29 +86,71 @@ impl QuantDepthwise {
     /// Runs on `input` (shape `input_shape`), writing `output`; returns the output shape.
     pub fn run(&self, input_shape: Nhwc, input: &[u8], output: &mut [u8]) -> Result<Nhwc> {
         let out = self.output_shape(input_shape)?;
+        let window = row_window(
+            &(0..out.h),
+            out.h,
+            self.stride,
+            self.padding.top,
+            input_shape.h,
+        )?;
         per_image(input_shape, out, input, output, |x, y| {
-            let args = QdwconvArgs {
-                input: x,
-                in_h: input_shape.h,
-                in_w: input_shape.w,
-                channels: self.channels,
-                w: self.packed.as_ptr(),
-                output: y,
-                out_h: out.h,
-                out_w: out.w,
-                pad_top: self.padding.top,
-                pad_left: self.padding.left,
-                input_zero_point: self.input_zero_point.into(),
-                out_zero_point: self.out.zero_point.into(),
-                out_min: self.out.min.into(),
-                out_max: self.out.max.into(),
-            };
-            // SAFETY: `per_image` checked both buffers and hands over one image each;
-            // `window_output` guarantees every output window overlaps the image (padding < K);
-            // `packed` was built by `pack::qdwconv` for this kernel's CB and K with this input
-            // zero point; the clamp is within 0..=255; the kernel's ISA is in the op's table.
-            unsafe { (self.uk.func)(&args) };
+            self.call(input_shape, x, y, window, out);
         })
+    }
+
+    /// Computes output rows `rows` of one image (`input_shape.n == 1`) into `output`, which
+    /// holds just those rows: lets callers split an image's rows over threads.
+    pub fn run_rows(
+        &self,
+        input_shape: Nhwc,
+        input: &[u8],
+        output: &mut [u8],
+        rows: std::ops::Range<usize>,
+    ) -> Result<()> {
+        let out = self.output_shape(input_shape)?;
+        let (s, pad) = (self.stride, self.padding.top);
+        let window = check_rows(input_shape, out, &rows, s, pad, input.len(), output.len())?;
+        self.call(
+            input_shape,
+            input.as_ptr(),
+            output.as_mut_ptr(),
+            window,
+            out,
+        );
+        Ok(())
+    }
+
+    /// The kernel call for the output rows of `window` (validated by the callers) of one
+    /// image.
+    fn call(&self, input_shape: Nhwc, x: *const u8, y: *mut u8, window: RowWindow, out: Nhwc) {
+        let RowWindow {
+            skip,
+            pad_top,
+            in_h,
+            out_h,
+        } = window;
+        let args = QdwconvArgs {
+            input: x.wrapping_add(skip * input_shape.w * self.channels),
+            in_h,
+            in_w: input_shape.w,
+            channels: self.channels,
+            w: self.packed.as_ptr(),
+            output: y,
+            out_h,
+            out_w: out.w,
+            pad_top,
+            pad_left: self.padding.left,
+            input_zero_point: self.input_zero_point.into(),
+            out_zero_point: self.out.zero_point.into(),
+            out_min: self.out.min.into(),
+            out_max: self.out.max.into(),
+        };
+        // SAFETY: callers checked that `x` holds the image and `y` the requested output rows;
+        // `row_window` keeps the shifted input inside the image and every requested row's
+        // window overlapping it (padding < K, checked at creation); `packed` was built by
+        // `pack::qdwconv` for this kernel's tile with this input zero point; the clamp is
+        // within 0..=255; the kernel's ISA is in the table the op came from.
+        unsafe { (self.uk.func)(&args) };
     }
 }
 
@@ -170,6 +215,19 @@ mod tests {
             }
             assert!(op.run(shape, &x[1..], &mut y).is_err());
             assert!(op.run(shape, &x, &mut y[1..]).is_err());
+            // Row ranges of one image reproduce the whole image.
+            let one = Nhwc::new(1, h, w, c);
+            let row = out.w * c;
+            let mut parts = vec![0u8; out.h * row];
+            for r in [0..2, 2..3, 3..out.h] {
+                let (a, b) = (r.start * row, r.end * row);
+                op.run_rows(one, &x[..img], &mut parts[a..b], r).unwrap();
+            }
+            assert_eq!(&parts[..], &y[..out.h * row]);
+            assert!(
+                op.run_rows(one, &x[..img], &mut parts[..row], 0..2)
+                    .is_err()
+            );
         }
         let bad = QuantDepthwiseDesc { stride: 3, ..desc };
         assert!(QuantDepthwise::new(&bad, KernelTable::best()).is_err());

@@ -16,12 +16,14 @@ use ruvector_cnn_kernels::ops::{
     QuantPointwiseDesc, Quantize,
 };
 use ruvector_cnn_kernels::pack::QuantWeights;
+use ruvector_cnn_kernels::parallel::ThreadPool;
 use ruvector_cnn_kernels::quant::{QuantOut, Requant};
 
 use super::calibrate::Ranges;
 use crate::arch::{Arch, ConvBn, Spec};
 use crate::error::{Error, OpContext, Result};
 use crate::network::{depthwise, fold, pointwise};
+use crate::split;
 use crate::weights::{Reader, Weights};
 
 /// Affine u8 parameters for the real range `[lo, hi]` (which contains 0).
@@ -153,8 +155,40 @@ impl QLayer {
         }
     }
 
-    /// Runs on `s`-shaped `x` into `y`; `f` holds the f32 scratch of fallback layers.
+    /// Runs layer `name` on one `s`-shaped image `x` into `y`, INT8 layers with their output
+    /// rows split over `pool`; `f` holds the f32 scratch of fallback layers.
     fn run(
+        &self,
+        pool: Option<&ThreadPool>,
+        name: &str,
+        s: Nhwc,
+        x: &[u8],
+        y: &mut [u8],
+        f: &mut [Vec<f32>; 2],
+    ) -> Result<Nhwc> {
+        let out = self.output_shape(s).layer(name)?;
+        match self {
+            QLayer::Pointwise(p) => {
+                let (cin, cout) = (s.c, out.c);
+                let x = x.get(..s.len().layer(name)?).unwrap_or_default();
+                split::rows(pool, y, s.h * s.w, cout, 16, |chunk, r| {
+                    let rows = x.get(r.start * cin..r.end * cin).unwrap_or_default();
+                    p.run_rows(r.len(), rows, cin, chunk, cout).layer(name)
+                })?;
+                Ok(out)
+            }
+            QLayer::Depthwise(d) => {
+                split::rows(pool, y, out.h, out.w * out.c, 1, |chunk, r| {
+                    d.run_rows(s, x, chunk, r).layer(name)
+                })?;
+                Ok(out)
+            }
+            QLayer::F32 { .. } => self.run_f32(s, x, y, f).layer(name),
+        }
+    }
+
+    /// The f32 fallback: dequantize, convolve, quantize.
+    fn run_f32(
         &self,
         s: Nhwc,
         x: &[u8],
@@ -162,8 +196,7 @@ impl QLayer {
         f: &mut [Vec<f32>; 2],
     ) -> ruvector_cnn_kernels::ops::Result<Nhwc> {
         match self {
-            QLayer::Pointwise(p) => p.run(s, x, y),
-            QLayer::Depthwise(d) => d.run(s, x, y),
+            QLayer::Pointwise(_) | QLayer::Depthwise(_) => self.output_shape(s),
             QLayer::F32 { deq, op, quant } => {
                 let out = self.output_shape(s)?;
                 let (n_in, n_out) = (s.len()?, out.len()?);
@@ -264,6 +297,8 @@ pub struct QuantNetwork {
     features: usize,
     ranges: Ranges,
     f32_layers: Vec<String>,
+    /// Splits each image's INT8 convolutions over cores (see [`QuantNetwork::set_threads`]).
+    threads: Option<ThreadPool>,
 }
 
 impl QuantNetwork {
@@ -359,6 +394,7 @@ impl QuantNetwork {
             features: spec.last.cout,
             ranges: ranges.clone(),
             f32_layers: f32_layers.to_vec(),
+            threads: None,
         })
     }
 
@@ -380,6 +416,20 @@ impl QuantNetwork {
     /// The activation ranges the network was quantized with.
     pub fn ranges(&self) -> &Ranges {
         &self.ranges
+    }
+
+    /// Splits the INT8 convolutions of every image over `threads` cores from now on (a
+    /// persistent pool; 1 or 0 = this thread only, the default). The results do not depend
+    /// on the thread count.
+    pub fn set_threads(&mut self, threads: usize) -> Result<()> {
+        self.threads = if threads > 1 {
+            Some(ThreadPool::new(threads).map_err(|e| {
+                Error::Unsupported(format!("cannot start {threads} worker threads: {e}"))
+            })?)
+        } else {
+            None
+        };
+        Ok(())
     }
 
     /// The convolutions that run in f32 between quantized activations.
@@ -476,12 +526,18 @@ impl QuantNetwork {
             act,
             f32: fbuf,
         } = ws;
+        let pool = self.threads.as_ref();
         let mut s = self.stem.output_shape(shape).layer("features.0")?;
         let len = s.len().layer("features.0")?;
         grow(stem, len, 0.0);
-        self.stem
-            .run(shape, input, &mut stem[..len])
-            .layer("features.0")?;
+        if input.len() < shape.len().layer("input")? {
+            return Err(Error::InvalidArgument(
+                "input holds less than one image".into(),
+            ));
+        }
+        split::rows(pool, &mut stem[..len], s.h, s.w * s.c, 1, |y, r| {
+            self.stem.run_rows(shape, input, y, r).layer("features.0")
+        })?;
         let most = self.max_activation(s)?;
         for a in act.iter_mut() {
             grow(a, most, 0);
@@ -497,21 +553,20 @@ impl QuantNetwork {
             let n_in = s.len().layer(name)?;
             let (src, dst, next) = match &b.expand {
                 Some(e) => {
-                    s = e.run(s, &x[..n_in], t1, fbuf).layer(name)?;
+                    s = e.run(pool, name, s, &x[..n_in], t1, fbuf)?;
                     observe(&format!("{name}.expand"), &t1[..s.len().layer(name)?]);
                     s =
-                        b.dw.run(s, &t1[..s.len().layer(name)?], t2, fbuf)
-                            .layer(name)?;
+                        b.dw.run(pool, name, s, &t1[..s.len().layer(name)?], t2, fbuf)?;
                     (t2, t1, (cur + 1) % 3)
                 }
                 None => {
-                    s = b.dw.run(s, &x[..n_in], t1, fbuf).layer(name)?;
+                    s = b.dw.run(pool, name, s, &x[..n_in], t1, fbuf)?;
                     (t1, t2, (cur + 2) % 3)
                 }
             };
             let n_dw = s.len().layer(name)?;
             observe(&format!("{name}.dw"), &src[..n_dw]);
-            s = b.project.run(s, &src[..n_dw], dst, fbuf).layer(name)?;
+            s = b.project.run(pool, name, s, &src[..n_dw], dst, fbuf)?;
             let n = s.len().layer(name)?;
             observe(&format!("{name}.project"), &dst[..n]);
             if let Some(add) = &b.add {
@@ -522,7 +577,7 @@ impl QuantNetwork {
         }
         let [x, t, _] = rotate(act, cur);
         let n_in = s.len().layer("last conv")?;
-        let s = self.last.run(s, &x[..n_in], t, fbuf).layer("last conv")?;
+        let s = self.last.run(pool, "last conv", s, &x[..n_in], t, fbuf)?;
         observe("last", &t[..s.len().layer("last conv")?]);
         self.pool
             .run(s, &t[..s.len().layer("avgpool")?], out)
