@@ -3,8 +3,7 @@
 
 use super::error::{Error, Result};
 use super::shape::{
-    Nhwc, Padding, RowWindow, check_input, check_nonzero, check_rows, check_window, per_image,
-    row_window, window_output,
+    Nhwc, Padding, RowWindow, check_input, check_nonzero, check_window, row_op, window_output,
 };
 use crate::ukernels::{Conv3x3Args, Conv3x3Ukernel};
 use crate::{Activation, KernelTable};
@@ -93,43 +92,21 @@ impl Conv2d {
     pub fn kernel_id(&self) -> &'static str {
         self.uk.id
     }
+}
 
-    /// Runs on `input` (shape `input_shape`), writing `output`; returns the output shape.
-    pub fn run(&self, input_shape: Nhwc, input: &[f32], output: &mut [f32]) -> Result<Nhwc> {
-        let out = self.output_shape(input_shape)?;
-        let (s, pad) = (self.stride, self.padding.top);
-        let window = row_window(&(0..out.h), out.h, s, pad, input_shape.h)?;
-        per_image(input_shape, out, input, output, |x, y| {
-            self.call(input_shape, x, y, window, out);
-        })
-    }
+row_op!(Conv2d, f32);
 
-    /// Computes output rows `rows` of one image (`input_shape.n == 1`) into `output`, which
-    /// holds just those rows (`rows.len() · out_w · cout` floats): lets callers split an
-    /// image's rows over threads.
-    pub fn run_rows(
-        &self,
-        input_shape: Nhwc,
-        input: &[f32],
-        output: &mut [f32],
-        rows: std::ops::Range<usize>,
-    ) -> Result<()> {
-        let out = self.output_shape(input_shape)?;
-        let (s, pad) = (self.stride, self.padding.top);
-        let window = check_rows(input_shape, out, &rows, s, pad, input.len(), output.len())?;
-        self.call(
-            input_shape,
-            input.as_ptr(),
-            output.as_mut_ptr(),
-            window,
-            out,
-        );
-        Ok(())
-    }
-
+impl Conv2d {
     /// The kernel call for the output rows of `window` (validated by the callers) of one
     /// image.
-    fn call(&self, input_shape: Nhwc, x: *const f32, y: *mut f32, window: RowWindow, out: Nhwc) {
+    fn call_kernel(
+        &self,
+        input_shape: Nhwc,
+        x: *const f32,
+        y: *mut f32,
+        window: RowWindow,
+        out: Nhwc,
+    ) {
         let RowWindow {
             skip,
             pad_top,

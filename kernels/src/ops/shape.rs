@@ -251,3 +251,118 @@ pub(crate) fn check_rows(
     check_buf("output", output_len, rows.len() * out.w * out.c)?;
     Ok(window)
 }
+
+/// An operator that computes output rows of one NHWC image from a window of its input rows
+/// (dense, depthwise and quantized depthwise convolutions): [`RowOp::run_all`] and
+/// [`RowOp::run_some_rows`] validate, then hand each image's rows to [`RowOp::call`].
+pub(crate) trait RowOp {
+    /// Element type of the activations.
+    type T;
+    /// The output shape for `input`.
+    fn output_shape(&self, input: Nhwc) -> Result<Nhwc>;
+    /// Vertical stride and top padding.
+    fn stride_pad(&self) -> (usize, usize);
+    /// The kernel call for the output rows of `window` of one image; the callers have
+    /// checked that `x` holds the image and `y` those rows.
+    fn call(
+        &self,
+        input_shape: Nhwc,
+        x: *const Self::T,
+        y: *mut Self::T,
+        window: RowWindow,
+        out: Nhwc,
+    );
+
+    /// Runs on every image of `input` (shape `input_shape`), writing `output`.
+    fn run_all(
+        &self,
+        input_shape: Nhwc,
+        input: &[Self::T],
+        output: &mut [Self::T],
+    ) -> Result<Nhwc> {
+        let out = self.output_shape(input_shape)?;
+        let (s, pad) = self.stride_pad();
+        let window = row_window(&(0..out.h), out.h, s, pad, input_shape.h)?;
+        per_image(input_shape, out, input, output, |x, y| {
+            self.call(input_shape, x, y, window, out);
+        })
+    }
+
+    /// Computes output rows `rows` of one image into `output`, which holds just those rows.
+    fn run_some_rows(
+        &self,
+        input_shape: Nhwc,
+        input: &[Self::T],
+        output: &mut [Self::T],
+        rows: std::ops::Range<usize>,
+    ) -> Result<()> {
+        let out = self.output_shape(input_shape)?;
+        let (s, pad) = self.stride_pad();
+        let window = check_rows(input_shape, out, &rows, s, pad, input.len(), output.len())?;
+        self.call(
+            input_shape,
+            input.as_ptr(),
+            output.as_mut_ptr(),
+            window,
+            out,
+        );
+        Ok(())
+    }
+}
+
+/// Gives a row-windowed operator (`$ty` with `stride`, `padding`, `output_shape` and a
+/// `call_kernel` with [`RowOp::call`]'s signature over `$elem` activations) its [`RowOp`]
+/// implementation and the public `run` / `run_rows`.
+macro_rules! row_op {
+    ($ty:ty, $elem:ty) => {
+        impl $crate::ops::shape::RowOp for $ty {
+            type T = $elem;
+
+            fn output_shape(&self, input: Nhwc) -> Result<Nhwc> {
+                <$ty>::output_shape(self, input)
+            }
+
+            fn stride_pad(&self) -> (usize, usize) {
+                (self.stride, self.padding.top)
+            }
+
+            fn call(
+                &self,
+                input_shape: Nhwc,
+                x: *const $elem,
+                y: *mut $elem,
+                window: $crate::ops::shape::RowWindow,
+                out: Nhwc,
+            ) {
+                self.call_kernel(input_shape, x, y, window, out)
+            }
+        }
+
+        impl $ty {
+            /// Runs on `input` (shape `input_shape`), writing `output`; returns the output
+            /// shape.
+            pub fn run(
+                &self,
+                input_shape: Nhwc,
+                input: &[$elem],
+                output: &mut [$elem],
+            ) -> Result<Nhwc> {
+                $crate::ops::shape::RowOp::run_all(self, input_shape, input, output)
+            }
+
+            /// Computes output rows `rows` of one image (`input_shape.n == 1`) into `output`,
+            /// which holds just those rows (`rows.len() · out_w · channels` values): lets
+            /// callers split an image's rows over threads.
+            pub fn run_rows(
+                &self,
+                input_shape: Nhwc,
+                input: &[$elem],
+                output: &mut [$elem],
+                rows: std::ops::Range<usize>,
+            ) -> Result<()> {
+                $crate::ops::shape::RowOp::run_some_rows(self, input_shape, input, output, rows)
+            }
+        }
+    };
+}
+pub(crate) use row_op;
