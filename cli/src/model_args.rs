@@ -79,8 +79,9 @@ pub struct ModelArgs {
     /// activation ranges calibrated on --calib images.
     #[arg(long)]
     pub int8: bool,
-    /// Calibration images (files or folders) for --int8; default: up to 64 of the images
-    /// being processed.
+    /// Calibration images (files or folders) for --int8 (up to 64 are used); `embed` and
+    /// `eval` default to the images being processed, `search` and `info` need it (use the
+    /// same images the index was built with).
     #[arg(long, value_name = "PATH", requires = "int8")]
     pub calib: Vec<PathBuf>,
     /// How --int8 picks activation ranges: `minmax`, or `percentile[:P]` (P in (50, 100]).

@@ -43,7 +43,9 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 /// Runs `rvcnn search`.
 pub fn run(args: &Args) -> CliResult {
     let index = store::read(&args.index)?;
-    let embedder = args.model.embedder(std::slice::from_ref(&args.query))?;
+    // With --int8, ranges must come from --calib (the same as the index's), never from the
+    // one query image: vectors calibrated differently would not be comparable.
+    let embedder = args.model.embedder(&[])?;
     if embedder.dim() != index.dim {
         return Err(format!(
             "the index holds {}-d vectors but this model makes {}-d ones; use the model options \
