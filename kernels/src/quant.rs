@@ -159,6 +159,17 @@ impl QuantOut {
         }
     }
 
+    /// Errors if the clamp range is empty (`min > max`).
+    pub fn validate(self) -> Result<Self> {
+        if self.min > self.max {
+            return Err(Error::InvalidArgument(format!(
+                "output clamp {}..={} is empty",
+                self.min, self.max
+            )));
+        }
+        Ok(self)
+    }
+
     /// `clamp(zero_point + v, min, max)` for a requantized value `v`.
     pub fn finish(self, v: i32) -> u8 {
         v.saturating_add(i32::from(self.zero_point))

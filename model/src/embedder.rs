@@ -83,13 +83,7 @@ fn cores(n: usize) -> usize {
 
 /// The persistent pool for `embed_batch` when `threads` (0 = all cores) is above 1.
 fn batch_pool(threads: usize) -> Result<Option<ThreadPool>> {
-    let threads = cores(threads).min(MAX_THREADS);
-    if threads <= 1 {
-        return Ok(None);
-    }
-    ThreadPool::new(threads)
-        .map(Some)
-        .map_err(|e| Error::Unsupported(format!("cannot start {threads} worker threads: {e}")))
+    crate::split::pool(cores(threads).min(MAX_THREADS))
 }
 
 /// One worker's share of a batch in [`Embedder::embed_batch_into`].

@@ -375,13 +375,7 @@ impl Network {
     /// pool; 1 or 0 = this thread only, the default). Concurrent `forward` calls on one
     /// network take turns with the pool: a call that finds it busy runs its layers alone.
     pub fn set_threads(&mut self, threads: usize) -> Result<()> {
-        self.threads = if threads > 1 {
-            Some(ThreadPool::new(threads).map_err(|e| {
-                Error::Unsupported(format!("cannot start {threads} worker threads: {e}"))
-            })?)
-        } else {
-            None
-        };
+        self.threads = split::pool(threads)?;
         Ok(())
     }
 

@@ -9,6 +9,16 @@ use ruvector_cnn_kernels::parallel::{MAX_THREADS, ThreadPool, even_bounds};
 
 use crate::error::{Error, Result};
 
+/// A persistent pool of `threads` workers, or `None` for one thread (0 or 1).
+pub(crate) fn pool(threads: usize) -> Result<Option<ThreadPool>> {
+    if threads <= 1 {
+        return Ok(None);
+    }
+    ThreadPool::new(threads)
+        .map(Some)
+        .map_err(|e| Error::Unsupported(format!("cannot start {threads} worker threads: {e}")))
+}
+
 /// Layers with fewer output values than this are not split (sync costs more than it saves).
 const MIN_SPLIT: usize = 8192;
 

@@ -153,10 +153,7 @@ fn run() -> Result<(), String> {
             .map(drop)
             .map_err(|e| e.to_string())
     })?;
-    if let Some(path) = &a.out {
-        let bytes: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
-        std::fs::write(path, bytes).map_err(|e| format!("{path}: {e}"))?;
-    }
+    write_out(a.out.as_deref(), &y)?;
     println!(
         "{{\"arch\":\"{}\",\"isa\":\"{}\",\"batch\":{n},\"size\":[{h},{w}],\"threads\":{threads},\"image_threads\":{image_threads},\"runs\":{},\"median_ms\":{:.4},\"min_ms\":{:.4}}}",
         net.arch(),
@@ -166,6 +163,13 @@ fn run() -> Result<(), String> {
         min
     );
     Ok(())
+}
+
+/// Writes `y` as raw little-endian f32 to `path`, if given (`--out`).
+fn write_out(path: Option<&str>, y: &[f32]) -> Result<(), String> {
+    let Some(path) = path else { return Ok(()) };
+    let bytes: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(path, bytes).map_err(|e| format!("{path}: {e}"))
 }
 
 /// Median and minimum of `runs` timed calls of `f` (after `warmup` untimed ones), in ms.
@@ -218,10 +222,7 @@ fn int8(net: &Network, weights: &Weights, a: &Args, x: &[f32]) -> Result<(), Str
             .map(drop)
             .map_err(|e| e.to_string())
     })?;
-    if let Some(path) = &a.out {
-        let bytes: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
-        std::fs::write(path, bytes).map_err(|e| format!("{path}: {e}"))?;
-    }
+    write_out(a.out.as_deref(), &y)?;
     println!(
         "{{\"arch\":\"{}\",\"precision\":\"int8\",\"isa\":\"{}\",\"batch\":{n},\"size\":[{h},{w}],\"threads\":1,\"image_threads\":{image_threads},\"f32_layers\":{},\"runs\":{},\"median_ms\":{median:.4},\"min_ms\":{min:.4}}}",
         net.arch(),

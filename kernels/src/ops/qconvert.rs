@@ -143,12 +143,7 @@ impl QuantAdd {
         }
         .validate()?
         .scale;
-        if out.min > out.max {
-            return Err(Error::InvalidArgument(format!(
-                "output clamp {}..={} is empty",
-                out.min, out.max
-            )));
-        }
+        out.validate()?;
         let ratio = |s: f32| f64::from(s) / f64::from(s_out);
         Ok(QuantAdd {
             a,

@@ -44,12 +44,7 @@ impl QuantDepthwise {
         q.validate()?;
         let (k, s) = (desc.kernel, desc.stride);
         check_window(k, k, s, s, desc.padding)?;
-        if desc.out.min > desc.out.max {
-            return Err(Error::InvalidArgument(format!(
-                "output clamp {}..={} is empty",
-                desc.out.min, desc.out.max
-            )));
-        }
+        desc.out.validate()?;
         let uk = pick_block(table.qdwconv(k, s), q.outputs, |u| u.tile.cb).ok_or_else(|| {
             Error::Unsupported(format!(
                 "quantized depthwise {k}x{k} stride {s} (kernels exist for 3x3 and 5x5 at stride 1 and 2)"

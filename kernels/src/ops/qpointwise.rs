@@ -1,7 +1,7 @@
 //! Quantized pointwise (1x1) convolution over NHWC u8 tensors: an INT8 GEMM with pixels as
 //! rows, requantized to u8 (see [`crate::quant`] for the scheme).
 
-use super::error::{Error, Result};
+use super::error::Result;
 use super::gemm_plan::{TilePlan, check_rows};
 use super::shape::{Nhwc, check_buf, check_input};
 use crate::KernelTable;
@@ -33,12 +33,7 @@ impl QuantPointwise {
     pub fn new(desc: &QuantPointwiseDesc<'_>, table: &KernelTable) -> Result<Self> {
         let q = &desc.weights;
         q.validate()?;
-        if desc.out.min > desc.out.max {
-            return Err(Error::InvalidArgument(format!(
-                "output clamp {}..={} is empty",
-                desc.out.min, desc.out.max
-            )));
-        }
+        desc.out.validate()?;
         let plan = TilePlan::new(table.qgemm(), "quantized pointwise", q.outputs)?;
         let packed = pack::qgemm(q, plan.main().tile)?;
         Ok(QuantPointwise {

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use ruvector_cnn_kernels::ops::Nhwc;
+use ruvector_cnn_kernels::ops::{Nhwc, QuantParams};
 
 use crate::error::{Error, Result};
 use crate::network::{Network, Workspace};
@@ -56,6 +56,17 @@ impl Ranges {
     pub fn get(&self, name: &str) -> Result<(f32, f32)> {
         self.map.get(name).copied().ok_or_else(|| {
             Error::InvalidArgument(format!("calibration has no range for activation `{name}`"))
+        })
+    }
+
+    /// The affine u8 quantization of `name`: scale `(hi − lo)/255` (at least 1e-8/255) and the
+    /// zero point that maps real 0 exactly.
+    pub fn params(&self, name: &str) -> Result<QuantParams> {
+        let (lo, hi) = self.get(name)?;
+        let scale = (hi - lo).max(1e-8) / 255.0;
+        Ok(QuantParams {
+            scale,
+            zero_point: (-lo / scale).round().clamp(0.0, 255.0) as u8,
         })
     }
 

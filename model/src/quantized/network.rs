@@ -26,16 +26,6 @@ use crate::network::{depthwise, fold, pointwise};
 use crate::split;
 use crate::weights::{Reader, Weights};
 
-/// Affine u8 parameters for the real range `[lo, hi]` (which contains 0).
-fn params_for(lo: f32, hi: f32) -> QuantParams {
-    let span = (hi - lo).max(1e-8);
-    let scale = span / 255.0;
-    QuantParams {
-        scale,
-        zero_point: (-lo / scale).round().clamp(0.0, 255.0) as u8,
-    }
-}
-
 /// The output clamp that fuses `act` for an output quantized with `p`.
 fn clamp_for(act: Activation, p: QuantParams, layer: &str) -> Result<QuantOut> {
     let zp = p.zero_point;
@@ -325,10 +315,7 @@ impl QuantNetwork {
         let spec = Spec::new(arch, width_mult)?;
         let eps = arch.bn_eps();
         let r = Reader::new(weights);
-        let p = |name: &str| -> Result<QuantParams> {
-            let (lo, hi) = ranges.get(name)?;
-            Ok(params_for(lo, hi))
-        };
+        let p = |name: &str| ranges.params(name);
         let (w, b) = fold(&r, &spec.stem, eps)?;
         let stem = Conv2d::new(
             &Conv2dDesc {
@@ -422,13 +409,7 @@ impl QuantNetwork {
     /// persistent pool; 1 or 0 = this thread only, the default). The results do not depend
     /// on the thread count.
     pub fn set_threads(&mut self, threads: usize) -> Result<()> {
-        self.threads = if threads > 1 {
-            Some(ThreadPool::new(threads).map_err(|e| {
-                Error::Unsupported(format!("cannot start {threads} worker threads: {e}"))
-            })?)
-        } else {
-            None
-        };
+        self.threads = split::pool(threads)?;
         Ok(())
     }
 

@@ -30,7 +30,8 @@ pub fn layer_errors(
 ) -> Result<Vec<LayerError>> {
     let (mut ws, mut qws) = (Workspace::default(), QuantWorkspace::default());
     let mut order: Vec<String> = Vec::new();
-    let mut sums: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    // Per activation: squared error, squared reference, scale.
+    let mut sums: BTreeMap<String, (f64, f64, f32)> = BTreeMap::new();
     let mut reference: BTreeMap<String, Vec<f32>> = BTreeMap::new();
     let mut pooled = vec![0.0; q.dim()];
     for img in images {
@@ -48,12 +49,14 @@ pub fn layer_errors(
                 failure = Some(name.to_string());
                 return;
             };
-            let (lo, hi) = q.ranges().get(name).unwrap_or((0.0, 0.0));
-            let scale = (hi - lo).max(1e-8) / 255.0;
-            let zp = (-lo / scale).round().clamp(0.0, 255.0);
+            let Ok(p) = q.ranges().params(name) else {
+                failure = Some(name.to_string());
+                return;
+            };
+            let (scale, zp) = (p.scale, f32::from(p.zero_point));
             let e = sums.entry(name.to_string()).or_insert_with(|| {
                 order.push(name.to_string());
-                (0.0, 0.0)
+                (0.0, 0.0, scale)
             });
             for (&b, &w) in bytes.iter().zip(want) {
                 let d = f64::from((f32::from(b) - zp) * scale - w);
@@ -63,18 +66,17 @@ pub fn layer_errors(
         })?;
         if let Some(name) = failure {
             return Err(Error::InvalidArgument(format!(
-                "the f32 network has no activation `{name}`"
+                "activation `{name}` has no f32 counterpart or no range"
             )));
         }
     }
     Ok(order
         .into_iter()
         .map(|name| {
-            let (err, norm) = sums[&name];
-            let (lo, hi) = q.ranges().get(&name).unwrap_or((0.0, 0.0));
+            let (err, norm, scale) = sums[&name];
             LayerError {
                 relative_rms: (err / norm.max(f64::MIN_POSITIVE)).sqrt(),
-                scale: (hi - lo).max(1e-8) / 255.0,
+                scale,
                 name,
             }
         })
