@@ -1,7 +1,7 @@
 """ruvector-cnn vs ONNX Runtime on the same weights, in one run on this machine.
 
     benches/compare/run.sh [--models mobilenet_v3_small,...] [--batch 1] [--threads 1] [--runs 200]
-    benches/compare/run.sh --int8 [--models mobilenet_v2] [--calib 8]
+    benches/compare/run.sh --int8 [--models mobilenet_v3_large,...] [--calib 8]
 
 For each model: weights come from a .safetensors file (the cached pretrained MobileNetV2, or
 torchvision-style random weights exported by rvcnn-mbench: speed does not depend on the
@@ -136,9 +136,6 @@ def main():
               f"{'ORT ms':>9} {'ours/ORT':>9} {'f32/int8':>9}")
         with tempfile.TemporaryDirectory() as tmp:
             for arch in args.models.split(","):
-                if arch != "mobilenet_v2":
-                    print(f"{arch:<20} (no INT8 path for MobileNetV3 yet)")
-                    continue
                 wpath, kind = weights_for(arch, tmp)
                 int8_compare(args, tmp, arch, wpath, kind)
         return

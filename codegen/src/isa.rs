@@ -339,7 +339,7 @@ pub trait IntVocab {
     /// `ruvector_cnn_kernels::quant`. `q` names the per-column operand vectors: `mult{q}`,
     /// `rnd{q}`, `shift{q}` and, with `pre`, `pre{q}`, `lo{q}`, `hi{q}` must be in scope;
     /// without `pre` every pre-shift is known to be 0 and the clamp and shift are skipped.
-    fn requant(&self, acc: &str, q: usize, pre: bool) -> String;
+    fn requant(&self, acc: &str, q: &str, pre: bool) -> String;
     /// Whether any lane of `v` is non-zero (a `bool` expression).
     fn any_nonzero(&self, v: &str) -> String;
     /// One register of bytes (`4·lanes` of them) from `p: *const u8`.
@@ -415,7 +415,7 @@ impl IntVocab for ScalarInt {
     fn dot4(&self, acc: &str, x: &str, w: &str, _w_lo: &str) -> String {
         format!("{acc} = dot4({acc}, {x}, {w})")
     }
-    fn requant(&self, acc: &str, q: usize, pre: bool) -> String {
+    fn requant(&self, acc: &str, q: &str, pre: bool) -> String {
         if pre {
             format!("requant({acc}.clamp(lo{q}, hi{q}) << pre{q}, mult{q}, rnd{q}, shift{q})")
         } else {
@@ -505,6 +505,13 @@ struct Avx2Int {
     dot: Dot4,
 }
 
+impl Avx2Int {
+    /// Whether AVX-512 VL/BW are there too (EVEX encoding): tails by byte masks.
+    fn evex(&self) -> bool {
+        self.dot == Dot4::EvexVnni
+    }
+}
+
 impl IntVocab for Avx2Int {
     fn lanes(&self) -> usize {
         8
@@ -548,7 +555,7 @@ impl IntVocab for Avx2Int {
             )
         }
     }
-    fn requant(&self, acc: &str, q: usize, pre: bool) -> String {
+    fn requant(&self, acc: &str, q: &str, pre: bool) -> String {
         let a = if pre {
             format!(
                 "_mm256_sllv_epi32(_mm256_min_epi32(_mm256_max_epi32({acc}, lo{q}), hi{q}), pre{q})"
@@ -571,6 +578,11 @@ impl IntVocab for Avx2Int {
         format!("_mm256_loadu_si256({p} as *const __m256i)")
     }
     fn load_bytes_part(&self, p: &str, count: &str) -> String {
+        if self.evex() {
+            return format!(
+                "_mm256_maskz_loadu_epi8(((1u32 << {count}) - 1) as __mmask32, {p} as *const i8)"
+            );
+        }
         format!(
             "{{ let mut t = [0u8; 32]; core::ptr::copy_nonoverlapping({p}, t.as_mut_ptr(), {count}); \
              _mm256_loadu_si256(t.as_ptr() as *const __m256i) }}"
@@ -593,6 +605,12 @@ impl IntVocab for Avx2Int {
         )
     }
     fn pack4_store_part(&self, p: &str, count: &str) -> String {
+        if self.evex() {
+            return format!(
+                "_mm256_mask_storeu_epi8({p} as *mut i8, ((1u32 << {count}) - 1) as __mmask32, \
+                 _mm256_packus_epi16(_mm256_packus_epi32(o0, o1), _mm256_packus_epi32(o2, o3)));"
+            );
+        }
         format!(
             "{{ let mut t = [0u8; 32]; \
              _mm256_storeu_si256(t.as_mut_ptr() as *mut __m256i, _mm256_packus_epi16(_mm256_packus_epi32(o0, o1), _mm256_packus_epi32(o2, o3))); \
@@ -603,6 +621,11 @@ impl IntVocab for Avx2Int {
         format!("_mm256_cvtepu8_epi32(_mm_loadl_epi64({p} as *const __m128i))")
     }
     fn load_u8_i32_part(&self, p: &str, count: &str) -> String {
+        if self.evex() {
+            return format!(
+                "_mm256_cvtepu8_epi32(_mm_maskz_loadu_epi8(((1u32 << {count}) - 1) as __mmask16, {p} as *const i8))"
+            );
+        }
         format!(
             "{{ let mut t = [0u8; 8]; core::ptr::copy_nonoverlapping({p}, t.as_mut_ptr(), {count}); \
              _mm256_cvtepu8_epi32(_mm_loadl_epi64(t.as_ptr() as *const __m128i)) }}"
@@ -639,6 +662,11 @@ impl IntVocab for Avx2Int {
         )
     }
     fn store_u8_part(&self, p: &str, v: &str, count: &str) -> String {
+        if self.evex() {
+            return format!(
+                "_mm256_mask_cvtepi32_storeu_epi8({p} as *mut i8, ((1u32 << {count}) - 1) as __mmask8, {v});"
+            );
+        }
         format!(
             "{{ let t = _mm_packus_epi32(_mm256_castsi256_si128({v}), _mm256_extracti128_si256::<1>({v})); \
              let b = (_mm_cvtsi128_si64(_mm_packus_epi16(t, t)) as u64).to_le_bytes(); \
@@ -675,7 +703,7 @@ impl IntVocab for Avx512Int {
     fn dot4(&self, acc: &str, x: &str, w: &str, _w_lo: &str) -> String {
         format!("{acc} = _mm512_dpbusd_epi32({acc}, {x}, _mm512_loadu_si512({w} as *const _))")
     }
-    fn requant(&self, acc: &str, q: usize, pre: bool) -> String {
+    fn requant(&self, acc: &str, q: &str, pre: bool) -> String {
         let a = if pre {
             format!(
                 "_mm512_sllv_epi32(_mm512_min_epi32(_mm512_max_epi32({acc}, lo{q}), hi{q}), pre{q})"

@@ -23,12 +23,19 @@
 //!   needs only 32-bit lanes after one widening multiply, so every ISA computes it
 //!   bit-exactly.
 //! - **Activations fused by clamping**: ReLU is `out_min = z_y`, ReLU6 additionally
-//!   `out_max = z_y + round(6/s_y)`; other activations are applied in the model's mixed
-//!   precision path.
+//!   `out_max = z_y + round(6/s_y)`.
+//! - **Hard-swish fused in integers** ([`HardSwish`]): `hardswish(v) = v·relu6(v + 3)/6`.
+//!   The accumulator is requantized (the rule above) to a fine *hidden* scale `s_h` (2¹⁷
+//!   steps over the calibrated range) and clamped to `x` in `±(2²⁰−1)`; the gate
+//!   `g = clamp(rule(x·s_h·G/6) + G/2, 0, G)` is `relu6(v + 3)` in steps of `6/G`
+//!   (`G = 1024`); then `y = z_y + rule(x·g·s_h/(G·s_y))`. Integer products are exact
+//!   (`|x·g| < 2³¹`) and every rounding is the same rule. Hard-sigmoid gates
+//!   (squeeze-excitation) run in the model's f32 island.
 
 use crate::ops::{Error, Result};
 
 /// A requantization multiplier: `S ≈ mult·2^-(32 + shift − pre)`.
+#[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Requant {
     /// Multiplier, `0 ≤ mult < 2³¹`.
@@ -138,7 +145,91 @@ impl AddRequant {
     }
 }
 
-/// Output quantization of a kernel: zero point and clamp bounds (all in `0..=255`).
+/// Hard-swish fused into a requantizing epilogue (see the scheme above). The kernel's
+/// per-channel requantization yields `x` at a fine hidden scale `s_h`, clamped to
+/// `±X_MAX`; the gate `g = clamp(gate(x) + G/2, 0, G)` is `relu6(v + 3)` at scale `6/G`;
+/// the output before its zero point is `out(x·g)` (`|x·g| < 2³¹`). `gate` and `out` follow
+/// the requantization rule without pre-shifts.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HardSwish {
+    /// Whether the hard-swish is applied at all.
+    pub enabled: bool,
+    /// `x` to gate units: `s_h·G/6`.
+    pub gate: Requant,
+    /// `x·g` to output units: `s_h/(G·s_y)`.
+    pub out: Requant,
+}
+
+impl HardSwish {
+    /// No hard-swish.
+    pub const OFF: HardSwish = HardSwish {
+        enabled: false,
+        gate: Requant {
+            mult: 0,
+            shift: 1,
+            pre: 0,
+        },
+        out: Requant {
+            mult: 0,
+            shift: 1,
+            pre: 0,
+        },
+    };
+    /// Gate steps over `relu6`'s `0..=6` (`6/G ≈ 0.006` per step).
+    pub const G: i32 = 1024;
+    /// Largest hidden magnitude kept: `X_MAX·G < 2³¹`.
+    pub const X_MAX: i32 = (1 << 20) - 1;
+
+    /// The hard-swish for pre-activations up to `max_abs` in magnitude (beyond them, 8x
+    /// headroom where the scale allows) and an output scale `out_scale`; returns it and the
+    /// hidden scale the preceding requantization must target.
+    pub fn new(max_abs: f32, out_scale: f32) -> Result<(HardSwish, f64)> {
+        if !(max_abs.is_finite() && out_scale.is_finite() && out_scale > 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "hard-swish range {max_abs} / output scale {out_scale} must be finite and positive"
+            )));
+        }
+        let max = f64::from(max_abs.abs()).max(1e-30);
+        let x_max = f64::from(Self::X_MAX);
+        let g = f64::from(Self::G);
+        // The gate multiplier must stay below 0.25 (no pre-shift).
+        let hidden = (8.0 * max / x_max).min(0.24 * 6.0 / g);
+        if x_max * hidden < max {
+            return Err(Error::InvalidArgument(format!(
+                "hard-swish pre-activations up to {max_abs} exceed the INT8 range (about {:.0})",
+                x_max * hidden
+            )));
+        }
+        let gate = Requant::from_scale(hidden * g / 6.0)?;
+        let out = Requant::from_scale(hidden / (g * f64::from(out_scale)))?;
+        if out.pre != 0 || out.mult == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "hard-swish output scale {out_scale} does not suit pre-activations up to {max_abs}"
+            )));
+        }
+        let hs = HardSwish {
+            enabled: true,
+            gate,
+            out,
+        };
+        Ok((hs, hidden))
+    }
+
+    /// The hard-swish of a value `r` at the hidden scale, requantized to the output (before
+    /// the zero point); `r` itself when off.
+    pub fn apply(self, r: i32) -> i32 {
+        if !self.enabled {
+            return r;
+        }
+        let x = r.clamp(-Self::X_MAX, Self::X_MAX);
+        let g = (self.gate.apply(x) + Self::G / 2).clamp(0, Self::G);
+        self.out.apply(x * g)
+    }
+}
+
+/// Output quantization of a kernel: zero point and clamp bounds (all in `0..=255`), after an
+/// optional fused hard-swish.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuantOut {
     /// Output zero point.
@@ -147,6 +238,8 @@ pub struct QuantOut {
     pub min: u8,
     /// Highest output byte.
     pub max: u8,
+    /// Hard-swish applied to the requantized value first ([`HardSwish::OFF`] for none).
+    pub hswish: HardSwish,
 }
 
 impl QuantOut {
@@ -156,10 +249,20 @@ impl QuantOut {
             zero_point,
             min: 0,
             max: 255,
+            hswish: HardSwish::OFF,
         }
     }
 
-    /// Errors if the clamp range is empty (`min > max`).
+    /// Fused hard-swish: the full `0..=255` range.
+    pub fn hard_swish(zero_point: u8, hswish: HardSwish) -> Self {
+        QuantOut {
+            hswish,
+            ..QuantOut::linear(zero_point)
+        }
+    }
+
+    /// Errors if the clamp range is empty (`min > max`) or the hard-swish constants are out
+    /// of the ranges its kernels assume.
     pub fn validate(self) -> Result<Self> {
         if self.min > self.max {
             return Err(Error::InvalidArgument(format!(
@@ -167,12 +270,21 @@ impl QuantOut {
                 self.min, self.max
             )));
         }
+        let ok = |r: Requant| r.mult >= 0 && (1..=31).contains(&r.shift) && r.pre == 0;
+        if !(ok(self.hswish.gate) && ok(self.hswish.out)) {
+            return Err(Error::InvalidArgument(format!(
+                "hard-swish constants {:?} are out of range",
+                self.hswish
+            )));
+        }
         Ok(self)
     }
 
-    /// `clamp(zero_point + v, min, max)` for a requantized value `v`.
+    /// `clamp(zero_point + hswish(v), min, max)` for a requantized value `v`.
     pub fn finish(self, v: i32) -> u8 {
-        v.saturating_add(i32::from(self.zero_point))
+        self.hswish
+            .apply(v)
+            .saturating_add(i32::from(self.zero_point))
             .clamp(i32::from(self.min), i32::from(self.max)) as u8
     }
 }
@@ -224,6 +336,43 @@ mod tests {
         assert!(r.apply(i32::MAX) > 1 << 20 && r.apply(i32::MIN) < -(1 << 20));
         let r = Requant::from_scale(0.5).unwrap();
         assert_eq!([r.apply(1), r.apply(-1), r.apply(3)], [1, 0, 2]);
+    }
+
+    #[test]
+    fn hard_swish_follows_the_real_function() {
+        let hs = |v: f64| v * (v + 3.0).clamp(0.0, 6.0) / 6.0;
+        let cases = [
+            (4.0f32, 8.0 / 255.0),
+            (40.0, 0.2),
+            (1000.0, 4.0),
+            (0.5, 0.002),
+            (3e-5, 1.2e-7),
+        ];
+        for (max_abs, s_out) in cases {
+            let (h, hidden) = HardSwish::new(max_abs, s_out).unwrap();
+            assert!(f64::from(HardSwish::X_MAX) * hidden >= f64::from(max_abs));
+            // Rounding of the output plus the gate's step (6/G, half of it, times |v|/6).
+            let tol = 0.5 + f64::from(max_abs) / f64::from(HardSwish::G) / f64::from(s_out) / 2.0;
+            for i in -2000..=2000 {
+                let v = f64::from(max_abs) * f64::from(i) / 2000.0;
+                let r = (v / hidden).round() as i32;
+                let want = hs(f64::from(r) * hidden) / f64::from(s_out);
+                let got = f64::from(h.apply(r));
+                assert!((got - want).abs() <= tol, "{max_abs} {v}: {got} vs {want}");
+            }
+            // Far past the hidden range: clamped, finite.
+            assert!(h.apply(i32::MAX) > 0 && h.apply(i32::MIN) <= 0);
+        }
+        assert_eq!(HardSwish::OFF.apply(-7), -7);
+        assert!(HardSwish::new(f32::NAN, 1.0).is_err() && HardSwish::new(3.0, 0.0).is_err());
+        assert!(
+            HardSwish::new(1e5, 400.0).is_err(),
+            "beyond the hidden range"
+        );
+        assert!(HardSwish::new(3.0, 1e-9).is_err(), "output scale too fine");
+        let mut bad = HardSwish::new(3.0, 0.02).unwrap().0;
+        bad.out.pre = 2;
+        assert!(QuantOut::hard_swish(0, bad).validate().is_err());
     }
 
     #[test]

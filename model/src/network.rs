@@ -249,7 +249,7 @@ fn dense(r: &Reader<'_>, c: &ConvBn, eps: f32, t: &KernelTable) -> Result<Conv2d
     Conv2d::new(&desc, t).layer(&c.weight)
 }
 
-fn squeeze_excite(r: &Reader<'_>, s: &SeSpec, t: &KernelTable) -> Result<SqueezeExcite> {
+pub(crate) fn squeeze_excite(r: &Reader<'_>, s: &SeSpec, t: &KernelTable) -> Result<SqueezeExcite> {
     let (c, q) = (s.channels, s.squeeze);
     let key = |k: &str| format!("{}.{k}", s.prefix);
     let desc = SqueezeExciteDesc {
@@ -647,7 +647,8 @@ impl Network {
 
     /// Runs the first image of `input` and calls `observe(name, data, minus)` for every
     /// activation a quantized model quantizes, in order: `features.0` (stem output); per
-    /// block `{block}.expand` (if any), `{block}.dw`, `{block}.project` (the projection before
+    /// block `{block}.expand` (if any), `{block}.se_in` (the depthwise output before its
+    /// squeeze-excitation, if any), `{block}.dw`, `{block}.project` (the projection before
     /// its residual add: `data − minus` when `minus` is given) and `{block}` (the block
     /// output); `last` (the last conv's output). `{block}` is the torchvision prefix
     /// (`features.3`).
@@ -820,6 +821,8 @@ fn dw_se(
         },
     )?;
     if let Some(q) = &b.se {
+        let n = s.len().layer(name)?;
+        probe.tensor(|| format!("{name}.se_in"), &output[..n], None);
         // Pool and scale over the image, two 1-row GEMMs (c·q multiply-adds each).
         let work = 3.0 * (s.n * s.h * s.w * s.c) as f64 + 4.0 * (s.c * q.squeeze()) as f64;
         probe.layer(

@@ -1,6 +1,6 @@
-//! The INT8 MobileNetV2 (calibration, quantization, save/load) on the committed random-init
-//! fixture: it tracks the f32 network, gives the same answer at every INT8 ISA level, rebuilds
-//! identically from a saved model file, and refuses what it cannot do.
+//! The INT8 MobileNetV2 and V3 (calibration, quantization, save/load) on the committed
+//! random-init fixtures: they track the f32 network, give the same answer at every INT8 ISA
+//! level, rebuild identically from a saved model file, and refuse bad calibration input.
 
 use std::path::PathBuf;
 
@@ -43,14 +43,15 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
     dot / (n(a) * n(b))
 }
 
-#[test]
-fn int8_v2_tracks_f32_and_agrees_across_levels() {
-    let w = load("mobilenet_v2.safetensors");
+/// Quantizes fixture `file` (`arch` at `width`) at every INT8 level: each image's INT8
+/// embedding has cosine above `min_cosine` with f32, and the levels agree.
+fn tracks_f32_and_agrees_across_levels(file: &str, arch: Arch, width: f32, min_cosine: f64) {
+    let w = load(file);
     let (shape, imgs) = images();
     let mut first: Option<Vec<f32>> = None;
-    for level in int8_levels("int8 mobilenet_v2") {
+    for level in int8_levels(&format!("int8 {arch}")) {
         let t = table_at(level);
-        let net = Network::new(Arch::MobileNetV2, 0.35, &w, &t).unwrap();
+        let net = Network::new(arch, width, &w, &t).unwrap();
         let q = quantize_network(&net, &w, &imgs, 224, RangeMethod::MinMax, &t).unwrap();
         let (mut ws, mut qws) = (Workspace::default(), QuantWorkspace::default());
         let mut f = vec![0.0; q.dim()];
@@ -60,17 +61,42 @@ fn int8_v2_tracks_f32_and_agrees_across_levels() {
                 .unwrap();
             q.forward(shape, img, &mut g, &mut qws).unwrap();
             let c = cosine(&f, &g);
-            assert!(c > 0.95, "{level}: cosine(int8, f32) = {c}");
+            assert!(c > min_cosine, "{arch} {level}: cosine(int8, f32) = {c}");
         }
         // Every INT8 kernel is bit-exact; only the f32 stem's rounding may differ by level.
         match &first {
             None => first = Some(g),
             Some(f0) => assert!(
                 cosine(f0, &g) > 0.999,
-                "{level} differs from the first level"
+                "{arch} {level} differs from the first level"
             ),
         }
     }
+}
+
+#[test]
+fn int8_v2_tracks_f32_and_agrees_across_levels() {
+    tracks_f32_and_agrees_across_levels("mobilenet_v2.safetensors", Arch::MobileNetV2, 0.35, 0.98);
+}
+
+#[test]
+fn int8_v3_small_tracks_f32_and_agrees_across_levels() {
+    tracks_f32_and_agrees_across_levels(
+        "mobilenet_v3_small.safetensors",
+        Arch::MobileNetV3Small,
+        1.0,
+        0.98,
+    );
+}
+
+#[test]
+fn int8_v3_large_tracks_f32_and_agrees_across_levels() {
+    tracks_f32_and_agrees_across_levels(
+        "mobilenet_v3_large.safetensors",
+        Arch::MobileNetV3Large,
+        0.5,
+        0.98,
+    );
 }
 
 #[test]
@@ -116,23 +142,28 @@ fn saved_int8_model_rebuilds_identically_and_plain_files_stay_f32() {
 }
 
 #[test]
-fn int8_refuses_what_it_cannot_do() {
+fn int8_refuses_bad_calibration() {
     let w = load("mobilenet_v3_small.safetensors");
     let t = KernelTable::best();
     let net = Network::new(Arch::MobileNetV3Small, 1.0, &w, t).unwrap();
     let (shape, imgs) = images();
     let ranges = calibrate(&net, shape, &imgs[..1], RangeMethod::MinMax).unwrap();
+    // Ranges missing a squeeze-excitation input are named in the error.
+    let mut partial = ruvector_cnn_model::quantized::Ranges::default();
+    for (name, (lo, hi)) in ranges.iter().filter(|(n, _)| !n.ends_with(".se_in")) {
+        partial.set(name, lo, hi);
+    }
     let err = ruvector_cnn_model::quantized::QuantNetwork::new(
         Arch::MobileNetV3Small,
         1.0,
         &w,
-        &ranges,
+        &partial,
         &[],
         t,
     )
     .err()
-    .expect("MobileNetV3 has no INT8 path yet");
-    assert!(err.to_string().contains("INT8"), "{err}");
+    .expect("missing ranges are an error");
+    assert!(err.to_string().contains(".se_in"), "{err}");
     assert!(calibrate(&net, shape, &[], RangeMethod::MinMax).is_err());
     let nan = vec![f32::NAN; imgs[0].len()];
     assert!(calibrate(&net, shape, &[nan], RangeMethod::MinMax).is_err());

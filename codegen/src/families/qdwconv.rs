@@ -1,6 +1,7 @@
 //! INT8 depthwise KxK convolution, NHWC, u8 activations × s8 weights → requantized u8.
 //!
-//! Rows, then pixels, then CB-channel blocks, CB = 4 × lanes (one register of bytes). The
+//! CB-channel blocks (CB = 4 × lanes, one register of bytes; the block's bias and
+//! requantization operands loaded once), then rows, then pixels. The
 //! taps are taken four at a time: the four tap registers are byte-interleaved so each `i32`
 //! lane holds one channel's four activations, and one 4-way dot product per accumulator
 //! (`vpdpbusd`, or its AVX2 emulation) adds four taps of 4·lanes/4 channels; the channel
@@ -12,7 +13,7 @@
 //! when C is not a multiple of CB, loads and stores only its valid channels.
 
 use super::common::{kernel_fn, tap_range};
-use super::qcommon::{Block, HEADER_ARRAYS, requant};
+use super::qcommon::{Block, HEADER_ARRAYS, load_requant, out_consts, requant};
 use crate::isa::IntVocab;
 use crate::manifest::{Tile, Variant};
 use crate::writer::Writer;
@@ -54,28 +55,31 @@ pub fn emit(w: &mut Writer, v: &Variant) {
             x.splat_bytes("p.input_zero_point as u8")
         ));
         w.line(format!("let v_none = {};", x.splat_bytes("0u8")));
-        w.line(format!("let v_zp = {};", x.splat_i32("p.out_zero_point")));
-        w.line(format!("let v_min = {};", x.splat_i32("p.out_min")));
-        w.line(format!("let v_max = {};", x.splat_i32("p.out_max")));
-        w.block("for oy in 0..p.out_h", "", |w| {
-            w.line("let iy0 = (oy * S) as isize - p.pad_top as isize;");
-            tap_range(w, "ky_lo", "ky_hi", "iy0", "in_h", "K as isize");
-            w.block("for ox in 0..p.out_w", "", |w| {
-                w.line("let ix0 = (ox * S) as isize - p.pad_left as isize;");
-                tap_range(w, "kx_lo", "kx_hi", "ix0", "in_w", "K as isize");
-                w.line("let inside = ky_lo == 0 && ky_hi == K && kx_lo == 0 && kx_hi == K;");
-                w.line("let op = p.output.add((oy * p.out_w + ox) * c);");
-                w.line(
-                    "// Index of tap (0, 0) of the block (negative or past the end only for taps",
-                );
-                w.line("// that the guards below never read).");
-                w.line("let pix0 = iy0 * rs + ix0 * cs;");
-                w.line("let mut cb = 0usize;");
-                w.block("while cb < c", "", |w| {
-                    w.line("let rem = c - cb;");
-                    w.line("let wp = p.w.add((cb / CB) * BLOCK);");
-                    w.line("let hdr = wp as *const i32;");
-                    w.line("let pix = pix0 + cb as isize;");
+        out_consts(w, x);
+        w.line("let mut cb = 0usize;");
+        w.block("while cb < c", "", |w| {
+            w.line("let rem = c - cb;");
+            w.line("let wp = p.w.add((cb / CB) * BLOCK);");
+            w.line("let hdr = wp as *const i32;");
+            // The block's bias and requantization operands stay in registers for all pixels.
+            for a in 0..4 {
+                let bias = x.load_i32(&format!("hdr.add({})", a * x.lanes()));
+                w.line(format!("let bias{a} = {bias};"));
+            }
+            load_requant(w, x, cb);
+            w.block("for oy in 0..p.out_h", "", |w| {
+                w.line("let iy0 = (oy * S) as isize - p.pad_top as isize;");
+                tap_range(w, "ky_lo", "ky_hi", "iy0", "in_h", "K as isize");
+                w.block("for ox in 0..p.out_w", "", |w| {
+                    w.line("let ix0 = (ox * S) as isize - p.pad_left as isize;");
+                    tap_range(w, "kx_lo", "kx_hi", "ix0", "in_w", "K as isize");
+                    w.line("let inside = ky_lo == 0 && ky_hi == K && kx_lo == 0 && kx_hi == K;");
+                    w.line("let op = p.output.add((oy * p.out_w + ox) * c);");
+                    w.line(
+                        "// Index of tap (0, 0) of the block (negative or past the end only for",
+                    );
+                    w.line("// taps that the guards below never read).");
+                    w.line("let pix = iy0 * rs + ix0 * cs + cb as isize;");
                     let body = |w: &mut Writer, guarded: bool, partial: bool| {
                         block(w, x, k, cb, group_bytes, guarded, partial)
                     };
@@ -90,9 +94,9 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                         },
                         |w| body(w, true, true),
                     );
-                    w.line("cb += CB;");
                 });
             });
+            w.line("cb += CB;");
         });
     });
 }
@@ -119,8 +123,7 @@ fn block(
 ) {
     let l = x.lanes();
     for a in 0..4 {
-        let bias = x.load_i32(&format!("hdr.add({})", a * l));
-        w.line(format!("let mut acc{a} = {bias};"));
+        w.line(format!("let mut acc{a} = bias{a};"));
     }
     for g in 0..(k * k).div_ceil(4) {
         for q in 0..4 {

@@ -10,7 +10,7 @@
 //! past `p.m` alias the last valid row, as in the f32 GEMM.
 
 use super::common::{kernel_fn, row_pointers};
-use super::qcommon::{Block, HEADER_ARRAYS, requant_store};
+use super::qcommon::{Block, HEADER_ARRAYS, out_consts, requant_store};
 use crate::manifest::{Tile, Variant};
 use crate::writer::{Writer, sum};
 
@@ -33,9 +33,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
         for c in x.dot4_consts() {
             w.line(*c);
         }
-        w.line(format!("let v_zp = {};", x.splat_i32("p.out_zero_point")));
-        w.line(format!("let v_min = {};", x.splat_i32("p.out_min")));
-        w.line(format!("let v_max = {};", x.splat_i32("p.out_max")));
+        out_consts(w, x);
         w.line("let kb = p.k / 4;");
         w.line("let krem = p.k % 4;");
         row_pointers(w, mr, &[("a", "p.a_stride"), ("c", "p.c_stride")]);

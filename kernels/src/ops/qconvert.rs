@@ -4,7 +4,7 @@
 use super::error::{Error, Result};
 use super::shape::{Nhwc, check_buf, check_input, check_nonzero};
 use crate::KernelTable;
-use crate::quant::{AddRequant, QuantOut};
+use crate::quant::{AddRequant, HardSwish, QuantOut};
 use crate::table::Slot;
 use crate::ukernels::dequantize::{DequantizeArgs, DequantizeUkernel};
 use crate::ukernels::qadd::{QaddArgs, QaddUkernel};
@@ -128,7 +128,7 @@ pub struct QuantAdd {
 
 impl QuantAdd {
     /// Validates the quantizations and picks the kernel; `out.zero_point` is the output's zero
-    /// point and `out.min..=out.max` its clamp, `out_scale` its scale.
+    /// point and `out.min..=out.max` its clamp (no hard-swish), `out_scale` its scale.
     pub fn new(
         a: QuantParams,
         b: QuantParams,
@@ -143,7 +143,11 @@ impl QuantAdd {
         }
         .validate()?
         .scale;
-        out.validate()?;
+        if out.validate()?.hswish != HardSwish::OFF {
+            return Err(Error::InvalidArgument(
+                "INT8 addition fuses no hard-swish".into(),
+            ));
+        }
         let ratio = |s: f32| f64::from(s) / f64::from(s_out);
         Ok(QuantAdd {
             a,

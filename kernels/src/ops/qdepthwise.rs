@@ -110,6 +110,7 @@ impl QuantDepthwise {
             out_zero_point: self.out.zero_point.into(),
             out_min: self.out.min.into(),
             out_max: self.out.max.into(),
+            hswish: self.out.hswish,
         };
         // SAFETY: callers checked that `x` holds the image and `y` the requested output rows;
         // `row_window` keeps the shifted input inside the image and every requested row's
@@ -123,7 +124,7 @@ impl QuantDepthwise {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quant::Requant;
+    use crate::quant::{HardSwish, Requant};
 
     #[test]
     fn matches_the_reference_at_every_level_and_rejects_bad_input() {
@@ -150,6 +151,7 @@ mod tests {
                 zero_point: 100,
                 min: 100,
                 max: 255,
+                hswish: HardSwish::OFF,
             },
         };
         let x: Vec<u8> = (0..2 * h * w * c).map(|i| (i * 29 % 256) as u8).collect();

@@ -96,6 +96,7 @@ impl QuantPointwise {
                 out_zero_point: self.out.zero_point.into(),
                 out_min: self.out.min.into(),
                 out_max: self.out.max.into(),
+                hswish: self.out.hswish,
             };
             // SAFETY: the row checks above cover rows `row..row + rows` of A and C with their
             // strides; `packed` was built by `pack::qgemm` for the plan's tile (every kernel of
@@ -111,7 +112,7 @@ impl QuantPointwise {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quant::Requant;
+    use crate::quant::{HardSwish, Requant};
 
     #[test]
     fn matches_the_reference_at_every_level_and_rejects_bad_input() {
@@ -157,6 +158,7 @@ mod tests {
                 zero_point: 0,
                 min: 9,
                 max: 3,
+                hswish: HardSwish::OFF,
             },
             ..desc
         };

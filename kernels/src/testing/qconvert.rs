@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use super::{Buf, Guarded, Rng, check_all};
-use crate::quant::{AddRequant, QuantOut};
+use crate::quant::{AddRequant, HardSwish, QuantOut};
 use crate::reference;
 use crate::ukernels::dequantize::{DequantizeArgs, DequantizeUkernel};
 use crate::ukernels::qadd::{QaddArgs, QaddUkernel};
@@ -229,6 +229,7 @@ impl ConvertProblem {
             zero_point: (self.seed >> 8) as u8,
             min: lo,
             max: lo.max((self.seed >> 16) as u8),
+            hswish: HardSwish::OFF,
         };
         let want = reference::qadd(&a, b, za, zb, rq, out);
         let (a, b) = (Buf::new(&a, self.offset), Buf::new(b, self.offset));

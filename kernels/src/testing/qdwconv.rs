@@ -6,7 +6,7 @@ use super::qgemm::{Data, compare_bytes, quant_data};
 use super::{Buf, Guarded, check_all, fit_padding};
 use crate::ops::Padding;
 use crate::pack::{self, QuantWeights};
-use crate::quant::QuantOut;
+use crate::quant::{HardSwish, QuantOut};
 use crate::reference;
 use crate::ukernels::{QdwconvArgs, QdwconvTile, QdwconvUkernel};
 
@@ -68,6 +68,7 @@ impl QdwconvProblem {
             out_zero_point: self.out.zero_point.into(),
             out_min: self.out.min.into(),
             out_max: self.out.max.into(),
+            hswish: self.out.hswish,
         };
         // SAFETY: buffers sized per the `QdwconvArgs` contract; the caller checked the ISA.
         unsafe { (uk.func)(&args) };
@@ -107,6 +108,7 @@ pub fn edge_cases(t: QdwconvTile) -> Vec<QdwconvProblem> {
                 zero_point: 9,
                 min: 9,
                 max: 200,
+                hswish: HardSwish::OFF,
             },
             data,
             ..base.clone()
@@ -130,18 +132,12 @@ pub fn strategy(t: QdwconvTile) -> impl Strategy<Value = QdwconvProblem> {
     (
         (1usize..12, 1usize..14, 1..=3 * t.cb),
         [0..k, 0..k, 0..k, 0..k],
-        (
-            0usize..8,
-            any::<u8>(),
-            any::<u8>(),
-            any::<u8>(),
-            any::<u8>(),
-        ),
+        (0usize..8, any::<u8>(), super::qgemm::quant_out()),
         data,
         any::<u64>(),
     )
         .prop_map(
-            move |((h, w, c), [top, left, bottom, right], (offset, zx, zy, lo, hi), data, seed)| {
+            move |((h, w, c), [top, left, bottom, right], (offset, zx, out), data, seed)| {
                 let pad = Padding {
                     top,
                     left,
@@ -155,11 +151,7 @@ pub fn strategy(t: QdwconvTile) -> impl Strategy<Value = QdwconvProblem> {
                     pad: fit_padding(h, w, (k, k), pad),
                     offset,
                     zx,
-                    out: QuantOut {
-                        zero_point: zy,
-                        min: lo.min(hi),
-                        max: lo.max(hi),
-                    },
+                    out,
                     data,
                     seed,
                 }

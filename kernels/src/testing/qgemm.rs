@@ -4,7 +4,7 @@ use proptest::prelude::*;
 
 use super::{Buf, Guarded, Rng, check_all};
 use crate::pack::{self, QuantWeights};
-use crate::quant::{QuantOut, Requant};
+use crate::quant::{HardSwish, QuantOut, Requant};
 use crate::reference;
 use crate::ukernels::{QgemmArgs, QgemmTile, QgemmUkernel};
 
@@ -78,6 +78,7 @@ impl QgemmProblem {
             out_zero_point: self.out.zero_point.into(),
             out_min: self.out.min.into(),
             out_max: self.out.max.into(),
+            hswish: self.out.hswish,
         };
         // SAFETY: buffers sized per the `QgemmArgs` contract above; the caller checked the ISA.
         unsafe { (uk.func)(&args) };
@@ -194,6 +195,7 @@ pub fn edge_cases(t: QgemmTile) -> Vec<QgemmProblem> {
                     zero_point: 3,
                     min: 3,
                     max: 250,
+                    hswish: HardSwish::OFF,
                 },
                 data,
                 ..base.clone()
@@ -201,6 +203,34 @@ pub fn edge_cases(t: QgemmTile) -> Vec<QgemmProblem> {
         }
     }
     out
+}
+
+/// Random output quantizations: a clamp, or (1 in 3) a fused hard-swish over the full range
+/// with gate and output multipliers log-uniform or powers of two (exact ties).
+pub fn quant_out() -> impl Strategy<Value = QuantOut> {
+    let clamp = (any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(zero_point, lo, hi)| QuantOut {
+        zero_point,
+        min: lo.min(hi),
+        max: lo.max(hi),
+        hswish: HardSwish::OFF,
+    });
+    let log = |lo: f64, hi: f64| (lo..hi).prop_map(f64::exp2);
+    let scale = |lo: i32, hi: i32| {
+        prop_oneof![
+            log(f64::from(lo), f64::from(hi)),
+            (lo..hi).prop_map(|e| 2f64.powi(e))
+        ]
+    };
+    let hswish = (any::<u8>(), scale(-14, -2), scale(-30, -2)).prop_map(|(zero_point, g, o)| {
+        let rq = |s: f64| Requant::from_scale(s).expect("scale in (0, 0.25)");
+        let hs = HardSwish {
+            enabled: true,
+            gate: rq(g),
+            out: rq(o),
+        };
+        QuantOut::hard_swish(zero_point, hs)
+    });
+    prop_oneof![2 => clamp, 1 => hswish]
 }
 
 /// Random problems for tile `t`.
@@ -216,29 +246,22 @@ pub fn strategy(t: QgemmTile) -> impl Strategy<Value = QgemmProblem> {
             0usize..5,
             0usize..8,
         ),
-        (any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>()),
+        (any::<u8>(), quant_out()),
         data,
         any::<u64>(),
     )
         .prop_map(
-            |((m, n, k, a_pad, c_pad, offset), (zx, zy, lo, hi), data, seed)| {
-                let (min, max) = if lo <= hi { (lo, hi) } else { (hi, lo) };
-                QgemmProblem {
-                    m,
-                    n,
-                    k,
-                    a_pad,
-                    c_pad,
-                    offset,
-                    zx,
-                    out: QuantOut {
-                        zero_point: zy,
-                        min,
-                        max,
-                    },
-                    data,
-                    seed,
-                }
+            |((m, n, k, a_pad, c_pad, offset), (zx, out), data, seed)| QgemmProblem {
+                m,
+                n,
+                k,
+                a_pad,
+                c_pad,
+                offset,
+                zx,
+                out,
+                data,
+                seed,
             },
         )
 }

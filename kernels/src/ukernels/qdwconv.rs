@@ -8,6 +8,7 @@
 use super::Ukernel;
 use crate::Activation;
 use crate::isa::Isa;
+use crate::quant::HardSwish;
 
 /// Arguments of an INT8 depthwise kernel: one NHWC image.
 ///
@@ -48,6 +49,8 @@ pub struct QdwconvArgs {
     pub out_min: i32,
     /// Highest output value.
     pub out_max: i32,
+    /// Hard-swish fused before the zero point and clamp ([`HardSwish::OFF`] for none).
+    pub hswish: HardSwish,
 }
 
 /// INT8 depthwise tile shape.

@@ -11,6 +11,7 @@
 use super::Ukernel;
 use crate::Activation;
 use crate::isa::Isa;
+use crate::quant::HardSwish;
 #[allow(unused_imports)] // used by the generated kernels of every ISA
 use crate::simd::scalar::tail_u32;
 
@@ -49,6 +50,8 @@ pub struct QgemmArgs {
     pub out_min: i32,
     /// Highest output value.
     pub out_max: i32,
+    /// Hard-swish fused before the zero point and clamp ([`HardSwish::OFF`] for none).
+    pub hswish: HardSwish,
 }
 
 /// INT8 GEMM tile shape.

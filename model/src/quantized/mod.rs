@@ -113,7 +113,11 @@ pub fn quantize_network(
         }
         let errors = layer_errors(net, &q, shape, tensors)?;
         let conv = |n: &str| {
-            n.ends_with(".expand") || n.ends_with(".dw") || n.ends_with(".project") || n == "last"
+            n.ends_with(".expand")
+                || n.ends_with(".se_in")
+                || n.ends_with(".dw")
+                || n.ends_with(".project")
+                || n == "last"
         };
         let culprit = errors.windows(2).find(|w| {
             conv(&w[1].name)

@@ -1,11 +1,13 @@
 //! An INT8 MobileNet: convolutions on u8 activations and per-channel s8 weights (see
 //! `ruvector_cnn_kernels::quant`), built from f32 weights plus calibrated activation ranges.
 //!
-//! Precision plan (MobileNetV2): the stem (3 input channels, 3.6% of the MACs) runs in f32
-//! and its output is quantized; every pointwise and depthwise convolution runs in INT8 with
-//! BatchNorm folded and ReLU6 fused as an output clamp; residual connections are INT8 adds
-//! (each input requantized to the block output's scale); the last conv's output is pooled to
-//! f32 channel means exactly. The pooled vector is the embedding.
+//! Precision plan (MobileNetV2 and V3): the stem (3 input channels, 3.6% of the MACs) runs
+//! in f32 and its output is quantized; every pointwise and depthwise convolution runs in INT8
+//! with BatchNorm folded and ReLU / ReLU6 fused as output clamps, hard-swish fused in integers
+//! (`ruvector_cnn_kernels::quant::HardSwish`); squeeze-excitation is an f32 island (dequantize
+//! the depthwise output, gate it with the f32 op, quantize); residual connections are INT8
+//! adds (each input requantized to the block output's scale); the last conv's output is
+//! pooled to f32 channel means exactly. The pooled vector is the embedding.
 
 use ruvector_cnn_kernels::Activation;
 use ruvector_cnn_kernels::KernelTable;
@@ -13,39 +15,46 @@ use ruvector_cnn_kernels::ops::Error as KernelError;
 use ruvector_cnn_kernels::ops::{
     Conv2d, Conv2dDesc, DepthwiseConv2d, Dequantize, Nhwc, Padding, Pointwise, QuantAdd,
     QuantDepthwise, QuantDepthwiseDesc, QuantGlobalAvgPool, QuantParams, QuantPointwise,
-    QuantPointwiseDesc, Quantize,
+    QuantPointwiseDesc, Quantize, SqueezeExcite,
 };
 use ruvector_cnn_kernels::pack::QuantWeights;
 use ruvector_cnn_kernels::parallel::ThreadPool;
-use ruvector_cnn_kernels::quant::{QuantOut, Requant};
+use ruvector_cnn_kernels::quant::{HardSwish, QuantOut, Requant};
 
 use super::calibrate::Ranges;
 use crate::arch::{Arch, ConvBn, Spec};
 use crate::error::{Error, OpContext, Result};
-use crate::network::{depthwise, fold, pointwise};
+use crate::network::{depthwise, fold, pointwise, squeeze_excite};
 use crate::split;
 use crate::weights::{Reader, Weights};
 
-/// The output clamp that fuses `act` for an output quantized with `p`.
-fn clamp_for(act: Activation, p: QuantParams, layer: &str) -> Result<QuantOut> {
+/// The output quantization that fuses `act` for an output quantized with `p`, and the scale
+/// the accumulators are requantized to (the output's, or hard-swish's hidden scale).
+fn out_for(act: Activation, p: QuantParams, layer: &str) -> Result<(QuantOut, f64)> {
     let zp = p.zero_point;
     let q = |real: f32| (f32::from(zp) + (real / p.scale).round()).clamp(0.0, 255.0) as u8;
-    match act {
-        Activation::Linear => Ok(QuantOut::linear(zp)),
-        Activation::Relu => Ok(QuantOut {
-            zero_point: zp,
-            min: zp,
-            max: 255,
-        }),
-        Activation::Relu6 => Ok(QuantOut {
-            zero_point: zp,
-            min: zp,
-            max: q(6.0),
-        }),
-        other => Err(Error::Unsupported(format!(
-            "{layer}: INT8 layers fuse linear, ReLU and ReLU6 only, not {other}"
-        ))),
-    }
+    let clamp = |min: u8, max: u8| QuantOut {
+        min,
+        max,
+        ..QuantOut::linear(zp)
+    };
+    let out = match act {
+        Activation::Linear => QuantOut::linear(zp),
+        Activation::Relu => clamp(zp, 255),
+        Activation::Relu6 => clamp(zp, q(6.0)),
+        Activation::Hswish => {
+            // Pre-activations above 3 pass unchanged, so the output range bounds them.
+            let max = p.scale * (255.0 - f32::from(zp));
+            let (hs, hidden) = HardSwish::new(max, p.scale).layer(layer)?;
+            return Ok((QuantOut::hard_swish(zp, hs), hidden));
+        }
+        other => {
+            return Err(Error::Unsupported(format!(
+                "{layer}: INT8 layers fuse linear, ReLU, ReLU6 and hard-swish, not {other}"
+            )));
+        }
+    };
+    Ok((out, f64::from(p.scale)))
 }
 
 /// A conv + BN folded and quantized: per-output-channel symmetric s8 weights, i32 bias at
@@ -65,6 +74,7 @@ fn quantize_conv(
     output: QuantParams,
 ) -> Result<QuantConv> {
     let (w, b) = fold(r, c, eps)?;
+    let (out, target) = out_for(c.act, output, &c.weight)?;
     let per = w.len() / c.cout;
     let mut weights = Vec::with_capacity(w.len());
     let mut bias = Vec::with_capacity(c.cout);
@@ -85,14 +95,13 @@ fn quantize_conv(
             )));
         }
         bias.push(q as i32);
-        let scale = acc_scale / f64::from(output.scale);
-        requant.push(Requant::from_scale(scale).layer(&c.weight)?);
+        requant.push(Requant::from_scale(acc_scale / target).layer(&c.weight)?);
     }
     Ok(QuantConv {
         weights,
         bias,
         requant,
-        out: clamp_for(c.act, output, &c.weight)?,
+        out,
     })
 }
 
@@ -257,11 +266,42 @@ fn qlayer(
     })
 }
 
+/// Squeeze-excitation between quantized activations: dequantize the depthwise output, gate
+/// it with the f32 op, quantize it to the block's depthwise activation.
+struct QuantSe {
+    deq: Dequantize,
+    se: SqueezeExcite,
+    quant: Quantize,
+}
+
+impl QuantSe {
+    /// Gates the `s`-shaped image `data` of block `name` in place; `f` holds the f32 scratch.
+    fn run(&self, name: &str, s: Nhwc, data: &mut [u8], f: &mut [Vec<f32>; 2]) -> Result<()> {
+        let n = s.len().layer(name)?;
+        let [fx, ws] = f;
+        grow(fx, n, 0.0);
+        grow(ws, self.se.workspace_len(), 0.0);
+        let data = data
+            .get_mut(..n)
+            .ok_or_else(|| Error::InvalidArgument("activation buffer too short".into()))?;
+        self.deq.run(data, &mut fx[..n]).layer(name)?;
+        self.se.run_in_place(s, &mut fx[..n], ws).layer(name)?;
+        self.quant.run(&fx[..n], data).layer(name)
+    }
+
+    fn kernel_ids(&self) -> String {
+        let [pool, fc1, fc2, scale] = self.se.kernel_ids();
+        let (d, q) = (self.deq.kernel_id(), self.quant.kernel_id());
+        format!("{d} {pool} {fc1} {fc2} {scale} {q}")
+    }
+}
+
 /// One quantized inverted-residual block.
 struct QBlock {
     name: String,
     expand: Option<QLayer>,
     dw: QLayer,
+    se: Option<QuantSe>,
     project: QLayer,
     /// Adds the block input to the projection (residual blocks).
     add: Option<QuantAdd>,
@@ -306,12 +346,6 @@ impl QuantNetwork {
         table: &KernelTable,
     ) -> Result<Self> {
         let is_f32 = |name: &str| f32_layers.iter().any(|l| l == name);
-        if arch != Arch::MobileNetV2 {
-            return Err(Error::Unsupported(format!(
-                "INT8 {arch}: hard-swish and squeeze-excitation layers have no INT8 path yet \
-                 (MobileNetV2 is supported)"
-            )));
-        }
         let spec = Spec::new(arch, width_mult)?;
         let eps = arch.bn_eps();
         let r = Reader::new(weights);
@@ -344,9 +378,23 @@ impl QuantNetwork {
                 }
                 None => (None, x),
             };
+            // With squeeze-excitation the depthwise conv outputs `.se_in` and the gate `.dw`.
             let n = format!("{name}.dw");
             let pd = p(&n)?;
-            let dw = qlayer(&r, &bs.dw, eps, dw_in, pd, is_f32(&n), table)?;
+            let (dw_out, se) = match &bs.se {
+                Some(spec) => {
+                    let n_in = format!("{name}.se_in");
+                    let ps = p(&n_in)?;
+                    let se = QuantSe {
+                        deq: Dequantize::new(ps, table).layer(&n_in)?,
+                        se: squeeze_excite(&r, spec, table)?,
+                        quant: Quantize::new(pd, table).layer(&n)?,
+                    };
+                    ((n_in, ps), Some(se))
+                }
+                None => ((n.clone(), pd), None),
+            };
+            let dw = qlayer(&r, &bs.dw, eps, dw_in, dw_out.1, is_f32(&dw_out.0), table)?;
             let n = format!("{name}.project");
             let pp = p(&n)?;
             let project = qlayer(&r, &bs.project, eps, pd, pp, is_f32(&n), table)?;
@@ -362,6 +410,7 @@ impl QuantNetwork {
                 name: bs.name.clone(),
                 expand,
                 dw,
+                se,
                 project,
                 add,
             });
@@ -427,6 +476,8 @@ impl QuantNetwork {
         for b in &self.blocks {
             let mut ids: Vec<&str> = b.expand.iter().map(|e| e.kernel_id()).collect();
             ids.push(b.dw.kernel_id());
+            let se = b.se.as_ref().map(QuantSe::kernel_ids);
+            ids.extend(se.as_deref());
             ids.push(b.project.kernel_id());
             ids.extend(b.add.as_ref().map(|a| a.kernel_id()));
             out.push((b.name.clone(), ids.join(" ")));
@@ -546,6 +597,10 @@ impl QuantNetwork {
                 }
             };
             let n_dw = s.len().layer(name)?;
+            if let Some(se) = &b.se {
+                observe(&format!("{name}.se_in"), &src[..n_dw]);
+                se.run(name, s, src, fbuf)?;
+            }
             observe(&format!("{name}.dw"), &src[..n_dw]);
             s = b.project.run(pool, name, s, &src[..n_dw], dst, fbuf)?;
             let n = s.len().layer(name)?;
