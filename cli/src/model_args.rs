@@ -75,7 +75,7 @@ pub struct ModelArgs {
     /// default: the best detected.
     #[arg(long)]
     pub isa: Option<String>,
-    /// Run the model in INT8 (MobileNetV2): convolutions on 8-bit activations and weights,
+    /// Run the model in INT8 (MobileNetV2/V3): convolutions on 8-bit activations and weights,
     /// activation ranges calibrated on --calib images.
     #[arg(long)]
     pub int8: bool,

@@ -80,11 +80,13 @@ pub enum Family {
     Qgavgpool,
     /// INT8 elementwise addition (residual connections).
     Qadd,
+    /// INT8 per-channel scale (the squeeze-excitation gate), requantized in f32.
+    Qchscale,
 }
 
 impl Family {
     /// Every family, in generation order.
-    pub const ALL: [Family; 15] = [
+    pub const ALL: [Family; 16] = [
         Family::Gemm,
         Family::Dwconv,
         Family::Conv3x3,
@@ -100,6 +102,7 @@ impl Family {
         Family::Dequantize,
         Family::Qgavgpool,
         Family::Qadd,
+        Family::Qchscale,
     ];
 
     /// Whether the family computes on INT8 data (generated for the ISAs with an
@@ -113,6 +116,7 @@ impl Family {
                 | Family::Dequantize
                 | Family::Qgavgpool
                 | Family::Qadd
+                | Family::Qchscale
         )
     }
 
@@ -120,7 +124,11 @@ impl Family {
     pub fn exists_for(self, isa: Isa) -> bool {
         if matches!(
             self,
-            Family::Quantize | Family::Dequantize | Family::Qgavgpool | Family::Qadd
+            Family::Quantize
+                | Family::Dequantize
+                | Family::Qgavgpool
+                | Family::Qadd
+                | Family::Qchscale
         ) {
             // No dot products: AVX2 serves AVX-VNNI CPUs.
             isa.int_vocab().is_some() && isa != Isa::AvxVnni
@@ -149,6 +157,7 @@ impl Family {
             Family::Dequantize => "dequantize",
             Family::Qgavgpool => "qgavgpool",
             Family::Qadd => "qadd",
+            Family::Qchscale => "qchscale",
         }
     }
 
@@ -170,6 +179,7 @@ impl Family {
             Family::Dequantize => "DequantizeUkernel",
             Family::Qgavgpool => "QgavgpoolUkernel",
             Family::Qadd => "QaddUkernel",
+            Family::Qchscale => "QchscaleUkernel",
         }
     }
 
@@ -189,6 +199,7 @@ impl Family {
             Family::Dequantize => "DequantizeArgs",
             Family::Qgavgpool => "QgavgpoolArgs",
             Family::Qadd => "QaddArgs",
+            Family::Qchscale => "QchscaleArgs",
         }
     }
 
@@ -210,6 +221,7 @@ impl Family {
             Family::Dequantize => "Dequantize",
             Family::Qgavgpool => "Qgavgpool",
             Family::Qadd => "Qadd",
+            Family::Qchscale => "Qchscale",
         }
     }
 }
@@ -309,6 +321,9 @@ impl Variant {
             Tile::Elems { n } if self.family == Family::Qadd => format!("qu8_add_requant_x{n}"),
             Tile::Channels { cb } if self.family == Family::Qgavgpool => {
                 format!("qu8_f32_gavgpool_c{cb}")
+            }
+            Tile::Channels { cb } if self.family == Family::Qchscale => {
+                format!("qu8_chscale_c{cb}")
             }
             Tile::Channels { cb } if self.act == Act::Linear => format!("f32_{fam}_c{cb}"),
             Tile::Channels { cb } => format!("f32_{fam}_{act}_c{cb}"),
@@ -455,6 +470,7 @@ pub fn manifest() -> Vec<Variant> {
             push(Family::Dequantize, Act::Linear, Tile::Elems { n });
             push(Family::Qgavgpool, Act::Linear, Tile::Channels { cb });
             push(Family::Qadd, Act::Linear, Tile::Elems { n });
+            push(Family::Qchscale, Act::Linear, Tile::Channels { cb });
         }
         for (k, s) in [(3, 1), (3, 2), (5, 1), (5, 2)] {
             for &cb in row.qdw_cbs {

@@ -29,8 +29,9 @@
 //!   steps over the calibrated range) and clamped to `x` in `±(2²⁰−1)`; the gate
 //!   `g = clamp(rule(x·s_h·G/6) + G/2, 0, G)` is `relu6(v + 3)` in steps of `6/G`
 //!   (`G = 1024`); then `y = z_y + rule(x·g·s_h/(G·s_y))`. Integer products are exact
-//!   (`|x·g| < 2³¹`) and every rounding is the same rule. Hard-sigmoid gates
-//!   (squeeze-excitation) run in the model's f32 island.
+//!   (`|x·g| < 2³¹`) and every rounding is the same rule.
+//! - **Squeeze-excitation gates** (hard-sigmoid) are an INT8 FC layer whose bias carries the
+//!   `+3` and whose output scale is `6/255`, so its clamped bytes `q` are the gate `q/255`.
 
 use crate::ops::{Error, Result};
 

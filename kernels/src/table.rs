@@ -19,13 +19,14 @@ use crate::ukernels::dequantize::DequantizeUkernel;
 use crate::ukernels::gavgpool::GavgpoolUkernel;
 use crate::ukernels::maxpool::MaxpoolUkernel;
 use crate::ukernels::qadd::QaddUkernel;
+use crate::ukernels::qchscale::QchscaleUkernel;
 use crate::ukernels::qgavgpool::QgavgpoolUkernel;
 use crate::ukernels::quantize::QuantizeUkernel;
 use crate::ukernels::vact::VactUkernel;
 use crate::ukernels::{
     AnyUkernel, Conv3x3Ukernel, DwconvUkernel, GemmUkernel, QdwconvUkernel, QgemmUkernel, avgpool,
-    bn, chscale, conv3x3, dequantize, dwconv, gavgpool, gemm, maxpool, qadd, qdwconv, qgavgpool,
-    qgemm, quantize, vact,
+    bn, chscale, conv3x3, dequantize, dwconv, gavgpool, gemm, maxpool, qadd, qchscale, qdwconv,
+    qgavgpool, qgemm, quantize, vact,
 };
 
 /// The kernels serving one key (e.g. "GEMM with relu"): alternatives with different tiles,
@@ -52,6 +53,7 @@ pub struct KernelTable {
     quantize: Slot<QuantizeUkernel>,
     dequantize: Slot<DequantizeUkernel>,
     qgavgpool: Slot<QgavgpoolUkernel>,
+    qchscale: Slot<QchscaleUkernel>,
     qadd: Slot<QaddUkernel>,
 }
 
@@ -73,6 +75,7 @@ impl KernelTable {
             quantize: &[],
             dequantize: &[],
             qgavgpool: &[],
+            qchscale: &[],
             qadd: &[],
         }
     }
@@ -220,6 +223,11 @@ impl KernelTable {
         self.qadd
     }
 
+    /// INT8 per-channel scale kernels.
+    pub fn qchscale(&self) -> Slot<QchscaleUkernel> {
+        self.qchscale
+    }
+
     /// Every kernel reachable through this table, slot by slot.
     pub fn entries(&self) -> impl Iterator<Item = AnyUkernel> + '_ {
         fn each<U>(
@@ -264,6 +272,10 @@ impl KernelTable {
                 AnyUkernel::Qgavgpool,
             ))
             .chain(each(std::slice::from_ref(&self.qadd), AnyUkernel::Qadd))
+            .chain(each(
+                std::slice::from_ref(&self.qchscale),
+                AnyUkernel::Qchscale,
+            ))
     }
 }
 

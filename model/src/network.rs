@@ -647,8 +647,9 @@ impl Network {
 
     /// Runs the first image of `input` and calls `observe(name, data, minus)` for every
     /// activation a quantized model quantizes, in order: `features.0` (stem output); per
-    /// block `{block}.expand` (if any), `{block}.se_in` (the depthwise output before its
-    /// squeeze-excitation, if any), `{block}.dw`, `{block}.project` (the projection before
+    /// block `{block}.expand` (if any); with squeeze-excitation `{block}.se_in` (the
+    /// depthwise output before it), `{block}.se_pool` (its channel means) and
+    /// `{block}.se_hidden` (its hidden layer after ReLU); `{block}.dw`, `{block}.project` (the projection before
     /// its residual add: `data − minus` when `minus` is given) and `{block}` (the block
     /// output); `last` (the last conv's output). `{block}` is the torchvision prefix
     /// (`features.3`).
@@ -831,6 +832,9 @@ fn dw_se(
             |_: &()| work,
             || q.run_in_place(s, output, se).layer(name),
         )?;
+        let (pooled, hidden) = q.observed(se).layer(name)?;
+        probe.tensor(|| format!("{name}.se_pool"), pooled, None);
+        probe.tensor(|| format!("{name}.se_hidden"), hidden, None);
     }
     Ok(s)
 }

@@ -33,6 +33,7 @@ pub fn emit_kernel(w: &mut Writer, v: &Variant) {
         Family::Quantize => qconvert::emit_quantize(w, v),
         Family::Dequantize => qconvert::emit_dequantize(w, v),
         Family::Qgavgpool => qconvert::emit_qgavgpool(w, v),
+        Family::Qchscale => qconvert::emit_qchscale(w, v),
         Family::Qadd => qconvert::emit_qadd(w, v),
     }
 }

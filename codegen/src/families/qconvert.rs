@@ -16,6 +16,25 @@ fn vocabs(v: &Variant) -> (&'static dyn Vocab, &'static dyn IntVocab, usize) {
     (v.isa.vocab(), ix, v.isa.lanes())
 }
 
+/// Declares the constants of [`quant`], the output zero point from `zero_point`.
+fn quant_consts(w: &mut Writer, fx: &dyn Vocab, ix: &dyn IntVocab, zero_point: &str) {
+    // Clamping in f32 first keeps the conversion in range and sends NaN to the low end.
+    w.line(format!("let v_lo = {};", fx.splat("-1073741824.0f32")));
+    w.line(format!("let v_hi = {};", fx.splat("1073741824.0f32")));
+    w.line(format!("let v_zp = {};", ix.splat_i32(zero_point)));
+    w.line(format!("let v_min = {};", ix.splat_i32("0i32")));
+    w.line(format!("let v_max = {};", ix.splat_i32("255i32")));
+}
+
+/// `clamp(round_even(clamp(x·m, ±2³⁰)) + zero_point, 0, 255)` as `i32` lanes (NaN → 0).
+fn quant(fx: &dyn Vocab, ix: &dyn IntVocab, x: &str, m: &str) -> String {
+    let y = fx.min(&fx.max(&fx.mul(x, m), "v_lo"), "v_hi");
+    ix.min_i32(
+        &ix.max_i32(&ix.add_i32(&ix.f32_to_i32(&y), "v_zp"), "v_min"),
+        "v_max",
+    )
+}
+
 /// Emits `y[i] = clamp(round_even(x[i]·inv_scale) + zero_point, 0, 255)` (NaN → 0).
 pub fn emit_quantize(w: &mut Writer, v: &Variant) {
     let Tile::Elems { n } = v.tile else {
@@ -26,19 +45,8 @@ pub fn emit_quantize(w: &mut Writer, v: &Variant) {
     kernel_fn(w, v, summary, |w| {
         w.line(format!("const N: usize = {n};"));
         w.line(format!("let v_inv = {};", fx.splat("p.inv_scale")));
-        // Clamping in f32 first keeps the conversion in range and sends NaN to the low end.
-        w.line(format!("let v_lo = {};", fx.splat("-1073741824.0f32")));
-        w.line(format!("let v_hi = {};", fx.splat("1073741824.0f32")));
-        w.line(format!("let v_zp = {};", ix.splat_i32("p.zero_point")));
-        w.line(format!("let v_min = {};", ix.splat_i32("0i32")));
-        w.line(format!("let v_max = {};", ix.splat_i32("255i32")));
-        let q = |xv: &str| {
-            let y = fx.min(&fx.max(&fx.mul(xv, "v_inv"), "v_lo"), "v_hi");
-            ix.min_i32(
-                &ix.max_i32(&ix.add_i32(&ix.f32_to_i32(&y), "v_zp"), "v_min"),
-                "v_max",
-            )
-        };
+        quant_consts(w, fx, ix, "p.zero_point");
+        let q = |xv: &str| quant(fx, ix, xv, "v_inv");
         w.line("let mut i = 0usize;");
         w.block("while i + N <= p.n", "", |w| {
             for j in 0..n / l {
@@ -163,6 +171,74 @@ pub fn emit_qgavgpool(w: &mut Writer, v: &Variant) {
                     store(fx, "op", &off, mask_of(masked, j).as_deref(), &y)
                 ));
             }
+        };
+        channel_blocks(w, &[], body);
+    });
+}
+
+/// Emits `y[px][c] = clamp(round_even((x[px][c] − z_in)·scale[c]) + z_out, 0, 255)`: a u8
+/// tensor gated per channel (in place allowed), one f32 rounding as in quantization.
+pub fn emit_qchscale(w: &mut Writer, v: &Variant) {
+    let Tile::Channels { cb } = v.tile else {
+        unreachable!("qchscale emitter given {v:?}")
+    };
+    let (fx, ix, l) = vocabs(v);
+    let nv = cb / l;
+    let summary =
+        "INT8 per-channel scale: `y = clamp(round_even((x − z_in)·scale[c]) + z_out, 0, 255)`.";
+    kernel_fn(w, v, summary, |w| {
+        w.line(format!("const CB: usize = {cb};"));
+        w.line("let c = p.channels;");
+        w.line(format!("let v_zin = {};", ix.splat_i32("p.in_zero_point")));
+        quant_consts(w, fx, ix, "p.out_zero_point");
+        let body = |w: &mut Writer, masked: bool| {
+            if masked {
+                masks(w, fx, "crem", nv, l);
+                for j in 0..nv {
+                    let left = if j == 0 {
+                        "crem".to_string()
+                    } else {
+                        format!("crem.saturating_sub({})", j * l)
+                    };
+                    w.line(format!("let n{j} = {left}.min({l});"));
+                }
+            }
+            for j in 0..nv {
+                let g = load(
+                    fx,
+                    "p.scale",
+                    &lin(&[(1, "cb")], j * l),
+                    mask_of(masked, j).as_deref(),
+                );
+                w.line(format!("let g{j} = {g};"));
+            }
+            w.block("for px in 0..p.pixels", "", |w| {
+                w.line("let ip = p.input.add(px * c + cb);");
+                w.line("let op = p.output.add(px * c + cb);");
+                for j in 0..nv {
+                    let off = lin(&[], j * l);
+                    let src = if masked {
+                        ix.load_u8_i32_part(&at_wrapping("ip", &off), &format!("n{j}"))
+                    } else {
+                        ix.load_u8_i32(&at("ip", &off))
+                    };
+                    let xf = ix.i32_to_f32(&ix.sub_i32(&src, "v_zin"));
+                    w.line(format!(
+                        "let y{j} = {};",
+                        quant(fx, ix, &xf, &format!("g{j}"))
+                    ));
+                    let (dst, y) = (at_wrapping("op", &off), format!("y{j}"));
+                    if masked {
+                        w.if_else(
+                            &format!("n{j} == {l}"),
+                            |w| w.line(ix.store_u8(&dst, &y)),
+                            |w| w.line(ix.store_u8_part(&dst, &y, &format!("n{j}"))),
+                        );
+                    } else {
+                        w.line(ix.store_u8(&at("op", &off), &y));
+                    }
+                }
+            });
         };
         channel_blocks(w, &[], body);
     });

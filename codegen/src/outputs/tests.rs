@@ -22,6 +22,7 @@ fn checker(f: Family) -> &'static str {
         Family::Quantize => "qconvert::check_quantize",
         Family::Dequantize => "qconvert::check_dequantize",
         Family::Qgavgpool => "qconvert::check_gavgpool",
+        Family::Qchscale => "qconvert::check_chscale",
         Family::Qadd => "qconvert::check_add",
     }
 }

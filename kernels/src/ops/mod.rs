@@ -30,7 +30,9 @@ pub use error::{Error, Result};
 pub use linear::{Linear, LinearDesc};
 pub use pointwise::{Pointwise, PointwiseDesc};
 pub use pool::{GlobalAvgPool, Pool, PoolDesc, PoolKind};
-pub use qconvert::{Dequantize, QuantAdd, QuantGlobalAvgPool, QuantParams, Quantize};
+pub use qconvert::{
+    Dequantize, QuantAdd, QuantChannelScale, QuantGlobalAvgPool, QuantParams, Quantize,
+};
 pub use qdepthwise::{QuantDepthwise, QuantDepthwiseDesc};
 pub use qpointwise::{QuantPointwise, QuantPointwiseDesc};
 pub use se::{SqueezeExcite, SqueezeExciteDesc};

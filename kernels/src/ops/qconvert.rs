@@ -8,6 +8,7 @@ use crate::quant::{AddRequant, HardSwish, QuantOut};
 use crate::table::Slot;
 use crate::ukernels::dequantize::{DequantizeArgs, DequantizeUkernel};
 use crate::ukernels::qadd::{QaddArgs, QaddUkernel};
+use crate::ukernels::qchscale::{QchscaleArgs, QchscaleUkernel};
 use crate::ukernels::qgavgpool::{QgavgpoolArgs, QgavgpoolUkernel};
 use crate::ukernels::quantize::{QuantizeArgs, QuantizeUkernel};
 
@@ -251,6 +252,73 @@ impl QuantGlobalAvgPool {
             // (checked above); 1 ≤ pixels ≤ MAX_POOL_PIXELS; the kernel's ISA is in the table.
             unsafe { (self.uk.func)(&args) };
         }
+        Ok(())
+    }
+}
+
+/// INT8 per-channel scale (a squeeze-excitation gate) of one NHWC u8 image, in place:
+/// `y = clamp(round_even((x − z_in)·m[c]) + z_out, 0, 255)` with the f32 multiplier
+/// `m[c] = gate[c]·(s_in/s_out)`: the quantized gated value, with no f32 tensor in between.
+pub struct QuantChannelScale {
+    channels: usize,
+    input: QuantParams,
+    output: QuantParams,
+    uk: &'static QchscaleUkernel,
+}
+
+impl QuantChannelScale {
+    /// Validates the arguments and picks the kernel: `input` and `output` are the
+    /// quantizations before and after the scale.
+    pub fn new(
+        channels: usize,
+        input: QuantParams,
+        output: QuantParams,
+        table: &KernelTable,
+    ) -> Result<Self> {
+        check_nonzero("channels", channels)?;
+        Ok(QuantChannelScale {
+            channels,
+            input: input.validate()?,
+            output: output.validate()?,
+            uk: first(table.qchscale(), "INT8 channel scale")?,
+        })
+    }
+
+    /// Id of the chosen kernel.
+    pub fn kernel_id(&self) -> &'static str {
+        self.uk.id
+    }
+
+    /// Scales the single image `data` (shape `shape`, `shape.n == 1`) by `gate` (one float
+    /// per channel) in place; `mult` is `channels` floats of scratch for the multipliers.
+    pub fn run(&self, shape: Nhwc, data: &mut [u8], gate: &[f32], mult: &mut [f32]) -> Result<()> {
+        check_input(shape, self.channels)?;
+        if shape.n != 1 {
+            return Err(Error::InvalidArgument(format!(
+                "INT8 channel scale takes one image, not {}",
+                shape.n
+            )));
+        }
+        check_buf("data", data.len(), shape.len()?)?;
+        check_buf("gate", gate.len(), self.channels)?;
+        check_buf("multipliers", mult.len(), self.channels)?;
+        let ratio = self.input.scale / self.output.scale;
+        for (m, g) in mult.iter_mut().zip(gate) {
+            *m = g * ratio;
+        }
+        let p = data.as_mut_ptr();
+        let args = QchscaleArgs {
+            input: p,
+            output: p,
+            pixels: shape.h * shape.w,
+            channels: self.channels,
+            scale: mult.as_ptr(),
+            in_zero_point: self.input.zero_point.into(),
+            out_zero_point: self.output.zero_point.into(),
+        };
+        // SAFETY: `data` holds the image's `pixels·channels` bytes (in place is allowed) and
+        // `mult` `channels` floats (checked above); the kernel's ISA is in the table.
+        unsafe { (self.uk.func)(&args) };
         Ok(())
     }
 }

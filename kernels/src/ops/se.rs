@@ -128,6 +128,14 @@ impl SqueezeExcite {
         unsafe { (self.scale.func)(&args) };
     }
 
+    /// The channel means and the hidden activations (after `inner`) of the last image
+    /// gated with `workspace`: for observing a run.
+    pub fn observed<'a>(&self, workspace: &'a [f32]) -> Result<(&'a [f32], &'a [f32])> {
+        check_buf("workspace", workspace.len(), self.workspace_len())?;
+        let (c, s) = (self.channels, self.squeeze);
+        Ok((&workspace[c..2 * c], &workspace[2 * c..2 * c + s]))
+    }
+
     /// Gates `input` (shape `shape`) into `output`, using `workspace`
     /// ([`Self::workspace_len`] floats).
     pub fn run(

@@ -7,7 +7,7 @@
 mod quant;
 pub mod tolerance;
 
-pub use quant::{dequantize, qadd, qdwconv, qgavgpool, qgemm, quantize};
+pub use quant::{dequantize, qadd, qchscale, qdwconv, qgavgpool, qgemm, quantize};
 
 pub use tolerance::Expected;
 

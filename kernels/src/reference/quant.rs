@@ -70,13 +70,27 @@ pub fn qdwconv(
 /// `clamp(round_even(x·inv_scale) + zero_point, 0, 255)`, NaN → 0.
 pub fn quantize(x: &[f32], inv_scale: f32, zero_point: u8) -> Vec<u8> {
     x.iter()
-        .map(|&v| {
-            let y = v * inv_scale;
-            if y.is_nan() {
-                return 0;
-            }
-            let r = y.clamp(-1_073_741_824.0, 1_073_741_824.0).round_ties_even() as i64;
-            (r + i64::from(zero_point)).clamp(0, 255) as u8
+        .map(|&v| quantize_one(v, inv_scale, zero_point))
+        .collect()
+}
+
+fn quantize_one(v: f32, inv_scale: f32, zero_point: u8) -> u8 {
+    let y = v * inv_scale;
+    if y.is_nan() {
+        return 0;
+    }
+    let r = y.clamp(-1_073_741_824.0, 1_073_741_824.0).round_ties_even() as i64;
+    (r + i64::from(zero_point)).clamp(0, 255) as u8
+}
+
+/// Per pixel and channel `clamp(round_even((q − z_in)·scale[c]) + z_out, 0, 255)` (NaN → 0):
+/// quantization of the exact difference times the channel's multiplier.
+pub fn qchscale(q: &[u8], channels: usize, z_in: u8, scale: &[f32], z_out: u8) -> Vec<u8> {
+    q.iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let d = (i32::from(v) - i32::from(z_in)) as f32;
+            quantize_one(d, scale[i % channels], z_out)
         })
         .collect()
 }

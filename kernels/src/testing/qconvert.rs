@@ -7,6 +7,7 @@ use crate::quant::{AddRequant, HardSwish, QuantOut};
 use crate::reference;
 use crate::ukernels::dequantize::{DequantizeArgs, DequantizeUkernel};
 use crate::ukernels::qadd::{QaddArgs, QaddUkernel};
+use crate::ukernels::qchscale::{QchscaleArgs, QchscaleUkernel};
 use crate::ukernels::qgavgpool::{QgavgpoolArgs, QgavgpoolUkernel};
 use crate::ukernels::quantize::{QuantizeArgs, QuantizeUkernel};
 
@@ -136,6 +137,44 @@ impl ConvertProblem {
     }
 }
 
+impl ConvertProblem {
+    /// Runs an INT8 per-channel scale kernel (`n` pixels; multipliers from the floats, with
+    /// their specials; output zero point from the seed), out of place and in place.
+    pub fn check_chscale(&self, uk: &QchscaleUkernel) -> Result<(), String> {
+        let (px, c) = (self.n.max(1), self.channels);
+        let q = self.bytes(px * c);
+        let scale: Vec<f32> = {
+            let mut f = ConvertProblem { n: c, ..*self }.floats();
+            f.iter_mut().for_each(|g| *g /= 300.0 * self.scale);
+            f
+        };
+        let z_out = (self.seed >> 8) as u8;
+        let want = reference::qchscale(&q, c, self.zero_point, &scale, z_out);
+        let (qb, sb) = (Buf::new(&q, self.offset), Buf::new(&scale, self.offset));
+        let mut y = Guarded::<u8>::new(px * c, self.offset);
+        let mut args = QchscaleArgs {
+            input: qb.ptr(),
+            output: y.ptr(),
+            pixels: px,
+            channels: c,
+            scale: sb.ptr(),
+            in_zero_point: self.zero_point.into(),
+            out_zero_point: z_out.into(),
+        };
+        // SAFETY: buffers sized per the contract; the caller checked the ISA.
+        unsafe { (uk.func)(&args) };
+        y.check(|_| false)?;
+        same_bits(&want, y.region(), |a, b| a == b)?;
+        let mut inplace = Guarded::<u8>::with_values(&q, self.offset);
+        args.input = inplace.ptr();
+        args.output = inplace.ptr();
+        // SAFETY: as above; the kernel allows output == input.
+        unsafe { (uk.func)(&args) };
+        inplace.check(|_| false)?;
+        same_bits(&want, inplace.region(), |a, b| a == b)
+    }
+}
+
 fn edge_cases(step: usize, cb: usize) -> Vec<ConvertProblem> {
     let base = ConvertProblem {
         n: 0,
@@ -204,6 +243,14 @@ pub fn check_dequantize(uk: &'static DequantizeUkernel) {
     let n = uk.tile.n;
     check_all(uk.id, uk.isa, edge_cases(n, 4), strategy(n, 4), |p| {
         p.check_dequantize(uk)
+    });
+}
+
+/// The generated test of one INT8 per-channel scale variant.
+pub fn check_chscale(uk: &'static QchscaleUkernel) {
+    let cb = uk.tile.cb;
+    check_all(uk.id, uk.isa, edge_cases(4, cb), strategy(9, cb), |p| {
+        p.check_chscale(uk)
     });
 }
 

@@ -20,6 +20,7 @@ pub mod dequantize;
 pub mod gavgpool;
 pub mod maxpool;
 pub mod qadd;
+pub mod qchscale;
 pub mod qgavgpool;
 pub mod quantize;
 pub mod vact;
@@ -122,6 +123,8 @@ pub enum AnyUkernel {
     Qgavgpool(&'static qgavgpool::QgavgpoolUkernel),
     /// An INT8 add kernel.
     Qadd(&'static qadd::QaddUkernel),
+    /// An INT8 per-channel scale kernel.
+    Qchscale(&'static qchscale::QchscaleUkernel),
 }
 
 macro_rules! any_field {
@@ -142,6 +145,7 @@ macro_rules! any_field {
             AnyUkernel::Dequantize($k) => $e,
             AnyUkernel::Qgavgpool($k) => $e,
             AnyUkernel::Qadd($k) => $e,
+            AnyUkernel::Qchscale($k) => $e,
         }
     };
 }
@@ -175,6 +179,7 @@ impl AnyUkernel {
             AnyUkernel::Dequantize(_) => "dequantize",
             AnyUkernel::Qgavgpool(_) => "qgavgpool",
             AnyUkernel::Qadd(_) => "qadd",
+            AnyUkernel::Qchscale(_) => "qchscale",
         }
     }
 }

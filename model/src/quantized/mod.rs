@@ -112,10 +112,16 @@ pub fn quantize_network(
             return Ok(q);
         }
         let errors = layer_errors(net, &q, shape, tensors)?;
+        // Activations a convolution produces (with squeeze-excitation, `.dw` is its gate's
+        // output and the depthwise conv produces `.se_in`).
+        let has_se = |n: &str| {
+            let block = n.strip_suffix(".dw").unwrap_or(n);
+            errors.iter().any(|e| e.name == format!("{block}.se_in"))
+        };
         let conv = |n: &str| {
             n.ends_with(".expand")
                 || n.ends_with(".se_in")
-                || n.ends_with(".dw")
+                || (n.ends_with(".dw") && !has_se(n))
                 || n.ends_with(".project")
                 || n == "last"
         };

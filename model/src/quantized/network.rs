@@ -14,17 +14,17 @@ use ruvector_cnn_kernels::KernelTable;
 use ruvector_cnn_kernels::ops::Error as KernelError;
 use ruvector_cnn_kernels::ops::{
     Conv2d, Conv2dDesc, DepthwiseConv2d, Dequantize, Nhwc, Padding, Pointwise, QuantAdd,
-    QuantDepthwise, QuantDepthwiseDesc, QuantGlobalAvgPool, QuantParams, QuantPointwise,
-    QuantPointwiseDesc, Quantize, SqueezeExcite,
+    QuantChannelScale, QuantDepthwise, QuantDepthwiseDesc, QuantGlobalAvgPool, QuantParams,
+    QuantPointwise, QuantPointwiseDesc, Quantize,
 };
 use ruvector_cnn_kernels::pack::QuantWeights;
 use ruvector_cnn_kernels::parallel::ThreadPool;
 use ruvector_cnn_kernels::quant::{HardSwish, QuantOut, Requant};
 
 use super::calibrate::Ranges;
-use crate::arch::{Arch, ConvBn, Spec};
+use crate::arch::{Arch, ConvBn, SeSpec, Spec};
 use crate::error::{Error, OpContext, Result};
-use crate::network::{depthwise, fold, pointwise, squeeze_excite};
+use crate::network::{depthwise, fold, pointwise};
 use crate::split;
 use crate::weights::{Reader, Weights};
 
@@ -75,27 +75,38 @@ fn quantize_conv(
 ) -> Result<QuantConv> {
     let (w, b) = fold(r, c, eps)?;
     let (out, target) = out_for(c.act, output, &c.weight)?;
-    let per = w.len() / c.cout;
+    quantize_rows(&w, &b, input, out, target, &c.weight)
+}
+
+/// Quantizes the f32 weight rows `w` (one per output channel, `b.len()` of them) and bias
+/// `b` for `input`, requantized to `target` with the output `out`.
+fn quantize_rows(
+    w: &[f32],
+    b: &[f32],
+    input: QuantParams,
+    out: QuantOut,
+    target: f64,
+    layer: &str,
+) -> Result<QuantConv> {
+    let per = w.len() / b.len();
     let mut weights = Vec::with_capacity(w.len());
-    let mut bias = Vec::with_capacity(c.cout);
-    let mut requant = Vec::with_capacity(c.cout);
-    for (ch, row) in w.chunks_exact(per).enumerate() {
-        let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        let s_w = if max > 0.0 { max / 127.0 } else { 1.0 };
+    let mut bias = Vec::with_capacity(b.len());
+    let mut requant = Vec::with_capacity(b.len());
+    for (row, &b) in w.chunks_exact(per).zip(b) {
+        let s_w = weight_scale(row);
         weights.extend(
             row.iter()
                 .map(|v| (v / s_w).round().clamp(-127.0, 127.0) as i8),
         );
         let acc_scale = f64::from(input.scale) * f64::from(s_w);
-        let q = (f64::from(b[ch]) / acc_scale).round();
+        let q = (f64::from(b) / acc_scale).round();
         if q.abs() > f64::from(1 << 30) {
             return Err(Error::Unsupported(format!(
-                "{}: bias {} does not fit the INT8 accumulator at scale {acc_scale:e}",
-                c.weight, b[ch]
+                "{layer}: bias {b} does not fit the INT8 accumulator at scale {acc_scale:e}"
             )));
         }
         bias.push(q as i32);
-        requant.push(Requant::from_scale(acc_scale / target).layer(&c.weight)?);
+        requant.push(Requant::from_scale(acc_scale / target).layer(layer)?);
     }
     Ok(QuantConv {
         weights,
@@ -103,6 +114,56 @@ fn quantize_conv(
         requant,
         out,
     })
+}
+
+/// The symmetric s8 scale of one output channel's weights `row`.
+fn weight_scale(row: &[f32]) -> f32 {
+    let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    if max > 0.0 { max / 127.0 } else { 1.0 }
+}
+
+/// `input` with its scale raised (zero point kept) to where every bias of `b` fits the
+/// accumulator (`2^29` steps) with weights `w`: an input calibrated to (nearly) all zeros
+/// (a dead ReLU) otherwise has a scale too fine for any bias.
+fn bias_fits(input: QuantParams, w: &[f32], b: &[f32]) -> QuantParams {
+    let per = w.len() / b.len();
+    let need = w
+        .chunks_exact(per)
+        .zip(b)
+        .map(|(row, b)| f64::from(b.abs()) / (f64::from(weight_scale(row)) * f64::from(1 << 29)))
+        .fold(f64::from(input.scale), f64::max);
+    QuantParams {
+        scale: need as f32,
+        ..input
+    }
+}
+
+impl QuantConv {
+    /// The kernels' view of the quantized weights for `input`.
+    fn weights(&self, input: QuantParams) -> QuantWeights<'_> {
+        QuantWeights {
+            outputs: self.bias.len(),
+            taps: self.weights.len() / self.bias.len(),
+            weights: &self.weights,
+            bias: &self.bias,
+            requant: &self.requant,
+            input_zero_point: input.zero_point,
+        }
+    }
+
+    /// A pointwise convolution of these weights for `input`.
+    fn pointwise(
+        &self,
+        input: QuantParams,
+        t: &KernelTable,
+        layer: &str,
+    ) -> Result<QuantPointwise> {
+        let desc = QuantPointwiseDesc {
+            weights: self.weights(input),
+            out: self.out,
+        };
+        QuantPointwise::new(&desc, t).layer(layer)
+    }
 }
 
 /// An f32 convolution between quantized activations: dequantize, convolve, quantize.
@@ -240,17 +301,9 @@ fn qlayer(
         });
     }
     let q = quantize_conv(r, c, eps, input, output)?;
-    let weights = QuantWeights {
-        outputs: c.cout,
-        taps: q.weights.len() / c.cout,
-        weights: &q.weights,
-        bias: &q.bias,
-        requant: &q.requant,
-        input_zero_point: input.zero_point,
-    };
     Ok(if c.depthwise {
         let desc = QuantDepthwiseDesc {
-            weights,
+            weights: q.weights(input),
             kernel: c.kernel,
             stride: c.stride,
             padding: Padding::same((c.kernel - 1) / 2),
@@ -258,45 +311,115 @@ fn qlayer(
         };
         QLayer::Depthwise(QuantDepthwise::new(&desc, t).layer(&c.weight)?)
     } else {
-        let desc = QuantPointwiseDesc {
-            weights,
-            out: q.out,
-        };
-        QLayer::Pointwise(QuantPointwise::new(&desc, t).layer(&c.weight)?)
+        QLayer::Pointwise(q.pointwise(input, t, &c.weight)?)
     })
 }
 
-/// Squeeze-excitation between quantized activations: dequantize the depthwise output, gate
-/// it with the f32 op, quantize it to the block's depthwise activation.
+/// Squeeze-excitation between quantized activations, all in INT8 (bit-exact at every
+/// level): the depthwise output (`.se_in`) is mean-pooled and quantized (`.se_pool`), the two
+/// FC layers are INT8 pointwise convolutions of one pixel (`.se_hidden` after ReLU, then the
+/// hard-sigmoid gate as `q/255`: bias `+3`, scale `6/255`, clamped to `0..=255`), and the
+/// bytes are scaled per channel straight into the block's depthwise activation (`.dw`).
 struct QuantSe {
-    deq: Dequantize,
-    se: SqueezeExcite,
-    quant: Quantize,
+    pool: QuantGlobalAvgPool,
+    pool_q: Quantize,
+    fc1: QuantPointwise,
+    fc2: QuantPointwise,
+    scale: QuantChannelScale,
+    squeeze: usize,
 }
 
+/// The hard-sigmoid gate's quantization: `q = clamp(round((x + 3)·255/6), 0, 255)`, `gate = q/255`.
+const GATE: QuantParams = QuantParams {
+    scale: 6.0 / 255.0,
+    zero_point: 0,
+};
+
 impl QuantSe {
-    /// Gates the `s`-shaped image `data` of block `name` in place; `f` holds the f32 scratch.
-    fn run(&self, name: &str, s: Nhwc, data: &mut [u8], f: &mut [Vec<f32>; 2]) -> Result<()> {
+    /// Builds the squeeze-excitation `spec` of block `name` between `input` (`.se_in`) and
+    /// `output` (`.dw`).
+    fn new(
+        r: &Reader<'_>,
+        spec: &SeSpec,
+        name: &str,
+        ranges: &Ranges,
+        (input, output): (QuantParams, QuantParams),
+        t: &KernelTable,
+    ) -> Result<Self> {
+        let (c, q) = (spec.channels, spec.squeeze);
+        let key = |k: &str| format!("{}.{k}", spec.prefix);
+        let (pooled, hidden) = (format!("{name}.se_pool"), format!("{name}.se_hidden"));
+        let (fc1, fc2) = (key("fc1"), key("fc2"));
+        let w1 = r.take(&key("fc1.weight"), &[q, c, 1, 1])?;
+        let b1 = r.take(&key("fc1.bias"), &[q])?;
+        let w2 = r.take(&key("fc2.weight"), &[c, q, 1, 1])?;
+        let b2: Vec<f32> = r
+            .take(&key("fc2.bias"), &[c])?
+            .iter()
+            .map(|b| b + 3.0)
+            .collect();
+        let pp = bias_fits(ranges.params(&pooled)?, w1, b1);
+        let ph = bias_fits(ranges.params(&hidden)?, w2, &b2);
+        let (relu, target) = out_for(Activation::Relu, ph, &fc1)?;
+        let fc1 = quantize_rows(w1, b1, pp, relu, target, &fc1)?.pointwise(pp, t, &fc1)?;
+        let lin = QuantOut::linear(GATE.zero_point);
+        let target = f64::from(GATE.scale);
+        let fc2 = quantize_rows(w2, &b2, ph, lin, target, &fc2)?.pointwise(ph, t, &fc2)?;
+        Ok(QuantSe {
+            pool: QuantGlobalAvgPool::new(c, input, t).layer(&pooled)?,
+            pool_q: Quantize::new(pp, t).layer(&pooled)?,
+            fc1,
+            fc2,
+            scale: QuantChannelScale::new(c, input, output, t).layer(name)?,
+            squeeze: q,
+        })
+    }
+
+    /// Gates the `s`-shaped image `data` of block `name` in place; `f` and `bytes` are
+    /// scratch.
+    fn run(
+        &self,
+        name: &str,
+        s: Nhwc,
+        data: &mut [u8],
+        f: &mut [Vec<f32>; 2],
+        bytes: &mut Vec<u8>,
+        observe: &mut dyn FnMut(&str, &[u8]),
+    ) -> Result<()> {
+        let (c, q) = (s.c, self.squeeze);
+        let [v, _] = f;
+        grow(v, 3 * c, 0.0);
+        grow(bytes, 2 * c + q, 0);
+        let (pooled, rest) = v.split_at_mut(c);
+        let (gate, mult) = rest.split_at_mut(c);
+        let (pooled_q, rest) = bytes.split_at_mut(c);
+        let (hidden_q, gate_q) = rest.split_at_mut(q);
         let n = s.len().layer(name)?;
-        let [fx, ws] = f;
-        grow(fx, n, 0.0);
-        grow(ws, self.se.workspace_len(), 0.0);
         let data = data
             .get_mut(..n)
             .ok_or_else(|| Error::InvalidArgument("activation buffer too short".into()))?;
-        self.deq.run(data, &mut fx[..n]).layer(name)?;
-        self.se.run_in_place(s, &mut fx[..n], ws).layer(name)?;
-        self.quant.run(&fx[..n], data).layer(name)
+        self.pool.run(s, data, pooled).layer(name)?;
+        self.pool_q.run(pooled, pooled_q).layer(name)?;
+        observe(&format!("{name}.se_pool"), pooled_q);
+        let one = |ch| Nhwc::new(1, 1, 1, ch);
+        self.fc1.run(one(c), pooled_q, hidden_q).layer(name)?;
+        observe(&format!("{name}.se_hidden"), hidden_q);
+        self.fc2
+            .run(one(q), hidden_q, &mut gate_q[..c])
+            .layer(name)?;
+        for (g, &b) in gate.iter_mut().zip(gate_q.iter()) {
+            *g = f32::from(b) / 255.0;
+        }
+        self.scale.run(s, data, gate, &mut mult[..c]).layer(name)
     }
 
     fn kernel_ids(&self) -> String {
-        let [pool, fc1, fc2, scale] = self.se.kernel_ids();
-        let (d, q) = (self.deq.kernel_id(), self.quant.kernel_id());
-        format!("{d} {pool} {fc1} {fc2} {scale} {q}")
+        let (p, q) = (self.pool.kernel_id(), self.pool_q.kernel_id());
+        let (f1, f2) = (self.fc1.kernel_id(), self.fc2.kernel_id());
+        format!("{p} {q} {f1} {f2} {}", self.scale.kernel_id())
     }
 }
 
-/// One quantized inverted-residual block.
 struct QBlock {
     name: String,
     expand: Option<QLayer>,
@@ -313,6 +436,7 @@ pub struct QuantWorkspace {
     stem: Vec<f32>,
     act: [Vec<u8>; 3],
     f32: [Vec<f32>; 2],
+    se: Vec<u8>,
 }
 
 /// An INT8 network (MobileNetV2), producing the pooled embedding.
@@ -385,11 +509,7 @@ impl QuantNetwork {
                 Some(spec) => {
                     let n_in = format!("{name}.se_in");
                     let ps = p(&n_in)?;
-                    let se = QuantSe {
-                        deq: Dequantize::new(ps, table).layer(&n_in)?,
-                        se: squeeze_excite(&r, spec, table)?,
-                        quant: Quantize::new(pd, table).layer(&n)?,
-                    };
+                    let se = QuantSe::new(&r, spec, name, ranges, (ps, pd), table)?;
                     ((n_in, ps), Some(se))
                 }
                 None => ((n.clone(), pd), None),
@@ -557,6 +677,7 @@ impl QuantNetwork {
             stem,
             act,
             f32: fbuf,
+            se: se_buf,
         } = ws;
         let pool = self.threads.as_ref();
         let mut s = self.stem.output_shape(shape).layer("features.0")?;
@@ -599,7 +720,7 @@ impl QuantNetwork {
             let n_dw = s.len().layer(name)?;
             if let Some(se) = &b.se {
                 observe(&format!("{name}.se_in"), &src[..n_dw]);
-                se.run(name, s, src, fbuf)?;
+                se.run(name, s, src, fbuf, se_buf, observe)?;
             }
             observe(&format!("{name}.dw"), &src[..n_dw]);
             s = b.project.run(pool, name, s, &src[..n_dw], dst, fbuf)?;
