@@ -313,7 +313,7 @@ type ByteRun = dyn FnMut(&[u8], &mut [u8]);
 /// integer ops per MAC.
 pub fn int8_benches(table_md: &str, batch: usize, table: &KernelTable) -> Result<Vec<Bench>> {
     use ruvector_cnn_kernels::pack::QuantWeights;
-    use ruvector_cnn_kernels::quant::{QuantOut, Requant};
+    use ruvector_cnn_kernels::quant::QuantOut;
     let bytes = |len: usize, seed: u32| -> Vec<u8> {
         filled(len, seed)
             .iter()
@@ -334,7 +334,7 @@ pub fn int8_benches(table_md: &str, batch: usize, table: &KernelTable) -> Result
         let taps = if layer.cat == "pointwise" { cin } else { k * k };
         let w: Vec<i8> = bytes(cout * taps, 2).iter().map(|&b| b as i8).collect();
         let bias = vec![0i32; cout];
-        let rq = vec![Requant::from_scale(1e-4)?; cout];
+        let rq = vec![1e-4f32; cout];
         let q_out = QuantOut::linear(128);
         let traffic = |y_len: usize| Traffic {
             read: (x.len() + w.len()).div_ceil(4),
@@ -345,7 +345,7 @@ pub fn int8_benches(table_md: &str, batch: usize, table: &KernelTable) -> Result
             taps,
             weights: &w,
             bias: &bias,
-            requant: &rq,
+            scale: &rq,
             input_zero_point: 128,
         };
         let (kernel, y_len, mut run): (&str, usize, Box<ByteRun>) = if layer.cat == "pointwise" {

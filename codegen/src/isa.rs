@@ -316,6 +316,8 @@ impl Isa {
 pub trait IntVocab {
     /// `i32` lanes per vector.
     fn lanes(&self) -> usize;
+    /// The f32 vocabulary of the same width (for the f32 requantization).
+    fn fx(&self) -> &'static dyn Vocab;
     /// The `i32` vector type.
     fn ity(&self) -> &'static str;
     /// Whether the 4-way dot product needs each weight split into `2·hi + lo` (`hi` in
@@ -334,14 +336,6 @@ pub trait IntVocab {
     /// 4 bytes per lane); for [`IntVocab::split`] ISAs `w` holds the `hi` bytes and `w_lo` the
     /// `lo` bytes. A statement, no `;`.
     fn dot4(&self, acc: &str, x: &str, w: &str, w_lo: &str) -> String;
-    /// `(high32(clamp(acc, lo, hi)·2^pre·mult) + rnd) >> shift` per lane (arithmetic
-    /// shift; `lo = i32::MIN >> pre`, `hi = i32::MAX >> pre`): the requantization rule of
-    /// `ruvector_cnn_kernels::quant`. `q` names the per-column operand vectors: `mult{q}`,
-    /// `rnd{q}`, `shift{q}` and, with `pre`, `pre{q}`, `lo{q}`, `hi{q}` must be in scope;
-    /// without `pre` every pre-shift is known to be 0 and the clamp and shift are skipped.
-    fn requant(&self, acc: &str, q: &str, pre: bool) -> String;
-    /// Whether any lane of `v` is non-zero (a `bool` expression).
-    fn any_nonzero(&self, v: &str) -> String;
     /// One register of bytes (`4·lanes` of them) from `p: *const u8`.
     fn load_bytes(&self, p: &str) -> String;
     /// The first `count` (`< 4·lanes`) bytes at `p`, the rest zero; bytes past them are not
@@ -394,6 +388,9 @@ impl IntVocab for ScalarInt {
     fn lanes(&self) -> usize {
         1
     }
+    fn fx(&self) -> &'static dyn Vocab {
+        &Scalar
+    }
     fn ity(&self) -> &'static str {
         "i32"
     }
@@ -414,16 +411,6 @@ impl IntVocab for ScalarInt {
     }
     fn dot4(&self, acc: &str, x: &str, w: &str, _w_lo: &str) -> String {
         format!("{acc} = dot4({acc}, {x}, {w})")
-    }
-    fn requant(&self, acc: &str, q: &str, pre: bool) -> String {
-        if pre {
-            format!("requant({acc}.clamp(lo{q}, hi{q}) << pre{q}, mult{q}, rnd{q}, shift{q})")
-        } else {
-            format!("requant({acc}, mult{q}, rnd{q}, shift{q})")
-        }
-    }
-    fn any_nonzero(&self, v: &str) -> String {
-        format!("{v} != 0")
     }
     fn load_bytes(&self, p: &str) -> String {
         format!("({p} as *const [u8; 4]).read_unaligned()")
@@ -516,6 +503,9 @@ impl IntVocab for Avx2Int {
     fn lanes(&self) -> usize {
         8
     }
+    fn fx(&self) -> &'static dyn Vocab {
+        &Avx2Fma
+    }
     fn ity(&self) -> &'static str {
         "__m256i"
     }
@@ -554,25 +544,6 @@ impl IntVocab for Avx2Int {
                 ld(w_lo)
             )
         }
-    }
-    fn requant(&self, acc: &str, q: &str, pre: bool) -> String {
-        let a = if pre {
-            format!(
-                "_mm256_sllv_epi32(_mm256_min_epi32(_mm256_max_epi32({acc}, lo{q}), hi{q}), pre{q})"
-            )
-        } else {
-            acc.to_string()
-        };
-        format!(
-            "{{ let a = {a}; \
-             let ev = _mm256_mul_epi32(a, mult{q}); \
-             let od = _mm256_mul_epi32(_mm256_srli_epi64::<32>(a), _mm256_srli_epi64::<32>(mult{q})); \
-             let q = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(ev), od); \
-             _mm256_srav_epi32(_mm256_add_epi32(q, rnd{q}), shift{q}) }}"
-        )
-    }
-    fn any_nonzero(&self, v: &str) -> String {
-        format!("_mm256_testz_si256({v}, {v}) == 0")
     }
     fn load_bytes(&self, p: &str) -> String {
         format!("_mm256_loadu_si256({p} as *const __m256i)")
@@ -682,6 +653,9 @@ impl IntVocab for Avx512Int {
     fn lanes(&self) -> usize {
         16
     }
+    fn fx(&self) -> &'static dyn Vocab {
+        &Avx512F
+    }
     fn ity(&self) -> &'static str {
         "__m512i"
     }
@@ -702,25 +676,6 @@ impl IntVocab for Avx512Int {
     }
     fn dot4(&self, acc: &str, x: &str, w: &str, _w_lo: &str) -> String {
         format!("{acc} = _mm512_dpbusd_epi32({acc}, {x}, _mm512_loadu_si512({w} as *const _))")
-    }
-    fn requant(&self, acc: &str, q: &str, pre: bool) -> String {
-        let a = if pre {
-            format!(
-                "_mm512_sllv_epi32(_mm512_min_epi32(_mm512_max_epi32({acc}, lo{q}), hi{q}), pre{q})"
-            )
-        } else {
-            acc.to_string()
-        };
-        format!(
-            "{{ let a = {a}; \
-             let ev = _mm512_mul_epi32(a, mult{q}); \
-             let od = _mm512_mul_epi32(_mm512_srli_epi64::<32>(a), _mm512_srli_epi64::<32>(mult{q})); \
-             let q = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64::<32>(ev), od); \
-             _mm512_srav_epi32(_mm512_add_epi32(q, rnd{q}), shift{q}) }}"
-        )
-    }
-    fn any_nonzero(&self, v: &str) -> String {
-        format!("_mm512_test_epi32_mask({v}, {v}) != 0")
     }
     fn load_bytes(&self, p: &str) -> String {
         format!("_mm512_loadu_si512({p} as *const _)")

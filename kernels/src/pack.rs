@@ -8,7 +8,7 @@
 use crate::ops::Error;
 use crate::ops::Result;
 use crate::ops::shape::{check_len, product};
-use crate::quant::{self, Requant};
+use crate::quant;
 use crate::ukernels::{QdwconvTile, QgemmTile};
 
 /// Length of a packed buffer: `ceil(channels / nr)` panels of `nr·(taps + 1)` floats.
@@ -101,8 +101,9 @@ pub struct QuantWeights<'a> {
     pub weights: &'a [i8],
     /// `outputs` biases at scale `s_x·s_w[c]`.
     pub bias: &'a [i32],
-    /// `outputs` per-channel requantization multipliers.
-    pub requant: &'a [Requant],
+    /// `outputs` per-channel requantization multipliers `s_x·s_w[c]/s_y` (see
+    /// [`crate::quant`]).
+    pub scale: &'a [f32],
     /// Zero point of the u8 input (also the value of zero padding).
     pub input_zero_point: u8,
 }
@@ -113,13 +114,9 @@ impl QuantWeights<'_> {
         let (n, k) = (self.outputs, self.taps);
         check_len("weights", self.weights.len(), product(&[n, k], "weights")?)?;
         check_len("bias", self.bias.len(), n)?;
-        check_len("requant", self.requant.len(), n)?;
-        let bad =
-            |r: &&Requant| !(1..=31).contains(&r.shift) || r.mult < 0 || !(0..=24).contains(&r.pre);
-        if let Some(r) = self.requant.iter().find(bad) {
-            return Err(Error::InvalidArgument(format!(
-                "invalid requantization {r:?}"
-            )));
+        check_len("scale", self.scale.len(), n)?;
+        for &m in self.scale {
+            quant::check_multiplier(m)?;
         }
         let bias_max = self
             .bias
@@ -139,7 +136,7 @@ impl QuantWeights<'_> {
 }
 
 /// Bytes of INT8 GEMM weights packed for `tile`: per NR-column panel a header of
-/// [`QUANT_HEADER_ARRAYS`] NR-long `i32` arrays, then `ceil(k/4)` steps of NR×4 bytes (twice that for split tiles).
+/// [`QUANT_HEADER_ARRAYS`] NR-long 4-byte arrays, then `ceil(k/4)` steps of NR×4 bytes (twice that for split tiles).
 pub fn qgemm_packed_len(n: usize, k: usize, tile: QgemmTile) -> Result<usize> {
     let step = if tile.split { 8 } else { 4 };
     let per_panel = product(&[k.div_ceil(4), step * tile.nr], "packed weights")?
@@ -165,20 +162,20 @@ pub fn qgemm(q: &QuantWeights, tile: QgemmTile) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// `i32` arrays in the header of a packed INT8 panel or block (one entry per column):
-/// bias with `−z_x·Σw` folded in, multiplier, rounding addend, shift, pre-shift.
-pub const QUANT_HEADER_ARRAYS: usize = 5;
+/// 4-byte arrays in the header of a packed INT8 panel or block (one entry per column): the
+/// `i32` bias with `−z_x·Σw` folded in, then the `f32` requantization multiplier.
+pub const QUANT_HEADER_ARRAYS: usize = 2;
 
 /// The header values of one output channel (see [`QUANT_HEADER_ARRAYS`]).
 fn quant_header(
     bias: i32,
     weights: &[i8],
     zero_point: u8,
-    rq: Requant,
-) -> [i32; QUANT_HEADER_ARRAYS] {
+    m: f32,
+) -> [[u8; 4]; QUANT_HEADER_ARRAYS] {
     let sum: i64 = weights.iter().map(|&w| i64::from(w)).sum();
     let folded = i64::from(bias) - i64::from(zero_point) * sum;
-    [folded as i32, rq.mult, rq.rounding(), rq.shift, rq.pre]
+    [(folded as i32).to_ne_bytes(), m.to_ne_bytes()]
 }
 
 /// Writes output channel `ch` of `q` into slot `slot` of the panel or block of `width`
@@ -194,10 +191,10 @@ fn put_channel(
 ) {
     let k = q.taps;
     let row = &q.weights[ch * k..(ch + 1) * k];
-    let header = quant_header(q.bias[ch], row, q.input_zero_point, q.requant[ch]);
+    let header = quant_header(q.bias[ch], row, q.input_zero_point, q.scale[ch]);
     for (a, v) in header.iter().enumerate() {
         let at = base + 4 * (a * width + slot);
-        out[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+        out[at..at + 4].copy_from_slice(v);
     }
     for (t, &w) in row.iter().enumerate() {
         let at = base + 4 * QUANT_HEADER_ARRAYS * width + (t / 4) * step + 4 * slot + t % 4;
@@ -211,7 +208,7 @@ fn put_channel(
 }
 
 /// Packs a quantized depthwise layer for `tile` (see [`crate::ukernels::qdwconv`]) into
-/// `cb`-channel blocks: a header of [`QUANT_HEADER_ARRAYS`] `cb`-long `i32` arrays, then per group of 4 taps the
+/// `cb`-channel blocks: a header of [`QUANT_HEADER_ARRAYS`] `cb`-long 4-byte arrays, then per group of 4 taps the
 /// weights of the 4 accumulators (`lanes = cb / 4` lanes × 4 tap bytes each; split tiles:
 /// all `hi` bytes, then all `lo`). Lane `d` of accumulator `a` is channel
 /// `16·(d / 4) + 4·a + d % 4` of the block (channel `a` when `lanes = 1`): the order the

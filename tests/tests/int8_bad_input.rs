@@ -6,15 +6,15 @@ use ruvector_cnn_kernels::ops::{
     QuantPointwise, QuantPointwiseDesc, Quantize,
 };
 use ruvector_cnn_kernels::pack::QuantWeights;
-use ruvector_cnn_kernels::quant::{AddRequant, QuantOut, Requant};
+use ruvector_cnn_kernels::quant::{AddRequant, QuantOut, check_multiplier};
 
-fn weights<'a>(w: &'a [i8], b: &'a [i32], r: &'a [Requant], outputs: usize) -> QuantWeights<'a> {
+fn weights<'a>(w: &'a [i8], b: &'a [i32], r: &'a [f32], outputs: usize) -> QuantWeights<'a> {
     QuantWeights {
         outputs,
         taps: w.len() / outputs.max(1),
         weights: w,
         bias: b,
-        requant: r,
+        scale: r,
         input_zero_point: 7,
     }
 }
@@ -22,7 +22,7 @@ fn weights<'a>(w: &'a [i8], b: &'a [i32], r: &'a [Requant], outputs: usize) -> Q
 #[test]
 fn bad_descriptors_and_buffers_are_errors() {
     let t = KernelTable::best();
-    let rq = vec![Requant::from_scale(0.01).unwrap(); 4];
+    let rq = vec![0.01f32; 4];
     let (w, b) = (vec![1i8; 4 * 9], vec![0i32; 4]);
     let out = QuantOut::linear(0);
     // Pointwise: zero outputs, short bias, a reduction long enough to overflow i32.
@@ -39,16 +39,15 @@ fn bad_descriptors_and_buffers_are_errors() {
     ] {
         assert!(QuantPointwise::new(&QuantPointwiseDesc { weights: q, out }, t).is_err());
     }
-    let bad_rq = [Requant {
-        mult: 1,
-        shift: 0,
-        pre: 0,
-    }; 4];
-    let q = QuantWeights {
-        requant: &bad_rq,
-        ..weights(&w, &b, &rq, 4)
-    };
-    assert!(QuantPointwise::new(&QuantPointwiseDesc { weights: q, out }, t).is_err());
+    // Multipliers that are zero, negative, NaN or too large.
+    for m in [0.0, -1.0, f32::NAN, f32::INFINITY, 1e10] {
+        let bad_rq = [0.01, m, 0.01, 0.01];
+        let q = QuantWeights {
+            scale: &bad_rq,
+            ..weights(&w, &b, &rq, 4)
+        };
+        assert!(QuantPointwise::new(&QuantPointwiseDesc { weights: q, out }, t).is_err());
+    }
     // Depthwise: taps that do not match the window, unsupported stride, padding ≥ K.
     let dw = |kernel, stride, pad| QuantDepthwiseDesc {
         weights: weights(&w, &b, &rq, 4),
@@ -76,7 +75,7 @@ fn bad_descriptors_and_buffers_are_errors() {
         "overflowing shape"
     );
     // Requantization and add multipliers outside their ranges.
-    assert!(Requant::from_scale(f64::NAN).is_err());
+    assert!(check_multiplier(f32::NAN).is_err());
     assert!(AddRequant::from_ratios(1e7, 1.0).is_err());
     let p = QuantParams {
         scale: 0.1,

@@ -124,7 +124,7 @@ impl QuantDepthwise {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quant::{HardSwish, Requant};
+    use crate::quant::HardSwish;
 
     #[test]
     fn matches_the_reference_at_every_level_and_rejects_bad_input() {
@@ -133,13 +133,13 @@ mod tests {
             .map(|i| (i * 53 % 255) as i32 as i8)
             .collect();
         let bias: Vec<i32> = (0..c as i32).map(|ch| ch * 40 - 400).collect();
-        let rq = vec![Requant::from_scale(1.0 / 700.0).unwrap(); c];
+        let rq = vec![(1.0 / 700.0) as f32; c];
         let weights = QuantWeights {
             outputs: c,
             taps: k * k,
             weights: &wts,
             bias: &bias,
-            requant: &rq,
+            scale: &rq,
             input_zero_point: 90,
         };
         let desc = QuantDepthwiseDesc {

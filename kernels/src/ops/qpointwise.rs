@@ -112,20 +112,20 @@ impl QuantPointwise {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quant::{HardSwish, Requant};
+    use crate::quant::HardSwish;
 
     #[test]
     fn matches_the_reference_at_every_level_and_rejects_bad_input() {
         let (n, k, m) = (37, 45, 23);
         let w: Vec<i8> = (0..n * k).map(|i| (i * 37 % 255) as i32 as i8).collect();
         let bias: Vec<i32> = (0..n as i32).map(|c| c * 100 - 1500).collect();
-        let rq = vec![Requant::from_scale(1.0 / 3000.0).unwrap(); n];
+        let rq = vec![(1.0 / 3000.0) as f32; n];
         let weights = QuantWeights {
             outputs: n,
             taps: k,
             weights: &w,
             bias: &bias,
-            requant: &rq,
+            scale: &rq,
             input_zero_point: 100,
         };
         let desc = QuantPointwiseDesc {

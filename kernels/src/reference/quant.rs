@@ -1,5 +1,5 @@
 //! References of the INT8 operations, straight from the scheme in [`crate::quant`]: exact
-//! integer arithmetic in `i64`, the one requantization rule, and single f32 roundings where
+//! integer arithmetic in `i64`, the requantization rule of `QuantOut::finish`, and single f32 roundings where
 //! the kernels round.
 
 use crate::ops::Padding;
@@ -20,7 +20,7 @@ pub fn qgemm(m: usize, a: &[u8], a_stride: usize, q: &QuantWeights, out: QuantOu
                 acc += x * i64::from(q.weights[c * k + kk]);
             }
             let acc = i32::try_from(acc).expect("validated: accumulators fit i32");
-            y[i * n + c] = out.finish(q.requant[c].apply(acc));
+            y[i * n + c] = out.finish(acc, q.scale[c]);
         }
     }
     y
@@ -60,7 +60,7 @@ pub fn qdwconv(
                     }
                 }
                 let acc = i32::try_from(acc).expect("validated: accumulators fit i32");
-                y[(oy * ow + ox) * c + ch] = out.finish(q.requant[ch].apply(acc));
+                y[(oy * ow + ox) * c + ch] = out.finish(acc, q.scale[ch]);
             }
         }
     }
@@ -125,7 +125,7 @@ pub fn qadd(
     a.iter()
         .zip(b)
         .map(|(&x, &y)| {
-            out.finish(rq.apply(i32::from(x) - i32::from(za), i32::from(y) - i32::from(zb)))
+            out.offset(rq.apply(i32::from(x) - i32::from(za), i32::from(y) - i32::from(zb)))
         })
         .collect()
 }

@@ -48,14 +48,6 @@ pub unsafe fn dot4(acc: i32, a: u32, w: *const u8) -> i32 {
     })
 }
 
-/// `(high32(acc·mult) + rnd) >> shift`: the requantization rule of [`crate::quant`] (after
-/// its saturating pre-shift).
-#[inline(always)]
-pub fn requant(acc: i32, mult: i32, rnd: i32, shift: i32) -> i32 {
-    let high = ((acc as i64 * mult as i64) >> 32) as i32;
-    high.wrapping_add(rnd) >> shift
-}
-
 /// The `n < 4` bytes at `p` as the low bytes of a `u32` (the rest zero), without reading
 /// past them.
 ///

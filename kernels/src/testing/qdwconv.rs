@@ -43,7 +43,7 @@ impl QdwconvProblem {
             taps: k * k,
             weights: &w,
             bias: &bias,
-            requant: &requant,
+            scale: &requant,
             input_zero_point: self.zx,
         };
         let (want, oh, ow) = reference::qdwconv(&x, self.h, self.w, (k, s), self.pad, &q, self.out);

@@ -4,7 +4,7 @@ use proptest::prelude::*;
 
 use super::{Buf, Guarded, Rng, check_all};
 use crate::pack::{self, QuantWeights};
-use crate::quant::{HardSwish, QuantOut, Requant};
+use crate::quant::{HardSwish, QuantOut};
 use crate::reference;
 use crate::ukernels::{QgemmArgs, QgemmTile, QgemmUkernel};
 
@@ -57,7 +57,7 @@ impl QgemmProblem {
             taps: k,
             weights: &w,
             bias: &bias,
-            requant: &requant,
+            scale: &requant,
             input_zero_point: self.zx,
         };
         let a = Buf::new(&a, self.offset);
@@ -99,12 +99,12 @@ pub fn quant_data(
     a_len: usize,
     channels: usize,
     taps: usize,
-) -> (Vec<u8>, Vec<i8>, Vec<i32>, Vec<Requant>) {
+) -> (Vec<u8>, Vec<i8>, Vec<i32>, Vec<f32>) {
     let mut rng = Rng::new(seed);
     let mut int = |lo: i32, hi: i32| {
         (lo + ((rng.f32(1.0) + 1.0) * 0.5 * (hi - lo + 1) as f32) as i32).min(hi)
     };
-    let scale = |e: f64| Requant::from_scale(2f64.powf(e)).expect("scale in range");
+    let scale = |e: f64| 2f64.powf(e) as f32;
     let n_w = channels * taps;
     match data {
         Data::Random => (
@@ -206,7 +206,7 @@ pub fn edge_cases(t: QgemmTile) -> Vec<QgemmProblem> {
 }
 
 /// Random output quantizations: a clamp, or (1 in 3) a fused hard-swish over the full range
-/// with gate and output multipliers log-uniform or powers of two (exact ties).
+/// with a slope log-uniform or a power of two (exact ties).
 pub fn quant_out() -> impl Strategy<Value = QuantOut> {
     let clamp = (any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(zero_point, lo, hi)| QuantOut {
         zero_point,
@@ -214,19 +214,14 @@ pub fn quant_out() -> impl Strategy<Value = QuantOut> {
         max: lo.max(hi),
         hswish: HardSwish::OFF,
     });
-    let log = |lo: f64, hi: f64| (lo..hi).prop_map(f64::exp2);
-    let scale = |lo: i32, hi: i32| {
-        prop_oneof![
-            log(f64::from(lo), f64::from(hi)),
-            (lo..hi).prop_map(|e| 2f64.powi(e))
-        ]
-    };
-    let hswish = (any::<u8>(), scale(-14, -2), scale(-30, -2)).prop_map(|(zero_point, g, o)| {
-        let rq = |s: f64| Requant::from_scale(s).expect("scale in (0, 0.25)");
+    let slope = prop_oneof![
+        (-14.0f32..0.0).prop_map(f32::exp2),
+        (-14i32..0).prop_map(|e| 2f32.powi(e))
+    ];
+    let hswish = (any::<u8>(), slope).prop_map(|(zero_point, slope)| {
         let hs = HardSwish {
             enabled: true,
-            gate: rq(g),
-            out: rq(o),
+            slope,
         };
         QuantOut::hard_swish(zero_point, hs)
     });

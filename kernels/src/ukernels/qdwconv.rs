@@ -2,8 +2,8 @@
 //! channel), requantized u8 outputs.
 //!
 //! Weights are packed by [`crate::pack::qdwconv`] into CB-channel blocks, each a header of
-//! five CB-long `i32` arrays (bias with the input zero point folded in, multiplier, rounding,
-//! shift, pre-shift; see [`crate::quant`]) followed by K·K taps of CB weight bytes.
+//! two CB-long arrays (the `i32` bias with the input zero point folded in, the `f32`
+//! requantization multiplier; see [`crate::quant`]) followed by K·K taps of CB weight bytes.
 
 use super::Ukernel;
 use crate::Activation;

@@ -2,8 +2,8 @@
 //! (per-tensor zero point folded into the bias), s8 weights (per-output-channel, symmetric)
 //! and u8 outputs; the engine of quantized pointwise convolutions and linear layers.
 //!
-//! Weights are packed by [`crate::pack::qgemm`] into NR-column panels: a header of five
-//! NR-long `i32` arrays (bias, multiplier, rounding, shift, pre-shift; see [`crate::quant`])
+//! Weights are packed by [`crate::pack::qgemm`] into NR-column panels: a header of two
+//! NR-long arrays (the `i32` bias, the `f32` requantization multiplier; see [`crate::quant`])
 //! then
 //! `ceil(k / 4)` steps of NR×4 weight bytes (`split` tiles: NR×4 `hi` bytes then NR×4 `lo`
 //! bytes per step, with `w = 2·hi + lo`).

@@ -19,7 +19,7 @@ use ruvector_cnn_kernels::ops::{
 };
 use ruvector_cnn_kernels::pack::QuantWeights;
 use ruvector_cnn_kernels::parallel::ThreadPool;
-use ruvector_cnn_kernels::quant::{HardSwish, QuantOut, Requant};
+use ruvector_cnn_kernels::quant::{HardSwish, QuantOut, check_multiplier};
 
 use super::calibrate::Ranges;
 use crate::arch::{Arch, ConvBn, SeSpec, Spec};
@@ -28,9 +28,8 @@ use crate::network::{depthwise, fold, pointwise};
 use crate::split;
 use crate::weights::{Reader, Weights};
 
-/// The output quantization that fuses `act` for an output quantized with `p`, and the scale
-/// the accumulators are requantized to (the output's, or hard-swish's hidden scale).
-fn out_for(act: Activation, p: QuantParams, layer: &str) -> Result<(QuantOut, f64)> {
+/// The output quantization that fuses `act` for an output quantized with `p`.
+fn out_for(act: Activation, p: QuantParams, layer: &str) -> Result<QuantOut> {
     let zp = p.zero_point;
     let q = |real: f32| (f32::from(zp) + (real / p.scale).round()).clamp(0.0, 255.0) as u8;
     let clamp = |min: u8, max: u8| QuantOut {
@@ -38,23 +37,17 @@ fn out_for(act: Activation, p: QuantParams, layer: &str) -> Result<(QuantOut, f6
         max,
         ..QuantOut::linear(zp)
     };
-    let out = match act {
+    Ok(match act {
         Activation::Linear => QuantOut::linear(zp),
         Activation::Relu => clamp(zp, 255),
         Activation::Relu6 => clamp(zp, q(6.0)),
-        Activation::Hswish => {
-            // Pre-activations above 3 pass unchanged, so the output range bounds them.
-            let max = p.scale * (255.0 - f32::from(zp));
-            let (hs, hidden) = HardSwish::new(max, p.scale).layer(layer)?;
-            return Ok((QuantOut::hard_swish(zp, hs), hidden));
-        }
+        Activation::Hswish => QuantOut::hard_swish(zp, HardSwish::new(p.scale).layer(layer)?),
         other => {
             return Err(Error::Unsupported(format!(
                 "{layer}: INT8 layers fuse linear, ReLU, ReLU6 and hard-swish, not {other}"
             )));
         }
-    };
-    Ok((out, f64::from(p.scale)))
+    })
 }
 
 /// A conv + BN folded and quantized: per-output-channel symmetric s8 weights, i32 bias at
@@ -62,7 +55,7 @@ fn out_for(act: Activation, p: QuantParams, layer: &str) -> Result<(QuantOut, f6
 struct QuantConv {
     weights: Vec<i8>,
     bias: Vec<i32>,
-    requant: Vec<Requant>,
+    scale: Vec<f32>,
     out: QuantOut,
 }
 
@@ -74,24 +67,23 @@ fn quantize_conv(
     output: QuantParams,
 ) -> Result<QuantConv> {
     let (w, b) = fold(r, c, eps)?;
-    let (out, target) = out_for(c.act, output, &c.weight)?;
-    quantize_rows(&w, &b, input, out, target, &c.weight)
+    let out = out_for(c.act, output, &c.weight)?;
+    quantize_rows(&w, &b, input, (out, output.scale), &c.weight)
 }
 
 /// Quantizes the f32 weight rows `w` (one per output channel, `b.len()` of them) and bias
-/// `b` for `input`, requantized to `target` with the output `out`.
+/// `b` for `input`, requantized to the output `out` of scale `s_y`.
 fn quantize_rows(
     w: &[f32],
     b: &[f32],
     input: QuantParams,
-    out: QuantOut,
-    target: f64,
+    (out, s_y): (QuantOut, f32),
     layer: &str,
 ) -> Result<QuantConv> {
     let per = w.len() / b.len();
     let mut weights = Vec::with_capacity(w.len());
     let mut bias = Vec::with_capacity(b.len());
-    let mut requant = Vec::with_capacity(b.len());
+    let mut scale = Vec::with_capacity(b.len());
     for (row, &b) in w.chunks_exact(per).zip(b) {
         let s_w = weight_scale(row);
         weights.extend(
@@ -106,12 +98,13 @@ fn quantize_rows(
             )));
         }
         bias.push(q as i32);
-        requant.push(Requant::from_scale(acc_scale / target).layer(layer)?);
+        let m = (acc_scale / f64::from(s_y)) as f32;
+        scale.push(check_multiplier(m).layer(layer)?);
     }
     Ok(QuantConv {
         weights,
         bias,
-        requant,
+        scale,
         out,
     })
 }
@@ -146,7 +139,7 @@ impl QuantConv {
             taps: self.weights.len() / self.bias.len(),
             weights: &self.weights,
             bias: &self.bias,
-            requant: &self.requant,
+            scale: &self.scale,
             input_zero_point: input.zero_point,
         }
     }
@@ -360,11 +353,10 @@ impl QuantSe {
             .collect();
         let pp = bias_fits(ranges.params(&pooled)?, w1, b1);
         let ph = bias_fits(ranges.params(&hidden)?, w2, &b2);
-        let (relu, target) = out_for(Activation::Relu, ph, &fc1)?;
-        let fc1 = quantize_rows(w1, b1, pp, relu, target, &fc1)?.pointwise(pp, t, &fc1)?;
+        let relu = out_for(Activation::Relu, ph, &fc1)?;
+        let fc1 = quantize_rows(w1, b1, pp, (relu, ph.scale), &fc1)?.pointwise(pp, t, &fc1)?;
         let lin = QuantOut::linear(GATE.zero_point);
-        let target = f64::from(GATE.scale);
-        let fc2 = quantize_rows(w2, &b2, ph, lin, target, &fc2)?.pointwise(ph, t, &fc2)?;
+        let fc2 = quantize_rows(w2, &b2, ph, (lin, GATE.scale), &fc2)?.pointwise(ph, t, &fc2)?;
         Ok(QuantSe {
             pool: QuantGlobalAvgPool::new(c, input, t).layer(&pooled)?,
             pool_q: Quantize::new(pp, t).layer(&pooled)?,
