@@ -84,8 +84,9 @@ pub struct ModelArgs {
     /// same images the index was built with).
     #[arg(long, value_name = "PATH", requires = "int8")]
     pub calib: Vec<PathBuf>,
-    /// How --int8 picks activation ranges: `minmax`, or `percentile[:P]` (P in (50, 100]).
-    #[arg(long, value_name = "METHOD", default_value = "percentile:99.99")]
+    /// How --int8 picks activation ranges: `mse` (least expected squared error), `minmax`,
+    /// or `percentile[:P]` (P in (50, 100]).
+    #[arg(long, value_name = "METHOD", default_value = "mse")]
     pub calib_method: String,
 }
 

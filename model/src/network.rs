@@ -179,6 +179,97 @@ fn rotate(bufs: &mut [Vec<f32>; 3], cur: usize) -> [&mut Vec<f32>; 3] {
     }
 }
 
+/// The output shape of `blocks` run on `s`, raising `most` to their largest activation and
+/// `se` to their largest squeeze-excitation workspace.
+fn blocks_sizes(blocks: &[Block], mut s: Nhwc, most: &mut usize, se: &mut usize) -> Result<Nhwc> {
+    for b in blocks {
+        let mut grow = |t: Nhwc| -> Result<Nhwc> {
+            *most = (*most).max(t.len().layer(&b.name)?);
+            Ok(t)
+        };
+        if let Some(e) = &b.expand {
+            s = grow(e.output_shape(s).layer(&b.name)?)?;
+        }
+        s = grow(b.dw.output_shape(s).layer(&b.name)?)?;
+        if let Some(q) = &b.se {
+            *se = (*se).max(q.workspace_len());
+        }
+        s = grow(b.project.output_shape(s).layer(&b.name)?)?;
+    }
+    Ok(s)
+}
+
+/// Leading blocks run in f32 inside the INT8 network (its precise head, for weights whose
+/// first layers amplify any input error; see `quantized::quantize_network`).
+pub(crate) struct F32Blocks(Vec<Block>);
+
+impl F32Blocks {
+    /// Builds `specs` (f32, BN folded) with kernels from `t`.
+    pub(crate) fn new(
+        r: &Reader<'_>,
+        specs: &[BlockSpec],
+        eps: f32,
+        t: &KernelTable,
+    ) -> Result<Self> {
+        specs
+            .iter()
+            .map(|b| block(r, b, eps, t))
+            .collect::<Result<_>>()
+            .map(F32Blocks)
+    }
+
+    /// Grows `ws` for the blocks run on an `s`-shaped input (which `ws.act[0]` must hold).
+    pub(crate) fn prepare(&self, s: Nhwc, ws: &mut Workspace) -> Result<()> {
+        let (mut most, mut se) = (s.len().layer("input")?, 0);
+        blocks_sizes(&self.0, s, &mut most, &mut se)?;
+        for b in &mut ws.act {
+            ensure(b, most);
+        }
+        ensure(&mut ws.se, se);
+        Ok(())
+    }
+
+    /// Runs the blocks on the `s`-shaped tensor in `ws.act[0]` (after [`F32Blocks::prepare`]);
+    /// returns the output shape and the output itself.
+    pub(crate) fn run<'w>(
+        &self,
+        s: Nhwc,
+        ws: &'w mut Workspace,
+        pool: Option<&ThreadPool>,
+    ) -> Result<(Nhwc, &'w [f32])> {
+        let (mut s, mut cur) = (s, 0);
+        for b in &self.0 {
+            (s, cur) = run_block(b, s, cur, ws, &mut NoProbe, pool)?;
+        }
+        let n = s.len().layer("f32 head")?;
+        Ok((s, &ws.act[cur][..n]))
+    }
+
+    /// Mutable access to the input buffer (`ws.act[0]`, after [`F32Blocks::prepare`]).
+    pub(crate) fn input<'w>(&self, ws: &'w mut Workspace) -> &'w mut [f32] {
+        &mut ws.act[0]
+    }
+
+    /// Ids of the kernels of each block: `(block name, ids)`.
+    pub(crate) fn kernels(&self) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .map(|b| {
+                let mut ids = Vec::new();
+                if let Some(e) = &b.expand {
+                    ids.push(e.kernel_id());
+                }
+                ids.push(b.dw.kernel_id());
+                if let Some(q) = &b.se {
+                    ids.extend(q.kernel_ids());
+                }
+                ids.push(b.project.kernel_id());
+                (b.name.clone(), ids.join(" "))
+            })
+            .collect()
+    }
+}
+
 /// The folded `(weights, bias)` of a conv + BN.
 pub(crate) fn fold(r: &Reader<'_>, c: &ConvBn, eps: f32) -> Result<(Vec<f32>, Vec<f32>)> {
     let per_out = if c.depthwise { 1 } else { c.cin };
@@ -443,25 +534,11 @@ impl Network {
                 input.c
             )));
         }
-        let mut most = 0usize;
-        let mut se = 0usize;
-        let mut grow = |s: Nhwc| -> Result<Nhwc> {
-            most = most.max(s.len().layer("input")?);
-            Ok(s)
-        };
-        let mut s = grow(self.stem.output_shape(input).layer("features.0")?)?;
-        for b in &self.blocks {
-            if let Some(e) = &b.expand {
-                s = grow(e.output_shape(s).layer(&b.name)?)?;
-            }
-            s = grow(b.dw.output_shape(s).layer(&b.name)?)?;
-            if let Some(q) = &b.se {
-                se = se.max(q.workspace_len());
-            }
-            s = grow(b.project.output_shape(s).layer(&b.name)?)?;
-        }
-        let s = grow(self.last.output_shape(s).layer("last conv")?)?;
-        Ok((most, se, s))
+        let s = self.stem.output_shape(input).layer("features.0")?;
+        let (mut most, mut se) = (s.len().layer("features.0")?, 0);
+        let s = blocks_sizes(&self.blocks, s, &mut most, &mut se)?;
+        let s = self.last.output_shape(s).layer("last conv")?;
+        Ok((most.max(s.len().layer("last conv")?), se, s))
     }
 
     /// Grows `ws` for a batch of `input`; returns the last feature map's shape.

@@ -223,3 +223,46 @@ fn c_api_creates_an_int8_embedder_from_a_quantized_file() {
     // SAFETY: destroyed once.
     unsafe { rvcnn_embedder_destroy(e) };
 }
+
+#[test]
+fn an_f32_head_runs_the_first_blocks_before_quantizing() {
+    let w = load("mobilenet_v2.safetensors");
+    let (shape, imgs) = images();
+    let t = KernelTable::best();
+    let net = Network::new(Arch::MobileNetV2, 0.35, &w, t).unwrap();
+    let ranges = calibrate(&net, shape, &imgs, RangeMethod::Mse).unwrap();
+    let head = ["features.2".to_string()];
+    let q = QuantNetwork::new(Arch::MobileNetV2, 0.35, &w, &ranges, &head, t).unwrap();
+    let plain = QuantNetwork::new(Arch::MobileNetV2, 0.35, &w, &ranges, &[], t).unwrap();
+    // Nothing is quantized before the head's output; its blocks report their f32 kernels.
+    let mut names = Vec::new();
+    let mut g = vec![0.0; q.dim()];
+    let mut qws = QuantWorkspace::default();
+    q.observe(shape, &imgs[0], &mut g, &mut qws, &mut |n, _| {
+        names.push(n.to_string())
+    })
+    .unwrap();
+    assert_eq!(names.first().map(String::as_str), Some("features.2"));
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "features.1" || n.starts_with("features.1."))
+    );
+    let kernels = q.kernels();
+    assert!(
+        kernels
+            .iter()
+            .any(|(n, k)| n == "features.1" && k.contains("f32_"))
+    );
+    // It tracks the f32 network at least as well as the all-INT8 network, minus noise.
+    let mut ws = Workspace::default();
+    let (mut f, mut p) = (vec![0.0; q.dim()], vec![0.0; q.dim()]);
+    for img in &imgs {
+        net.forward(shape, img, Output::Pooled, &mut f, &mut ws)
+            .unwrap();
+        q.forward(shape, img, &mut g, &mut qws).unwrap();
+        plain.forward(shape, img, &mut p, &mut qws).unwrap();
+        let (ch, cp) = (cosine(&f, &g), cosine(&f, &p));
+        assert!(ch > 0.98 && ch > cp - 0.002, "head {ch} vs plain {cp}");
+    }
+}

@@ -6,6 +6,10 @@
 //!   tensor's values over all images (a second pass fills a 4096-bin histogram over the
 //!   min/max range), so a few outliers do not stretch the scale. Ranges of non-negative tensors
 //!   keep 0 as their lower end.
+//! - [`RangeMethod::Mse`]: the range that minimises the expected squared error of the
+//!   quantized tensor over the same histogram: clipping error `Σ (x − clamp(x))²` outside
+//!   plus rounding noise `Δ²/12` per value inside (`Δ = (hi − lo)/255`; exact zeros, which
+//!   quantize exactly, excluded), searched over a grid of clip points.
 //!
 //! Every range is widened to contain 0, so real zero (padding, ReLU floors) is exact.
 
@@ -23,13 +27,16 @@ pub enum RangeMethod {
     MinMax,
     /// Symmetric percentile clipping, e.g. `Percentile(99.99)`.
     Percentile(f64),
+    /// The range of least expected squared quantization error.
+    Mse,
 }
 
 impl RangeMethod {
-    /// Parses `minmax` or `percentile[:P]` (default P = 99.99).
+    /// Parses `minmax`, `mse` or `percentile[:P]` (default P = 99.99).
     pub fn parse(s: &str) -> Result<Self> {
         match s.split_once(':') {
             None if s == "minmax" => Ok(RangeMethod::MinMax),
+            None if s == "mse" => Ok(RangeMethod::Mse),
             None if s == "percentile" => Ok(RangeMethod::Percentile(99.99)),
             Some(("percentile", p)) => match p.parse::<f64>() {
                 Ok(p) if p > 50.0 && p <= 100.0 => Ok(RangeMethod::Percentile(p)),
@@ -38,7 +45,7 @@ impl RangeMethod {
                 ))),
             },
             _ => Err(Error::InvalidArgument(format!(
-                "calibration method {s:?}: expected minmax or percentile[:P]"
+                "calibration method {s:?}: expected minmax, mse or percentile[:P]"
             ))),
         }
     }
@@ -117,6 +124,91 @@ struct Stat {
     lo: f32,
     hi: f32,
     hist: Vec<u64>,
+    /// Values exactly 0.
+    zeros: u64,
+}
+
+impl Stat {
+    /// The lower edge of histogram bin `bin` (`BINS` gives the top).
+    fn edge(&self, bin: usize) -> f32 {
+        self.lo + (self.hi - self.lo) * bin as f32 / BINS as f32
+    }
+
+    /// The `(100 − p)`-th and `p`-th percentiles (the lower end kept for non-negative data).
+    fn percentile(&self, p: f64) -> (f32, f32) {
+        let total: u64 = self.hist.iter().sum();
+        let tail = ((1.0 - p / 100.0) * total as f64).floor() as u64;
+        // Lowest bin whose cumulative count from the top stays within the tail, and likewise
+        // from the bottom.
+        let (mut acc, mut hi_bin) = (0u64, BINS);
+        while hi_bin > 1 && acc + self.hist[hi_bin - 1] <= tail {
+            acc += self.hist[hi_bin - 1];
+            hi_bin -= 1;
+        }
+        let (mut acc, mut lo_bin) = (0u64, 0);
+        while lo_bin + 1 < hi_bin && acc + self.hist[lo_bin] <= tail {
+            acc += self.hist[lo_bin];
+            lo_bin += 1;
+        }
+        let lo = if self.lo >= 0.0 {
+            self.lo
+        } else {
+            self.edge(lo_bin)
+        };
+        (lo, self.edge(hi_bin))
+    }
+
+    /// The clip range of least expected squared error (see [`RangeMethod::Mse`]), from bin
+    /// edges on a grid of about 128 upper and 64 lower candidates.
+    fn mse(&self) -> (f32, f32) {
+        let width = f64::from(self.hi - self.lo) / BINS as f64;
+        let lo = f64::from(self.lo);
+        // Prefix sums of count, count·x and count·x² over bin centres.
+        let mut pre = vec![[0f64; 3]; BINS + 1];
+        for (i, &n) in self.hist.iter().enumerate() {
+            let (n, x) = (n as f64, lo + (i as f64 + 0.5) * width);
+            let [c, m1, m2] = pre[i];
+            pre[i + 1] = [c + n, m1 + n * x, m2 + n * x * x];
+        }
+        let sum = |a: usize, b: usize, k: usize| pre[b][k] - pre[a][k];
+        // Σ n·(x − e)² over bins a..b.
+        let clip = |a: usize, b: usize, e: f64| {
+            sum(a, b, 2) - 2.0 * e * sum(a, b, 1) + e * e * sum(a, b, 0)
+        };
+        let zero_bin = if self.lo >= 0.0 {
+            0
+        } else {
+            (((-lo) / width) as usize).min(BINS - 1)
+        };
+        let his: Vec<usize> = grid(zero_bin + 1, BINS, 128);
+        let los: Vec<usize> = if self.lo >= 0.0 {
+            vec![0]
+        } else {
+            grid(0, zero_bin, 64)
+        };
+        let mut best = (f64::INFINITY, self.lo, self.hi);
+        for &lb in &los {
+            let l = lo + lb as f64 * width;
+            for &hb in &his {
+                let h = lo + hb as f64 * width;
+                let step = (h - l.min(0.0)) / 255.0;
+                let inside = (sum(lb, hb, 0) - self.zeros as f64).max(0.0);
+                let err = clip(0, lb, l) + clip(hb, BINS, h) + inside * step * step / 12.0;
+                if err < best.0 {
+                    best = (err, l as f32, h as f32);
+                }
+            }
+        }
+        (best.1, best.2)
+    }
+}
+
+/// About `n` evenly spaced integers from `a` to `b` (both included; `a ≤ b`).
+fn grid(a: usize, b: usize, n: usize) -> Vec<usize> {
+    let step = ((b - a) / n).max(1);
+    let mut v: Vec<usize> = (a..b).step_by(step).collect();
+    v.push(b);
+    v
 }
 
 /// Visits every value (`data − minus` when `minus` is given).
@@ -148,6 +240,7 @@ pub fn calibrate(
                 lo: f32::INFINITY,
                 hi: f32::NEG_INFINITY,
                 hist: Vec::new(),
+                zeros: 0,
             });
             each_value(data, minus, |v| {
                 st.lo = st.lo.min(v);
@@ -164,12 +257,12 @@ pub fn calibrate(
         )));
     }
     let mut ranges = Ranges::default();
-    let RangeMethod::Percentile(p) = method else {
+    if method == RangeMethod::MinMax {
         for (name, s) in &stats {
             ranges.set(name, s.lo, s.hi);
         }
         return Ok(ranges);
-    };
+    }
     for s in stats.values_mut() {
         s.hist = vec![0; BINS];
     }
@@ -180,28 +273,17 @@ pub fn calibrate(
                 each_value(data, minus, |v| {
                     let bin = (((v - st.lo) / width) * BINS as f32) as usize;
                     st.hist[bin.min(BINS - 1)] += 1;
+                    st.zeros += u64::from(v == 0.0);
                 });
             }
         })?;
     }
     for (name, s) in &stats {
-        let total: u64 = s.hist.iter().sum();
-        let tail = ((1.0 - p / 100.0) * total as f64).floor() as u64;
-        let edge = |bin: usize| s.lo + (s.hi - s.lo) * bin as f32 / BINS as f32;
-        // Lowest bin whose cumulative count from the top stays within the tail, and likewise
-        // from the bottom.
-        let (mut acc, mut hi_bin) = (0u64, BINS);
-        while hi_bin > 1 && acc + s.hist[hi_bin - 1] <= tail {
-            acc += s.hist[hi_bin - 1];
-            hi_bin -= 1;
-        }
-        let (mut acc, mut lo_bin) = (0u64, 0);
-        while lo_bin + 1 < hi_bin && acc + s.hist[lo_bin] <= tail {
-            acc += s.hist[lo_bin];
-            lo_bin += 1;
-        }
-        let lo = if s.lo >= 0.0 { s.lo } else { edge(lo_bin) };
-        ranges.set(name, lo, edge(hi_bin));
+        let (lo, hi) = match method {
+            RangeMethod::Percentile(p) => s.percentile(p),
+            _ => s.mse(),
+        };
+        ranges.set(name, lo, hi);
     }
     Ok(ranges)
 }
@@ -218,7 +300,8 @@ mod tests {
             RangeMethod::Percentile(99.9)
         );
         assert!(RangeMethod::parse("percentile:20").is_err());
-        assert!(RangeMethod::parse("mse").is_err());
+        assert_eq!(RangeMethod::parse("mse").unwrap(), RangeMethod::Mse);
+        assert!(RangeMethod::parse("kl").is_err());
         let mut r = Ranges::default();
         r.set("a", -1.5, 3.25);
         r.set("b.dw", 0.5, 6.0);

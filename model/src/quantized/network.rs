@@ -3,11 +3,13 @@
 //!
 //! Precision plan (MobileNetV2 and V3): the stem (3 input channels, 3.6% of the MACs) runs
 //! in f32 and its output is quantized; every pointwise and depthwise convolution runs in INT8
-//! with BatchNorm folded and ReLU / ReLU6 fused as output clamps, hard-swish fused in integers
-//! (`ruvector_cnn_kernels::quant::HardSwish`); squeeze-excitation is an f32 island (dequantize
-//! the depthwise output, gate it with the f32 op, quantize); residual connections are INT8
-//! adds (each input requantized to the block output's scale); the last conv's output is
-//! pooled to f32 channel means exactly. The pooled vector is the embedding.
+//! with BatchNorm folded and ReLU / ReLU6 fused as output clamps, hard-swish fused in the f32
+//! requantization (`ruvector_cnn_kernels::quant::HardSwish`); squeeze-excitation runs in INT8
+//! ([`QuantSe`]); residual connections are INT8 adds (each input requantized to the block
+//! output's scale); the last conv's output is pooled to f32 channel means exactly. The pooled
+//! vector is the embedding. Two escapes for weights INT8 cannot represent (chosen by
+//! [`super::quantize_network`]): single convolutions in f32 between quantized activations, and
+//! an f32 head (the first blocks, before anything is quantized).
 
 use ruvector_cnn_kernels::Activation;
 use ruvector_cnn_kernels::KernelTable;
@@ -24,7 +26,7 @@ use ruvector_cnn_kernels::quant::{HardSwish, QuantOut, check_multiplier};
 use super::calibrate::Ranges;
 use crate::arch::{Arch, ConvBn, SeSpec, Spec};
 use crate::error::{Error, OpContext, Result};
-use crate::network::{depthwise, fold, pointwise};
+use crate::network::{F32Blocks, Workspace, depthwise, fold, pointwise};
 use crate::split;
 use crate::weights::{Reader, Weights};
 
@@ -425,7 +427,8 @@ struct QBlock {
 /// Scratch memory of a quantized forward pass (grown, never shrunk).
 #[derive(Default)]
 pub struct QuantWorkspace {
-    stem: Vec<f32>,
+    /// The f32 stem and head.
+    head: Workspace,
     act: [Vec<u8>; 3],
     f32: [Vec<f32>; 2],
     se: Vec<u8>,
@@ -436,6 +439,11 @@ pub struct QuantNetwork {
     arch: Arch,
     width_mult: f32,
     stem: Conv2d,
+    /// Leading blocks run in f32 (empty unless `f32_layers` names a block).
+    head: F32Blocks,
+    /// The first quantized activation: `features.0` or the head's last block.
+    head_out: String,
+    /// Quantizes `head_out`.
     stem_q: Quantize,
     blocks: Vec<QBlock>,
     last: QLayer,
@@ -451,8 +459,9 @@ impl QuantNetwork {
     /// Builds `arch` at `width_mult` from f32 torchvision-named `weights` and activation
     /// `ranges` (from [`super::calibrate()`]), with kernels from `table`; the convolutions named
     /// in `f32_layers` (activation names: `features.2.expand`, `last`, …) run in f32 between
-    /// quantized activations. The weights should already have loaded into an f32
-    /// [`crate::Network`] (which checks every key).
+    /// quantized activations, and a block named there (`features.2`) makes every block up to
+    /// it run in f32 before the first quantization. The weights should already have loaded
+    /// into an f32 [`crate::Network`] (which checks every key).
     pub fn new(
         arch: Arch,
         width_mult: f32,
@@ -481,10 +490,19 @@ impl QuantNetwork {
             table,
         )
         .layer("features.0")?;
-        let mut x = p("features.0")?;
-        let stem_q = Quantize::new(x, table).layer("features.0")?;
+        let n_head = spec
+            .blocks
+            .iter()
+            .rposition(|b| is_f32(&b.name))
+            .map_or(0, |i| i + 1);
+        let head = F32Blocks::new(&r, &spec.blocks[..n_head], eps, table)?;
+        let head_out = spec.blocks[..n_head]
+            .last()
+            .map_or("features.0".to_string(), |b| b.name.clone());
+        let mut x = p(&head_out)?;
+        let stem_q = Quantize::new(x, table).layer(&head_out)?;
         let mut blocks = Vec::new();
-        for bs in &spec.blocks {
+        for bs in &spec.blocks[n_head..] {
             let name = bs.name.as_str();
             let (expand, dw_in) = match &bs.expand {
                 Some(e) => {
@@ -535,6 +553,8 @@ impl QuantNetwork {
             arch,
             width_mult,
             stem,
+            head,
+            head_out,
             stem_q,
             blocks,
             last,
@@ -581,10 +601,12 @@ impl QuantNetwork {
 
     /// `(layer, kernel ids)` of every layer, in order.
     pub fn kernels(&self) -> Vec<(String, String)> {
-        let mut out = vec![(
-            "features.0".to_string(),
-            format!("{} {}", self.stem.kernel_id(), self.stem_q.kernel_id()),
-        )];
+        let mut out = vec![("features.0".to_string(), self.stem.kernel_id().to_string())];
+        out.extend(self.head.kernels());
+        out.push((
+            format!("{} quantize", self.head_out),
+            self.stem_q.kernel_id().to_string(),
+        ));
         for b in &self.blocks {
             let mut ids: Vec<&str> = b.expand.iter().map(|e| e.kernel_id()).collect();
             ids.push(b.dw.kernel_id());
@@ -666,31 +688,32 @@ impl QuantNetwork {
         observe: &mut dyn FnMut(&str, &[u8]),
     ) -> Result<()> {
         let QuantWorkspace {
-            stem,
+            head,
             act,
             f32: fbuf,
             se: se_buf,
         } = ws;
         let pool = self.threads.as_ref();
-        let mut s = self.stem.output_shape(shape).layer("features.0")?;
+        let s = self.stem.output_shape(shape).layer("features.0")?;
         let len = s.len().layer("features.0")?;
-        grow(stem, len, 0.0);
+        self.head.prepare(s, head)?;
         if input.len() < shape.len().layer("input")? {
             return Err(Error::InvalidArgument(
                 "input holds less than one image".into(),
             ));
         }
-        split::rows(pool, &mut stem[..len], s.h, s.w * s.c, 1, |y, r| {
+        let stem_out = &mut self.head.input(head)[..len];
+        split::rows(pool, stem_out, s.h, s.w * s.c, 1, |y, r| {
             self.stem.run_rows(shape, input, y, r).layer("features.0")
         })?;
+        let (mut s, f) = self.head.run(s, head, pool)?;
         let most = self.max_activation(s)?;
         for a in act.iter_mut() {
             grow(a, most, 0);
         }
-        self.stem_q
-            .run(&stem[..len], &mut act[0][..len])
-            .layer("features.0")?;
-        observe("features.0", &act[0][..len]);
+        let name = self.head_out.as_str();
+        self.stem_q.run(f, &mut act[0][..f.len()]).layer(name)?;
+        observe(name, &act[0][..f.len()]);
         let mut cur = 0;
         for b in &self.blocks {
             let name = b.name.as_str();
@@ -733,9 +756,9 @@ impl QuantNetwork {
             .layer("avgpool")
     }
 
-    fn max_activation(&self, stem_out: Nhwc) -> Result<usize> {
-        let mut most = stem_out.len().layer("features.0")?;
-        let mut s = stem_out;
+    fn max_activation(&self, head_out: Nhwc) -> Result<usize> {
+        let mut most = head_out.len().layer("features.0")?;
+        let mut s = head_out;
         for b in &self.blocks {
             if let Some(e) = &b.expand {
                 s = e.output_shape(s).layer(&b.name)?;
