@@ -4,7 +4,7 @@
 //! tiles of 32 output pixels (a block's band of K rows stays in L1: best when the image fits
 //! L2); or rows, then tiles (aligned to the first interior pixel), then channel blocks (a
 //! tile's band of K rows × all channels stays in L1/L2: best for large images). Within a (block, row, tile), a block's
-//! K·K weight vectors and bias live in registers during the sweep when they fit (else they are
+//! K·K weight vectors live in registers during the sweep when they fit (else they are
 //! read as memory operands). Pixels whose window lies inside the image horizontally are
 //! computed W at a time: each input vector of the `(W−1)·S + K` columns a row of taps touches
 //! is loaded once and feeds every output that uses it, and each output's K·K-long FMA chain is
@@ -78,8 +78,9 @@ struct Plan {
 }
 
 fn plan(v: &Variant, k: usize, wb: usize, nv: usize) -> Plan {
-    // Besides accumulators: bias and input vectors, plus four activation constants.
-    let fixed = 2 * nv + 4;
+    // Besides accumulators: input vectors, plus four activation constants (the bias
+    // initialises the accumulators from memory).
+    let fixed = nv + 4;
     let regs = v.isa.vector_regs();
     let weights_in_regs = fixed + k * k * nv + wb * nv <= regs;
     let free = regs.saturating_sub(fixed + if weights_in_regs { k * k * nv } else { 0 });
@@ -125,12 +126,7 @@ fn block(
             store(x, "orow", &off, mask_of(masked, j).as_deref(), val)
         ));
     };
-    for j in 0..nv {
-        w.line(format!(
-            "let bias{j} = {};",
-            x.load(&at("wp", &lin(&[], j * l)))
-        ));
-    }
+
     if weights_in_regs {
         for t in 0..k * k {
             for j in 0..nv {
@@ -166,7 +162,10 @@ fn block(
         let interior = |w: &mut Writer| {
             for o in 0..wb {
                 for j in 0..nv {
-                    w.line(format!("let mut acc{o}_{j} = bias{j};"));
+                    w.line(format!(
+                        "let mut acc{o}_{j} = {};",
+                        x.load(&at("wp", &lin(&[], j * l)))
+                    ));
                     for q in 1..parts {
                         w.line(format!("let mut acc{o}_{j}_{q} = {};", x.zero()));
                     }
@@ -218,7 +217,10 @@ fn block(
         // One pixel; `guarded` checks every column of taps against the image edges.
         let pixel = |w: &mut Writer, guarded: bool| {
             for j in 0..nv {
-                w.line(format!("let mut acc{j} = bias{j};"));
+                w.line(format!(
+                    "let mut acc{j} = {};",
+                    x.load(&at("wp", &lin(&[], j * l)))
+                ));
             }
             w.line("let ix0 = (ox * S) as isize - p.pad_left as isize;");
             if guarded {
