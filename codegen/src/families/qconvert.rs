@@ -115,6 +115,29 @@ pub fn emit_dequantize(w: &mut Writer, v: &Variant) {
     });
 }
 
+/// The masks of a channel tail (`crem` channels) and each vector's valid lane count `n{j}`.
+fn tail_counts(w: &mut Writer, fx: &dyn Vocab, nv: usize, l: usize) {
+    masks(w, fx, "crem", nv, l);
+    for j in 0..nv {
+        let left = if j == 0 {
+            "crem".to_string()
+        } else {
+            format!("crem.saturating_sub({})", j * l)
+        };
+        w.line(format!("let n{j} = {left}.min({l});"));
+    }
+}
+
+/// Vector `j`'s bytes at `ip` + `off` widened to `i32` (only its `n{j}` valid ones when
+/// `masked`).
+fn load_u8(ix: &dyn IntVocab, off: &str, j: usize, masked: bool) -> String {
+    if masked {
+        ix.load_u8_i32_part(&at_wrapping("ip", off), &format!("n{j}"))
+    } else {
+        ix.load_u8_i32(&at("ip", off))
+    }
+}
+
 /// Emits `y[c] = (Σ_px x[px][c] − zero_sum)·scale` (f32 output; the caller passes
 /// `zero_sum = pixels·zero_point` and `scale = s_x / pixels`).
 pub fn emit_qgavgpool(w: &mut Writer, v: &Variant) {
@@ -131,15 +154,7 @@ pub fn emit_qgavgpool(w: &mut Writer, v: &Variant) {
         w.line(format!("let v_scale = {};", fx.splat("p.scale")));
         let body = |w: &mut Writer, masked: bool| {
             if masked {
-                masks(w, fx, "crem", nv, l);
-                for j in 0..nv {
-                    let left = if j == 0 {
-                        "crem".to_string()
-                    } else {
-                        format!("crem.saturating_sub({})", j * l)
-                    };
-                    w.line(format!("let n{j} = {left}.min({l});"));
-                }
+                tail_counts(w, fx, nv, l);
             }
             for j in 0..nv {
                 w.line(format!("let mut acc{j} = {};", ix.splat_i32("0i32")));
@@ -148,11 +163,7 @@ pub fn emit_qgavgpool(w: &mut Writer, v: &Variant) {
                 w.line("let ip = p.input.add(px * c + cb);");
                 for j in 0..nv {
                     let off = lin(&[], j * l);
-                    let src = if masked {
-                        ix.load_u8_i32_part(&at_wrapping("ip", &off), &format!("n{j}"))
-                    } else {
-                        ix.load_u8_i32(&at("ip", &off))
-                    };
+                    let src = load_u8(ix, &off, j, masked);
                     w.line(format!(
                         "acc{j} = {};",
                         ix.add_i32(&format!("acc{j}"), &src)
@@ -193,15 +204,7 @@ pub fn emit_qchscale(w: &mut Writer, v: &Variant) {
         quant_consts(w, fx, ix, "p.out_zero_point");
         let body = |w: &mut Writer, masked: bool| {
             if masked {
-                masks(w, fx, "crem", nv, l);
-                for j in 0..nv {
-                    let left = if j == 0 {
-                        "crem".to_string()
-                    } else {
-                        format!("crem.saturating_sub({})", j * l)
-                    };
-                    w.line(format!("let n{j} = {left}.min({l});"));
-                }
+                tail_counts(w, fx, nv, l);
             }
             for j in 0..nv {
                 let g = load(
@@ -217,11 +220,7 @@ pub fn emit_qchscale(w: &mut Writer, v: &Variant) {
                 w.line("let op = p.output.add(px * c + cb);");
                 for j in 0..nv {
                     let off = lin(&[], j * l);
-                    let src = if masked {
-                        ix.load_u8_i32_part(&at_wrapping("ip", &off), &format!("n{j}"))
-                    } else {
-                        ix.load_u8_i32(&at("ip", &off))
-                    };
+                    let src = load_u8(ix, &off, j, masked);
                     let xf = ix.i32_to_f32(&ix.sub_i32(&src, "v_zin"));
                     w.line(format!(
                         "let y{j} = {};",
