@@ -5,7 +5,7 @@
 //! in f32 and its output is quantized; every pointwise and depthwise convolution runs in INT8
 //! with BatchNorm folded and ReLU / ReLU6 fused as output clamps, hard-swish fused in the f32
 //! requantization (`ruvector_cnn_kernels::quant::HardSwish`); squeeze-excitation runs in INT8
-//! ([`QuantSe`]); residual connections are INT8 adds (each input requantized to the block
+//! (`QuantSe`); residual connections are INT8 adds (each input requantized to the block
 //! output's scale); the last conv's output is pooled to f32 channel means exactly. The pooled
 //! vector is the embedding. Two escapes for weights INT8 cannot represent (chosen by
 //! [`super::quantize_network`]): single convolutions in f32 between quantized activations, and
