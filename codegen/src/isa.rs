@@ -318,6 +318,8 @@ pub trait IntVocab {
     fn lanes(&self) -> usize;
     /// The f32 vocabulary of the same width (for the f32 requantization).
     fn fx(&self) -> &'static dyn Vocab;
+    /// One vector of f32 from `p: *const f32`, which need not be aligned (packed headers).
+    fn load_f32(&self, p: &str) -> String;
     /// The `i32` vector type.
     fn ity(&self) -> &'static str;
     /// Whether the 4-way dot product needs each weight split into `2·hi + lo` (`hi` in
@@ -390,6 +392,9 @@ impl IntVocab for ScalarInt {
     }
     fn fx(&self) -> &'static dyn Vocab {
         &Scalar
+    }
+    fn load_f32(&self, p: &str) -> String {
+        format!("{p}.read_unaligned()")
     }
     fn ity(&self) -> &'static str {
         "i32"
@@ -505,6 +510,9 @@ impl IntVocab for Avx2Int {
     }
     fn fx(&self) -> &'static dyn Vocab {
         &Avx2Fma
+    }
+    fn load_f32(&self, p: &str) -> String {
+        format!("_mm256_loadu_ps({p})")
     }
     fn ity(&self) -> &'static str {
         "__m256i"
@@ -655,6 +663,9 @@ impl IntVocab for Avx512Int {
     }
     fn fx(&self) -> &'static dyn Vocab {
         &Avx512F
+    }
+    fn load_f32(&self, p: &str) -> String {
+        format!("_mm512_loadu_ps({p})")
     }
     fn ity(&self) -> &'static str {
         "__m512i"

@@ -48,7 +48,7 @@ pub fn load_requant(w: &mut Writer, x: &dyn IntVocab, nr: usize) {
     let l = x.lanes();
     w.line(format!("let hm = hdr.add({nr}) as *const f32;"));
     for j in 0..nr / l {
-        let ld = x.fx().load(&format!("hm.add({})", j * l));
+        let ld = x.load_f32(&format!("hm.add({})", j * l));
         w.line(format!("let m{j} = {ld};"));
     }
 }
