@@ -311,4 +311,48 @@ mod tests {
         assert!(Ranges::from_text("x=2,1").is_err());
         assert!(r.get("zzz").unwrap_err().to_string().contains("zzz"));
     }
+
+    /// A histogram of `values` over their min/max, as `calibrate` builds it.
+    fn stat(values: &[f32]) -> Stat {
+        let lo = values.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut s = Stat {
+            lo,
+            hi,
+            hist: vec![0; BINS],
+            zeros: 0,
+        };
+        for &v in values {
+            let bin = (((v - lo) / (hi - lo)) * BINS as f32) as usize;
+            s.hist[bin.min(BINS - 1)] += 1;
+            s.zeros += u64::from(v == 0.0);
+        }
+        s
+    }
+
+    #[test]
+    fn mse_trades_clipping_against_the_step() {
+        // Uniform data: nothing to clip, the range is the data's.
+        let v: Vec<f32> = (0..100_000).map(|i| i as f32 / 100_000.0).collect();
+        let (lo, hi) = stat(&v).mse();
+        assert_eq!(lo, 0.0);
+        assert!((0.98..=1.0).contains(&hi), "{hi}");
+        // One far outlier: the least squared error clips it part-way (its error against
+        // the coarser step of a million values), unlike min/max.
+        let mut v: Vec<f32> = (0..1_000_000).map(|i| i as f32 / 1_000_000.0).collect();
+        v.push(100.0);
+        let (_, hi) = stat(&v).mse();
+        assert!(hi > 1.0 && hi < 90.0, "{hi}");
+        // Signed data: both ends are searched and kept.
+        let v: Vec<f32> = (0..100_001)
+            .map(|i| (i as f32 - 50_000.0) / 50_000.0)
+            .collect();
+        let (lo, hi) = stat(&v).mse();
+        assert!(lo < -0.95 && hi > 0.95, "{lo} {hi}");
+        // The percentile rule on the outlier data ignores the outlier entirely.
+        let mut v: Vec<f32> = (0..100_000).map(|i| i as f32 / 100_000.0).collect();
+        v.push(100.0);
+        let (_, hi) = stat(&v).percentile(99.99);
+        assert!(hi < 1.1, "{hi}");
+    }
 }

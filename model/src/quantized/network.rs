@@ -789,3 +789,35 @@ fn grow<T: Clone>(v: &mut Vec<T>, len: usize, fill: T) {
         v.resize(len, fill);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_input_gets_a_scale_where_the_bias_fits() {
+        // An input calibrated to all zeros has the floor scale; a bias of 3 with weights of
+        // 0.5 would need 3 / (1e-8/255 · 0.5/127) ≈ 3e13 accumulator steps.
+        let dead = QuantParams {
+            scale: 1e-8 / 255.0,
+            zero_point: 0,
+        };
+        let (w, b) = ([0.5f32, -0.25, 0.1, 0.5], [3.0f32, -1.0]);
+        let fixed = bias_fits(dead, &w, &b);
+        assert_eq!(fixed.zero_point, 0);
+        let out = QuantOut::linear(0);
+        assert!(quantize_rows(&w, &b, dead, (out, 0.1), "x").is_err());
+        let q = quantize_rows(&w, &b, fixed, (out, 0.1), "x").unwrap();
+        assert!(
+            q.bias.iter().all(|b| b.unsigned_abs() <= 1 << 30),
+            "{:?}",
+            q.bias
+        );
+        // A healthy input keeps its scale.
+        let fine = QuantParams {
+            scale: 0.02,
+            zero_point: 9,
+        };
+        assert_eq!(bias_fits(fine, &w, &b), fine);
+    }
+}
