@@ -1,8 +1,11 @@
 //! Packed weights plus tile choice for a GEMM `C[m×n] = act(A[m×k]·W + b [+ R])`, shared by
 //! [`super::Pointwise`], [`super::Linear`] and [`super::SqueezeExcite`].
 //!
-//! Tile choice (documented rule): among the slot's kernels, the panel width NR that pads `n`
-//! least wins (ties go to the wider panel); that NR group's largest-MR kernel covers full row
+//! Tile choice (documented rule): among the slot's kernels, the panel width NR with the least
+//! padded width `ceil(n/NR)·NR` wins, where one-vector-wide panels count 15% wider (they load
+//! one weight vector per MR broadcasts and run about that much slower per column:
+//! `rvcnn-kbench` puts the 112- and 200-column MobileNetV3-Large layers 5–9% faster on 12x32
+//! than exactly fitting 16x16); ties go to the wider panel. That NR group's largest-MR kernel covers full row
 //! blocks and the remaining `m mod MR` rows are split by a small dynamic program minimising
 //! the estimated cost `max(MR·NV, MR + NV)` per reduction step (FMAs vs loads, NV = NR / lanes).
 
@@ -63,8 +66,13 @@ impl<U: GemmTiled> TilePlan<U> {
     pub fn new(slot: Slot<U>, what: &str, n: usize) -> Result<Self> {
         let nr = slot
             .iter()
-            .map(|uk| uk.nr())
-            .min_by_key(|&nr| (n.div_ceil(nr).saturating_mul(nr), usize::MAX - nr))
+            .map(|uk| (uk.nr(), uk.nr() / uk.lanes()))
+            .min_by_key(|&(nr, nv)| {
+                let padded = n.div_ceil(nr).saturating_mul(nr);
+                let weight = if nv == 1 { 115 } else { 100 };
+                (padded.saturating_mul(weight), usize::MAX - nr)
+            })
+            .map(|(nr, _)| nr)
             .ok_or_else(|| Error::Unsupported(format!("no GEMM kernel for {what}")))?;
         let mut tiles: Vec<&'static U> = slot.iter().copied().filter(|uk| uk.nr() == nr).collect();
         tiles.sort_by_key(|uk| std::cmp::Reverse(uk.mr()));
