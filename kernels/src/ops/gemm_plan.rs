@@ -5,7 +5,8 @@
 //! padded width `ceil(n/NR)·NR` wins, where one-vector-wide panels count 15% wider (they load
 //! one weight vector per MR broadcasts and run about that much slower per column:
 //! `rvcnn-kbench` puts the 112- and 200-column MobileNetV3-Large layers 5–9% faster on 12x32
-//! than exactly fitting 16x16); ties go to the wider panel. That NR group's largest-MR kernel covers full row
+//! than exactly fitting 16x16); ties go to the group with the tallest tile (more rows per
+//! weight load: 12x32 over 5x80 on the 160- and 960-column layers), then the wider panel. That NR group's largest-MR kernel covers full row
 //! blocks and the remaining `m mod MR` rows are split by a small dynamic program minimising
 //! the estimated cost `max(MR·NV, MR + NV)` per reduction step (FMAs vs loads, NV = NR / lanes).
 
@@ -66,13 +67,17 @@ impl<U: GemmTiled> TilePlan<U> {
     pub fn new(slot: Slot<U>, what: &str, n: usize) -> Result<Self> {
         let nr = slot
             .iter()
-            .map(|uk| (uk.nr(), uk.nr() / uk.lanes()))
-            .min_by_key(|&(nr, nv)| {
+            .min_by_key(|uk| {
+                let (nr, nv) = (uk.nr(), uk.nr() / uk.lanes());
                 let padded = n.div_ceil(nr).saturating_mul(nr);
                 let weight = if nv == 1 { 115 } else { 100 };
-                (padded.saturating_mul(weight), usize::MAX - nr)
+                (
+                    padded.saturating_mul(weight),
+                    usize::MAX - uk.mr(),
+                    usize::MAX - nr,
+                )
             })
-            .map(|(nr, _)| nr)
+            .map(|uk| uk.nr())
             .ok_or_else(|| Error::Unsupported(format!("no GEMM kernel for {what}")))?;
         let mut tiles: Vec<&'static U> = slot.iter().copied().filter(|uk| uk.nr() == nr).collect();
         tiles.sort_by_key(|uk| std::cmp::Reverse(uk.mr()));
