@@ -70,6 +70,13 @@ trait Probe {
     #[inline(always)]
     fn tensor(&mut self, _name: impl FnOnce() -> String, _data: &[f32], _minus: Option<&[f32]>) {}
 
+    /// Sees the channel means and hidden activations of block `name`'s squeeze-excitation
+    /// `q`, left in its workspace `ws` by the last run.
+    #[inline(always)]
+    fn se_internals(&mut self, _name: &str, _q: &SqueezeExcite, _ws: &[f32]) -> Result<()> {
+        Ok(())
+    }
+
     /// Runs `f`, the layer `name()` doing `flops` operations with `kernel` (by default just
     /// runs it).
     #[inline(always)]
@@ -96,6 +103,13 @@ pub type ActivationObserver<'a> = dyn FnMut(&str, &[f32], Option<&[f32]>) + 'a;
 impl Probe for Observer<'_> {
     fn tensor(&mut self, name: impl FnOnce() -> String, data: &[f32], minus: Option<&[f32]>) {
         (self.0)(&name(), data, minus);
+    }
+
+    fn se_internals(&mut self, name: &str, q: &SqueezeExcite, ws: &[f32]) -> Result<()> {
+        let (pooled, hidden) = q.observed(ws).layer(name)?;
+        self.tensor(|| format!("{name}.se_pool"), pooled, None);
+        self.tensor(|| format!("{name}.se_hidden"), hidden, None);
+        Ok(())
     }
 }
 
@@ -909,9 +923,7 @@ fn dw_se(
             |_: &()| work,
             || q.run_in_place(s, output, se).layer(name),
         )?;
-        let (pooled, hidden) = q.observed(se).layer(name)?;
-        probe.tensor(|| format!("{name}.se_pool"), pooled, None);
-        probe.tensor(|| format!("{name}.se_hidden"), hidden, None);
+        probe.se_internals(name, q, se)?;
     }
     Ok(s)
 }

@@ -13,7 +13,7 @@ fn vocabs(v: &Variant) -> (&'static dyn Vocab, &'static dyn IntVocab, usize) {
     let ix = v
         .int_vocab()
         .expect("the manifest lists INT8 kernels only for ISAs with an IntVocab");
-    (v.isa.vocab(), ix, v.isa.lanes())
+    (ix.fx(), ix, ix.lanes())
 }
 
 /// Declares the constants of [`quant`], the output zero point from `zero_point`.

@@ -6,9 +6,10 @@
 //! one weight vector per MR broadcasts and run about that much slower per column:
 //! `rvcnn-kbench` puts the 112- and 200-column MobileNetV3-Large layers 5–9% faster on 12x32
 //! than exactly fitting 16x16); ties go to the group with the tallest tile (more rows per
-//! weight load: 12x32 over 5x80 on the 160- and 960-column layers), then the wider panel. That NR group's largest-MR kernel covers full row
-//! blocks and the remaining `m mod MR` rows are split by a small dynamic program minimising
-//! the estimated cost `max(MR·NV, MR + NV)` per reduction step (FMAs vs loads, NV = NR / lanes).
+//! weight load: 12x32 over 5x80 on the 160- and 960-column layers), then the wider panel.
+//! That NR group's largest-MR kernel covers full row blocks and the remaining `m mod MR` rows
+//! are split by a small dynamic program minimising the estimated cost `max(MR·NV, MR + NV)`
+//! per reduction step (FMAs vs loads, NV = NR / lanes).
 
 use super::error::{Error, Result};
 use super::shape::{check_buf, product};

@@ -310,6 +310,22 @@ fn qlayer(
     })
 }
 
+/// Where a forward pass reports its quantized activations: nowhere (a plain forward pass,
+/// which then never builds their names) or to [`QuantNetwork::observe`]'s callback.
+struct Observer<'a>(Option<&'a mut ByteSink<'a>>);
+
+/// The callback of [`QuantNetwork::observe`]: `(activation name, bytes)`.
+type ByteSink<'a> = dyn FnMut(&str, &[u8]) + 'a;
+
+impl Observer<'_> {
+    /// Reports activation `name()` holding `bytes`, if anyone listens.
+    fn see(&mut self, name: impl FnOnce() -> String, bytes: &[u8]) {
+        if let Some(f) = &mut self.0 {
+            f(&name(), bytes);
+        }
+    }
+}
+
 /// Squeeze-excitation between quantized activations, all in INT8 (bit-exact at every
 /// level): the depthwise output (`.se_in`) is mean-pooled and quantized (`.se_pool`), the two
 /// FC layers are INT8 pointwise convolutions of one pixel (`.se_hidden` after ReLU, then the
@@ -378,7 +394,7 @@ impl QuantSe {
         data: &mut [u8],
         f: &mut [Vec<f32>; 2],
         bytes: &mut Vec<u8>,
-        observe: &mut dyn FnMut(&str, &[u8]),
+        observe: &mut Observer<'_>,
     ) -> Result<()> {
         let (c, q) = (s.c, self.squeeze);
         let [v, _] = f;
@@ -394,10 +410,10 @@ impl QuantSe {
             .ok_or_else(|| Error::InvalidArgument("activation buffer too short".into()))?;
         self.pool.run(s, data, pooled).layer(name)?;
         self.pool_q.run(pooled, pooled_q).layer(name)?;
-        observe(&format!("{name}.se_pool"), pooled_q);
+        observe.see(|| format!("{name}.se_pool"), pooled_q);
         let one = |ch| Nhwc::new(1, 1, 1, ch);
         self.fc1.run(one(c), pooled_q, hidden_q).layer(name)?;
-        observe(&format!("{name}.se_hidden"), hidden_q);
+        observe.see(|| format!("{name}.se_hidden"), hidden_q);
         self.fc2
             .run(one(q), hidden_q, &mut gate_q[..c])
             .layer(name)?;
@@ -652,7 +668,7 @@ impl QuantNetwork {
             .zip(out.chunks_exact_mut(dim))
             .take(n)
         {
-            self.forward_image(one, x, y, ws, &mut |_, _| {})?;
+            self.forward_image(one, x, y, ws, &mut Observer(None))?;
         }
         Ok(total)
     }
@@ -676,7 +692,8 @@ impl QuantNetwork {
         if input.len() < one.len().layer("input")? || out.len() < self.features {
             return Err(Error::InvalidArgument("observe: buffers too small".into()));
         }
-        self.forward_image(one, input, &mut out[..self.features], ws, observe)
+        let mut observer = Observer(Some(observe));
+        self.forward_image(one, input, &mut out[..self.features], ws, &mut observer)
     }
 
     fn forward_image(
@@ -685,7 +702,7 @@ impl QuantNetwork {
         input: &[f32],
         out: &mut [f32],
         ws: &mut QuantWorkspace,
-        observe: &mut dyn FnMut(&str, &[u8]),
+        observe: &mut Observer<'_>,
     ) -> Result<()> {
         let QuantWorkspace {
             head,
@@ -713,7 +730,7 @@ impl QuantNetwork {
         }
         let name = self.head_out.as_str();
         self.stem_q.run(f, &mut act[0][..f.len()]).layer(name)?;
-        observe(name, &act[0][..f.len()]);
+        observe.see(|| name.to_string(), &act[0][..f.len()]);
         let mut cur = 0;
         for b in &self.blocks {
             let name = b.name.as_str();
@@ -722,7 +739,7 @@ impl QuantNetwork {
             let (src, dst, next) = match &b.expand {
                 Some(e) => {
                     s = e.run(pool, name, s, &x[..n_in], t1, fbuf)?;
-                    observe(&format!("{name}.expand"), &t1[..s.len().layer(name)?]);
+                    observe.see(|| format!("{name}.expand"), &t1[..s.len().layer(name)?]);
                     s =
                         b.dw.run(pool, name, s, &t1[..s.len().layer(name)?], t2, fbuf)?;
                     (t2, t1, (cur + 1) % 3)
@@ -734,23 +751,23 @@ impl QuantNetwork {
             };
             let n_dw = s.len().layer(name)?;
             if let Some(se) = &b.se {
-                observe(&format!("{name}.se_in"), &src[..n_dw]);
+                observe.see(|| format!("{name}.se_in"), &src[..n_dw]);
                 se.run(name, s, src, fbuf, se_buf, observe)?;
             }
-            observe(&format!("{name}.dw"), &src[..n_dw]);
+            observe.see(|| format!("{name}.dw"), &src[..n_dw]);
             s = b.project.run(pool, name, s, &src[..n_dw], dst, fbuf)?;
             let n = s.len().layer(name)?;
-            observe(&format!("{name}.project"), &dst[..n]);
+            observe.see(|| format!("{name}.project"), &dst[..n]);
             if let Some(add) = &b.add {
                 add.run_into(&x[..n], &mut dst[..n]).layer(name)?;
             }
-            observe(name, &dst[..n]);
+            observe.see(|| name.to_string(), &dst[..n]);
             cur = next;
         }
         let [x, t, _] = rotate(act, cur);
         let n_in = s.len().layer("last conv")?;
         let s = self.last.run(pool, "last conv", s, &x[..n_in], t, fbuf)?;
-        observe("last", &t[..s.len().layer("last conv")?]);
+        observe.see(|| "last".into(), &t[..s.len().layer("last conv")?]);
         self.pool
             .run(s, &t[..s.len().layer("avgpool")?], out)
             .layer("avgpool")
