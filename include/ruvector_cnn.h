@@ -166,6 +166,11 @@ typedef struct {
   const float *bias;
   // Floats at `bias`.
   size_t bias_len;
+  // An `rvcnn_conv_algorithm` (0 = `RVCNN_CONV_AUTO`).
+  uint32_t algorithm;
+  // Non-zero: `rvcnn_op_run` adds an output-shaped residual tensor before the activation
+  // (then the activation must be `RVCNN_ACT_LINEAR` or `RVCNN_ACT_RELU`).
+  uint32_t residual;
 } rvcnn_conv2d_desc;
 
 // Depthwise KxK convolution (`rvcnn_op_create_depthwise`).
@@ -489,7 +494,15 @@ rvcnn_status rvcnn_op_create_se(const rvcnn_se_desc *desc, rvcnn_op **out);
 // `op` NULL or live; `input` NULL or readable; `out` NULL or writable.
 rvcnn_status rvcnn_op_output_shape(const rvcnn_op *op, const rvcnn_shape *input, rvcnn_shape *out);
 
-// Writes the floats of workspace `rvcnn_op_run` needs (0 for every kind but SE).
+// Writes the algorithm a conv2d op uses (`RVCNN_CONV_DIRECT` or `RVCNN_CONV_WINOGRAD`,
+// never `RVCNN_CONV_AUTO`); `RVCNN_INVALID_ARGUMENT` for other kinds.
+//
+// # Safety
+// `op` NULL or live; `out` NULL or writable.
+rvcnn_status rvcnn_op_conv2d_algorithm(const rvcnn_op *op, uint32_t *out);
+
+// Writes the floats of workspace `rvcnn_op_run` needs (0 for every kind but SE and
+// Winograd conv2d).
 //
 // # Safety
 // `op` NULL or live; `out` NULL or writable.

@@ -1,5 +1,6 @@
 //! Criterion benchmarks of every kernel family on MobileNetV3-Small and -Large layer shapes
-//! (plus batch-norm, activation and pooling on representative shapes). Throughput is counted
+//! (plus batch-norm, activation and pooling on representative shapes, and the ResNet 3x3
+//! layers with the direct and the Winograd method). Throughput is counted
 //! in floating-point operations, so criterion's `Gelem/s` reads as GFLOP/s.
 //!
 //! `cargo bench -p ruvector-cnn-benches --bench kernels [-- FILTER]`; `RVCNN_ISA=avx2fma`
@@ -9,8 +10,11 @@
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ruvector_cnn_benches::{Bench, MODELS, extra_benches, model_benches};
+use ruvector_cnn_benches::{
+    Bench, MODELS, RESNET_3X3, conv3x3_bench, extra_benches, model_benches,
+};
 use ruvector_cnn_kernels::KernelTable;
+use ruvector_cnn_kernels::ops::ConvAlgorithm;
 
 fn group(c: &mut Criterion, name: &str, benches: Vec<Bench>) {
     let mut g = c.benchmark_group(name);
@@ -42,6 +46,14 @@ fn kernels(c: &mut Criterion) {
         &format!("{isa}/other"),
         extra_benches(table).expect("extra benches build"),
     );
+    let resnet = RESNET_3X3
+        .iter()
+        .flat_map(|&(hw, ch)| {
+            [ConvAlgorithm::Direct, ConvAlgorithm::Winograd]
+                .map(|a| conv3x3_bench(hw, ch, batch, a, table).expect("resnet benches build"))
+        })
+        .collect();
+    group(c, &format!("{isa}/resnet_3x3/b{batch}"), resnet);
 }
 
 criterion_group!(benches, kernels);

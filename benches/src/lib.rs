@@ -210,6 +210,8 @@ pub fn layer_bench(layer: &Layer, batch: usize, table: &KernelTable) -> Result<O
                 weights: &w,
                 bias: Some(&b),
                 activation: Activation::Hswish,
+                residual: false,
+                algorithm: ConvAlgorithm::Auto,
             };
             let op = Conv2d::new(&desc, table)?;
             let mut y = vec![0.0; op.output_shape(input)?.len()?];
@@ -217,7 +219,7 @@ pub fn layer_bench(layer: &Layer, batch: usize, table: &KernelTable) -> Result<O
                 op.kernel_id(),
                 Traffic::of(&[&x, &w, &b], &y),
                 Box::new(move || {
-                    op.run(input, &x, &mut y).expect(VALIDATED);
+                    op.run(input, &x, &mut y, None, &mut []).expect(VALIDATED);
                 }),
             )
         }
@@ -303,6 +305,54 @@ pub fn model_benches(table_md: &str, batch: usize, table: &KernelTable) -> Resul
         }
     }
     Ok(out)
+}
+
+/// The ResNet-style 3x3 layers (`hw`, `channels`) the Winograd target is stated on:
+/// stride 1, padding 1, `channels → channels`.
+pub const RESNET_3X3: [(usize, usize); 4] = [(56, 64), (28, 128), (14, 256), (7, 512)];
+
+/// A stride-1 3x3 convolution `hw×hw×c → c` (padding 1, relu) at `batch`, forced to
+/// `algorithm`. FLOPs are the direct method's (2·9·cin·cout per output pixel), so GFLOP/s
+/// compare the methods' speed on the same work ("effective" for Winograd, which does 2.25x
+/// fewer multiplies).
+pub fn conv3x3_bench(
+    hw: usize,
+    c: usize,
+    batch: usize,
+    algorithm: ConvAlgorithm,
+    table: &KernelTable,
+) -> Result<Bench> {
+    let input = Nhwc::new(batch, hw, hw, c);
+    let x = filled(input.len()?, 1);
+    let (w, b) = (filled(c * c * 9, 2), filled(c, 3));
+    let desc = Conv2dDesc {
+        cin: c,
+        cout: c,
+        kernel: 3,
+        stride: 1,
+        padding: Padding::same(1),
+        weights: &w,
+        bias: Some(&b),
+        activation: Activation::Relu,
+        residual: false,
+        algorithm,
+    };
+    let op = Conv2d::new(&desc, table)?;
+    let mut y = vec![0.0; op.output_shape(input)?.len()?];
+    let mut ws = vec![0.0; op.workspace_len()];
+    let method = match op.algorithm() {
+        ConvAlgorithm::Winograd => "winograd",
+        _ => "direct",
+    };
+    Ok(Bench {
+        name: format!("conv3x3 {hw}x{hw} {c}->{c} {method}"),
+        flops: 2.0 * (9 * c * c * hw * hw * batch) as f64,
+        kernel: op.kernel_id().to_string(),
+        traffic: Traffic::of(&[&x, &w, &b], &y),
+        run: Box::new(move || {
+            op.run(input, &x, &mut y, None, &mut ws).expect(VALIDATED);
+        }),
+    })
 }
 
 /// An INT8 operator run: input bytes to output bytes.

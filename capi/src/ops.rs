@@ -11,9 +11,9 @@
 #![allow(non_camel_case_types)] // C names: the header is generated from these items.
 
 use ruvector_cnn_kernels::ops::{
-    BatchNorm, BatchNormDesc, Conv2d, Conv2dDesc, DepthwiseConv2d, DepthwiseDesc, Elementwise,
-    GlobalAvgPool, Linear, LinearDesc, Nhwc, Padding, Pointwise, PointwiseDesc, Pool, PoolDesc,
-    PoolKind, SqueezeExcite, SqueezeExciteDesc,
+    BatchNorm, BatchNormDesc, Conv2d, Conv2dDesc, ConvAlgorithm, DepthwiseConv2d, DepthwiseDesc,
+    Elementwise, GlobalAvgPool, Linear, LinearDesc, Nhwc, Padding, Pointwise, PointwiseDesc, Pool,
+    PoolDesc, PoolKind, SqueezeExcite, SqueezeExciteDesc,
 };
 use ruvector_cnn_kernels::{Activation, KernelTable};
 
@@ -74,6 +74,26 @@ const _: () = {
     assert!(rvcnn_activation::RVCNN_ACT_HSIGMOID as u8 == Activation::Hsigmoid as u8);
 };
 
+/// How a dense 3x3 convolution is computed (`rvcnn_conv2d_desc.algorithm`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum rvcnn_conv_algorithm {
+    /// Winograd where the documented cost rule favours it (stride 1, cin and cout ≥ 16),
+    /// else direct.
+    RVCNN_CONV_AUTO = 0,
+    /// Direct convolution (stride 1 or 2).
+    RVCNN_CONV_DIRECT = 1,
+    /// Winograd F(2x2, 3x3) (stride 1 only).
+    RVCNN_CONV_WINOGRAD = 2,
+}
+
+// The C values are the Rust discriminants.
+const _: () = {
+    assert!(rvcnn_conv_algorithm::RVCNN_CONV_AUTO as u8 == ConvAlgorithm::Auto as u8);
+    assert!(rvcnn_conv_algorithm::RVCNN_CONV_DIRECT as u8 == ConvAlgorithm::Direct as u8);
+    assert!(rvcnn_conv_algorithm::RVCNN_CONV_WINOGRAD as u8 == ConvAlgorithm::Winograd as u8);
+};
+
 /// Pooling kinds (`rvcnn_pool_desc.kind`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +132,11 @@ pub struct rvcnn_conv2d_desc {
     pub bias: *const f32,
     /// Floats at `bias`.
     pub bias_len: usize,
+    /// An `rvcnn_conv_algorithm` (0 = `RVCNN_CONV_AUTO`).
+    pub algorithm: u32,
+    /// Non-zero: `rvcnn_op_run` adds an output-shaped residual tensor before the activation
+    /// (then the activation must be `RVCNN_ACT_LINEAR` or `RVCNN_ACT_RELU`).
+    pub residual: u32,
 }
 
 /// Depthwise KxK convolution (`rvcnn_op_create_depthwise`).
@@ -261,7 +286,7 @@ const _: () = assert!(std::mem::offset_of!(rvcnn_batchnorm_desc, eps) == 48);
 
 /// The operator behind a handle.
 enum Op {
-    Conv2d(Conv2d),
+    Conv2d(Conv2d, bool),
     Depthwise(DepthwiseConv2d),
     Pointwise(Pointwise, bool),
     Linear(Linear),
@@ -415,6 +440,20 @@ pub unsafe extern "C" fn rvcnn_op_create_conv2d(
     unsafe {
         create(desc, out, |d, t| {
             let (weights, bias) = params(d.weights, d.weights_len, d.bias, d.bias_len)?;
+            let residual = d.residual != 0;
+            let algorithm = [
+                ConvAlgorithm::Auto,
+                ConvAlgorithm::Direct,
+                ConvAlgorithm::Winograd,
+            ]
+            .into_iter()
+            .find(|a| *a as u32 == d.algorithm)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "algorithm {} is not an rvcnn_conv_algorithm",
+                    d.algorithm
+                ))
+            })?;
             let desc = Conv2dDesc {
                 cin: d.cin,
                 cout: d.cout,
@@ -424,8 +463,10 @@ pub unsafe extern "C" fn rvcnn_op_create_conv2d(
                 weights,
                 bias,
                 activation: activation(d.activation, "activation")?,
+                residual,
+                algorithm,
             };
-            Ok(Op::Conv2d(Conv2d::new(&desc, t)?))
+            Ok(Op::Conv2d(Conv2d::new(&desc, t)?, residual))
         })
     }
 }
@@ -670,7 +711,7 @@ fn same_channels(input: Nhwc, c: usize) -> Result<Nhwc, Failure> {
 impl Op {
     fn output_shape(&self, input: Nhwc) -> Result<Nhwc, Failure> {
         Ok(match self {
-            Op::Conv2d(o) => o.output_shape(input)?,
+            Op::Conv2d(o, _) => o.output_shape(input)?,
             Op::Depthwise(o) => o.output_shape(input)?,
             Op::Pointwise(o, _) => o.output_shape(input)?,
             Op::Pool(o) => o.output_shape(input)?,
@@ -696,6 +737,7 @@ impl Op {
     fn workspace_len(&self) -> usize {
         match self {
             Op::SqueezeExcite(o, _) => o.workspace_len(),
+            Op::Conv2d(o, _) => o.workspace_len(),
             _ => 0,
         }
     }
@@ -708,7 +750,7 @@ impl Op {
         residual: Option<&[f32]>,
         ws: &mut [f32],
     ) -> Result<(), Failure> {
-        if residual.is_some() && !matches!(self, Op::Pointwise(_, true)) {
+        if residual.is_some() && !matches!(self, Op::Pointwise(_, true) | Op::Conv2d(_, true)) {
             return Err(invalid(
                 "residual given to an operator created without one".into(),
             ));
@@ -717,7 +759,7 @@ impl Op {
         at_least("input", x.len(), s.len()?)?;
         at_least("output", y.len(), out.len()?)?;
         match self {
-            Op::Conv2d(o) => drop(o.run(s, x, y)?),
+            Op::Conv2d(o, _) => drop(o.run(s, x, y, residual, ws)?),
             Op::Depthwise(o) => drop(o.run(s, x, y)?),
             Op::Pointwise(o, _) => drop(o.run(s, x, y, residual)?),
             Op::Pool(o) => drop(o.run(s, x, y)?),
@@ -765,7 +807,31 @@ pub unsafe extern "C" fn rvcnn_op_output_shape(
     })
 }
 
-/// Writes the floats of workspace `rvcnn_op_run` needs (0 for every kind but SE).
+/// Writes the algorithm a conv2d op uses (`RVCNN_CONV_DIRECT` or `RVCNN_CONV_WINOGRAD`,
+/// never `RVCNN_CONV_AUTO`); `RVCNN_INVALID_ARGUMENT` for other kinds.
+///
+/// # Safety
+/// `op` NULL or live; `out` NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rvcnn_op_conv2d_algorithm(
+    op: *const rvcnn_op,
+    out: *mut u32,
+) -> rvcnn_status {
+    guard(|| {
+        non_null(op, "op")?;
+        non_null(out, "out")?;
+        // SAFETY: non-NULL and live per the contract.
+        let Op::Conv2d(conv, _) = (unsafe { get(op) }) else {
+            return Err(invalid("op is not a conv2d op".into()));
+        };
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { *out = conv.algorithm() as u32 };
+        Ok(())
+    })
+}
+
+/// Writes the floats of workspace `rvcnn_op_run` needs (0 for every kind but SE and
+/// Winograd conv2d).
 ///
 /// # Safety
 /// `op` NULL or live; `out` NULL or writable.
@@ -852,7 +918,7 @@ pub unsafe extern "C" fn rvcnn_op_kernel_id(
         non_null(out, "out")?;
         // SAFETY: non-NULL and live per the contract.
         let id = match unsafe { get(op) } {
-            Op::Conv2d(o) => o.kernel_id(),
+            Op::Conv2d(o, _) => o.kernel_id(),
             Op::Depthwise(o) => o.kernel_id(),
             Op::Pointwise(o, _) => o.kernel_id(),
             Op::Linear(o) => o.kernel_id(),

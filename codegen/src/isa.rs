@@ -123,6 +123,8 @@ pub trait Vocab {
     fn fma(&self, a: &str, b: &str, c: &str) -> String;
     /// `a + b`.
     fn add(&self, a: &str, b: &str) -> String;
+    /// `a - b`.
+    fn sub(&self, a: &str, b: &str) -> String;
     /// `a * b`.
     fn mul(&self, a: &str, b: &str) -> String;
     /// `a > b ? a : b` per lane (x86 semantics: `b` when unordered, so `max(k, x)` keeps a NaN `x`).
@@ -170,6 +172,9 @@ impl Vocab for Scalar {
     }
     fn add(&self, a: &str, b: &str) -> String {
         format!("add({a}, {b})")
+    }
+    fn sub(&self, a: &str, b: &str) -> String {
+        format!("sub({a}, {b})")
     }
     fn mul(&self, a: &str, b: &str) -> String {
         format!("mul({a}, {b})")
@@ -228,6 +233,9 @@ impl Vocab for Avx2Fma {
     fn add(&self, a: &str, b: &str) -> String {
         format!("_mm256_add_ps({a}, {b})")
     }
+    fn sub(&self, a: &str, b: &str) -> String {
+        format!("_mm256_sub_ps({a}, {b})")
+    }
     fn mul(&self, a: &str, b: &str) -> String {
         format!("_mm256_mul_ps({a}, {b})")
     }
@@ -275,6 +283,9 @@ impl Vocab for Avx512F {
     }
     fn add(&self, a: &str, b: &str) -> String {
         format!("_mm512_add_ps({a}, {b})")
+    }
+    fn sub(&self, a: &str, b: &str) -> String {
+        format!("_mm512_sub_ps({a}, {b})")
     }
     fn mul(&self, a: &str, b: &str) -> String {
         format!("_mm512_mul_ps({a}, {b})")

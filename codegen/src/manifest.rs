@@ -82,11 +82,19 @@ pub enum Family {
     Qadd,
     /// INT8 per-channel scale (the squeeze-excitation gate), requantized in f32.
     Qchscale,
+    /// Elementwise `act(a + b)` over flat arrays (residual connections).
+    Vadd,
+    /// Winograd F(2x2, 3x3) input transform (NHWC tiles → 16 planes).
+    Wgin,
+    /// Winograd F(2x2, 3x3) filter transform (9 tap planes → 16 planes).
+    Wgfilter,
+    /// Winograd F(2x2, 3x3) output transform with bias, optional residual and activation.
+    Wgout,
 }
 
 impl Family {
     /// Every family, in generation order.
-    pub const ALL: [Family; 16] = [
+    pub const ALL: [Family; 20] = [
         Family::Gemm,
         Family::Dwconv,
         Family::Conv3x3,
@@ -103,6 +111,10 @@ impl Family {
         Family::Qgavgpool,
         Family::Qadd,
         Family::Qchscale,
+        Family::Vadd,
+        Family::Wgin,
+        Family::Wgfilter,
+        Family::Wgout,
     ];
 
     /// Whether the family computes on INT8 data (generated for the ISAs with an
@@ -158,6 +170,10 @@ impl Family {
             Family::Qgavgpool => "qgavgpool",
             Family::Qadd => "qadd",
             Family::Qchscale => "qchscale",
+            Family::Vadd => "vadd",
+            Family::Wgin => "wgin",
+            Family::Wgfilter => "wgfilter",
+            Family::Wgout => "wgout",
         }
     }
 
@@ -180,6 +196,10 @@ impl Family {
             Family::Qgavgpool => "QgavgpoolUkernel",
             Family::Qadd => "QaddUkernel",
             Family::Qchscale => "QchscaleUkernel",
+            Family::Vadd => "VaddUkernel",
+            Family::Wgin => "WginUkernel",
+            Family::Wgfilter => "WgfilterUkernel",
+            Family::Wgout => "WgoutUkernel",
         }
     }
 
@@ -200,6 +220,10 @@ impl Family {
             Family::Qgavgpool => "QgavgpoolArgs",
             Family::Qadd => "QaddArgs",
             Family::Qchscale => "QchscaleArgs",
+            Family::Vadd => "VaddArgs",
+            Family::Wgin => "WginArgs",
+            Family::Wgfilter => "WgfilterArgs",
+            Family::Wgout => "WgoutArgs",
         }
     }
 
@@ -222,6 +246,10 @@ impl Family {
             Family::Qgavgpool => "Qgavgpool",
             Family::Qadd => "Qadd",
             Family::Qchscale => "Qchscale",
+            Family::Vadd => "Vadd",
+            Family::Wgin => "Wgin",
+            Family::Wgfilter => "Wgfilter",
+            Family::Wgout => "Wgout",
         }
     }
 }
@@ -281,6 +309,13 @@ pub enum Tile {
         /// Channels per block.
         cb: usize,
     },
+    /// Winograd F(2x2, 3x3) transform step (Wgin, Wgfilter, Wgout).
+    Winograd {
+        /// Channels per step (one vector).
+        cb: usize,
+        /// Adds a residual tensor before the activation (Wgout only).
+        residual: bool,
+    },
     /// Elements per unrolled step (Vact).
     Elems {
         /// Elements per step.
@@ -330,6 +365,11 @@ impl Variant {
             Tile::Elems { n } => format!("f32_{fam}_{act}_x{n}"),
             Tile::Qgemm { mr, nr } => format!("qu8s8_gemm_requant_{mr}x{nr}c4"),
             Tile::Qdwconv { k, s, cb } => format!("qu8s8_dwconv_requant_{k}x{k}s{s}_c{cb}"),
+            Tile::Winograd { cb, residual } if self.family == Family::Wgout => {
+                let ep = if residual { "add_" } else { "" };
+                format!("f32_{fam}_{ep}{act}_f23_c{cb}")
+            }
+            Tile::Winograd { cb, .. } => format!("f32_{fam}_f23_c{cb}"),
         }
     }
 
@@ -362,6 +402,16 @@ const GEMM_EPILOGUES: [(Act, bool); 6] = [
 ];
 const CONV_ACTS: [Act; 4] = [Act::Linear, Act::Relu, Act::Relu6, Act::Hswish];
 const VACT_ACTS: [Act; 4] = [Act::Relu, Act::Relu6, Act::Hswish, Act::Hsigmoid];
+/// Winograd output epilogues: every convolution activation, plus residual + linear/relu
+/// (ResNet blocks end in `relu(conv + identity)`).
+const WGOUT_EPILOGUES: [(Act, bool); 6] = [
+    (Act::Linear, false),
+    (Act::Relu, false),
+    (Act::Relu6, false),
+    (Act::Hswish, false),
+    (Act::Linear, true),
+    (Act::Relu, true),
+];
 
 /// Per-ISA f32 tile choices. GEMM tiles are grouped by NR (one packing per group); every
 /// group has an MR = 1 tile so any row count can be covered.
@@ -372,6 +422,8 @@ struct F32Tiles {
     stem: (usize, usize),
     chan_cb: usize,
     vact_n: usize,
+    /// Channels per Winograd transform step (one vector).
+    wino_cb: usize,
 }
 
 /// What one ISA level has: f32 families (not the INT8-only VNNI levels) and INT8 GEMM tiles
@@ -397,6 +449,7 @@ const ROWS: [IsaRow; 5] = [
             stem: (2, 4),
             chan_cb: 4,
             vact_n: 4,
+            wino_cb: 1,
         }),
         qgemm: &[(4, 4), (1, 4)],
         qdw_cbs: &[4],
@@ -411,6 +464,7 @@ const ROWS: [IsaRow; 5] = [
             stem: (6, 8),
             chan_cb: 16,
             vact_n: 32,
+            wino_cb: 8,
         }),
         qgemm: &[(3, 16), (1, 16)],
         qdw_cbs: &[32],
@@ -444,6 +498,7 @@ const ROWS: [IsaRow; 5] = [
             stem: (8, 16),
             chan_cb: 32,
             vact_n: 64,
+            wino_cb: 16,
         }),
         qgemm: &[],
         qdw_cbs: &[],
@@ -538,6 +593,20 @@ fn f32_variants(row: &F32Tiles, push: &mut impl FnMut(Family, Act, Tile)) {
     }
     for act in VACT_ACTS {
         push(Family::Vact, act, Tile::Elems { n: row.vact_n });
+    }
+    for act in [Act::Linear, Act::Relu] {
+        push(Family::Vadd, act, Tile::Elems { n: row.vact_n });
+    }
+    let cb = row.wino_cb;
+    for family in [Family::Wgin, Family::Wgfilter] {
+        let tile = Tile::Winograd {
+            cb,
+            residual: false,
+        };
+        push(family, Act::Linear, tile);
+    }
+    for (act, residual) in WGOUT_EPILOGUES {
+        push(Family::Wgout, act, Tile::Winograd { cb, residual });
     }
     for family in [
         Family::Chscale,

@@ -29,12 +29,14 @@ fn main() -> Result<()> {
             weights: &w,
             bias: Some(&b),
             activation: Activation::Hswish,
+            residual: false,
+            algorithm: ConvAlgorithm::Auto,
         },
         t,
     )?;
     let s_out = stem.output_shape(image)?;
     let mut y1 = vec![0.0; s_out.len()?];
-    stem.run(image, &x, &mut y1)?;
+    stem.run(image, &x, &mut y1, None, &mut [])?;
 
     let (w, b) = (values(16 * 9, 4), values(16, 5));
     let dw = DepthwiseConv2d::new(

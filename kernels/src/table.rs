@@ -23,10 +23,14 @@ use crate::ukernels::qchscale::QchscaleUkernel;
 use crate::ukernels::qgavgpool::QgavgpoolUkernel;
 use crate::ukernels::quantize::QuantizeUkernel;
 use crate::ukernels::vact::VactUkernel;
+use crate::ukernels::vadd::VaddUkernel;
+use crate::ukernels::wgfilter::WgfilterUkernel;
+use crate::ukernels::wgin::WginUkernel;
+use crate::ukernels::wgout::WgoutUkernel;
 use crate::ukernels::{
     AnyUkernel, Conv3x3Ukernel, DwconvUkernel, GemmUkernel, QdwconvUkernel, QgemmUkernel, avgpool,
     bn, chscale, conv3x3, dequantize, dwconv, gavgpool, gemm, maxpool, qadd, qchscale, qdwconv,
-    qgavgpool, qgemm, quantize, vact,
+    qgavgpool, qgemm, quantize, vact, vadd, wgfilter, wgin, wgout,
 };
 
 /// The kernels serving one key (e.g. "GEMM with relu"): alternatives with different tiles,
@@ -55,6 +59,10 @@ pub struct KernelTable {
     qgavgpool: Slot<QgavgpoolUkernel>,
     qchscale: Slot<QchscaleUkernel>,
     qadd: Slot<QaddUkernel>,
+    vadd: [Slot<VaddUkernel>; ACTS],
+    wgin: Slot<WginUkernel>,
+    wgfilter: Slot<WgfilterUkernel>,
+    wgout: [Slot<WgoutUkernel>; 2 * ACTS],
 }
 
 impl KernelTable {
@@ -77,6 +85,10 @@ impl KernelTable {
             qgavgpool: &[],
             qchscale: &[],
             qadd: &[],
+            vadd: [&[]; ACTS],
+            wgin: &[],
+            wgfilter: &[],
+            wgout: [&[]; 2 * ACTS],
         }
     }
 
@@ -228,6 +240,27 @@ impl KernelTable {
         self.qchscale
     }
 
+    /// Elementwise `act(a + b)` kernels for an activation (empty where none exists).
+    pub fn vadd(&self, act: Activation) -> Slot<VaddUkernel> {
+        self.vadd[act as usize]
+    }
+
+    /// Winograd F(2x2, 3x3) input-transform kernels.
+    pub fn wgin(&self) -> Slot<WginUkernel> {
+        self.wgin
+    }
+
+    /// Winograd F(2x2, 3x3) filter-transform kernels.
+    pub fn wgfilter(&self) -> Slot<WgfilterUkernel> {
+        self.wgfilter
+    }
+
+    /// Winograd F(2x2, 3x3) output-transform kernels for an epilogue (activation, optionally
+    /// after a residual add; empty where none exists).
+    pub fn wgout(&self, act: Activation, residual: bool) -> Slot<WgoutUkernel> {
+        self.wgout[Self::gemm_slot(act, residual)]
+    }
+
     /// Every kernel reachable through this table, slot by slot.
     pub fn entries(&self) -> impl Iterator<Item = AnyUkernel> + '_ {
         fn each<U>(
@@ -276,6 +309,13 @@ impl KernelTable {
                 std::slice::from_ref(&self.qchscale),
                 AnyUkernel::Qchscale,
             ))
+            .chain(each(&self.vadd, AnyUkernel::Vadd))
+            .chain(each(std::slice::from_ref(&self.wgin), AnyUkernel::Wgin))
+            .chain(each(
+                std::slice::from_ref(&self.wgfilter),
+                AnyUkernel::Wgfilter,
+            ))
+            .chain(each(&self.wgout, AnyUkernel::Wgout))
     }
 }
 

@@ -5,8 +5,9 @@
 use std::fmt;
 
 use ruvector_cnn_kernels::ops::{
-    BatchNormDesc, Conv2d, Conv2dDesc, DepthwiseConv2d, DepthwiseDesc, GlobalAvgPool, Linear,
-    LinearDesc, Nhwc, Padding, Pointwise, PointwiseDesc, SqueezeExcite, SqueezeExciteDesc,
+    BatchNormDesc, Conv2d, Conv2dDesc, ConvAlgorithm, DepthwiseConv2d, DepthwiseDesc,
+    GlobalAvgPool, Linear, LinearDesc, Nhwc, Padding, Pointwise, PointwiseDesc, SqueezeExcite,
+    SqueezeExciteDesc,
 };
 use ruvector_cnn_kernels::parallel::{MAX_THREADS, ThreadPool};
 use ruvector_cnn_kernels::{Activation, KernelTable};
@@ -350,6 +351,8 @@ fn dense(r: &Reader<'_>, c: &ConvBn, eps: f32, t: &KernelTable) -> Result<Conv2d
         weights: &w,
         bias: Some(&b),
         activation: c.act,
+        residual: false,
+        algorithm: ConvAlgorithm::Auto,
     };
     Conv2d::new(&desc, t).layer(&c.weight)
 }
@@ -648,7 +651,7 @@ impl Network {
                 let row = out.w * out.c;
                 split::rows(pool, &mut ws.act[0], out.h, row, 1, |y, r| {
                     self.stem
-                        .run_rows(input_shape, input, y, r)
+                        .run_rows(input_shape, input, y, r, None, &mut [])
                         .layer("features.0")
                 })?;
                 Ok(out)

@@ -104,6 +104,9 @@ fn create(c: &Case, w: &[f32], b: &[f32]) -> (rvcnn_status, *mut rvcnn_op) {
                     weights_len: w.len(),
                     bias,
                     bias_len: b.len(),
+                    // 0..=2 are the algorithms, 3 is invalid.
+                    algorithm: c.pad[0] as u32,
+                    residual: 0,
                 },
                 &mut op,
             ),
@@ -180,10 +183,15 @@ proptest! {
             7
         };
         let mut y = vec![f32::NAN; y_len];
-        // SAFETY: buffers valid for the lengths passed; no workspace needed by these kinds.
+        let mut ws_len = 0usize;
+        // SAFETY: live op, writable out-param.
+        let s = unsafe { rvcnn_op_workspace_size(op, &mut ws_len) };
+        prop_assert_eq!(s, rvcnn_status::RVCNN_STATUS_OK);
+        let mut ws = vec![0.0f32; ws_len];
+        // SAFETY: buffers valid for the lengths passed.
         let s = unsafe {
             rvcnn_op_run(op, &shape, x.as_ptr(), x.len(), y.as_mut_ptr(), y.len(),
-                std::ptr::null(), 0, std::ptr::null_mut(), 0)
+                std::ptr::null(), 0, ws.as_mut_ptr(), ws.len())
         };
         prop_assert_ne!(s, rvcnn_status::RVCNN_STATUS_PANIC);
         if s == rvcnn_status::RVCNN_STATUS_OK {

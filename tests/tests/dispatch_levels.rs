@@ -168,13 +168,15 @@ fn conv_case(
                 weights: &w,
                 bias: Some(&b),
                 activation: act,
+                residual: false,
+                algorithm: ConvAlgorithm::Direct,
             },
             t,
         )
         .unwrap();
         let out = op.output_shape(shape).unwrap();
         let mut y = vec![0.0; out.len().unwrap()];
-        op.run(shape, &x, &mut y).unwrap();
+        op.run(shape, &x, &mut y, None, &mut []).unwrap();
         (op.kernel_id(), out, y)
     };
     assert_level(id, level);

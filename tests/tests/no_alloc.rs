@@ -95,20 +95,27 @@ fn run_never_allocates() {
         t,
     )
     .unwrap();
-    let cv = Conv2d::new(
-        &Conv2dDesc {
-            cin: 40,
-            cout: 120,
-            kernel: 3,
-            stride: 1,
-            padding: Padding::same(1),
-            weights: &w,
-            bias: Some(&b),
-            activation: Activation::Relu,
-        },
-        t,
-    )
-    .unwrap();
+    let conv = |algorithm| {
+        Conv2d::new(
+            &Conv2dDesc {
+                cin: 40,
+                cout: 120,
+                kernel: 3,
+                stride: 1,
+                padding: Padding::same(1),
+                weights: &w,
+                bias: Some(&b),
+                activation: Activation::Relu,
+                residual: true,
+                algorithm,
+            },
+            t,
+        )
+        .unwrap()
+    };
+    let (cv, wino) = (conv(ConvAlgorithm::Direct), conv(ConvAlgorithm::Winograd));
+    assert_eq!(wino.algorithm(), ConvAlgorithm::Winograd);
+    let mut conv_ws = vec![0.0; wino.workspace_len()];
     let fc = Linear::new(
         &LinearDesc {
             in_features: 40,
@@ -167,7 +174,8 @@ fn run_never_allocates() {
         pw.run(shape, &x, &mut y, None).unwrap();
         pr.run(shape, &x, &mut y, Some(&r)).unwrap();
         dw.run(shape, &x, &mut y).unwrap();
-        cv.run(shape, &x, &mut y).unwrap();
+        cv.run(shape, &x, &mut y, Some(&r), &mut []).unwrap();
+        wino.run(shape, &x, &mut y, Some(&r), &mut conv_ws).unwrap();
         fc.run(3, &x[..120], &mut y).unwrap();
         bn.run(shape, &x, &mut y).unwrap();
         bn.run_in_place(shape, &mut z).unwrap();

@@ -110,6 +110,8 @@ fn descriptive_errors() {
             weights: &w[..49],
             bias: None,
             activation: Activation::Linear,
+            residual: false,
+            algorithm: ConvAlgorithm::Auto,
         },
         t(),
     );
@@ -354,11 +356,14 @@ fn exercise(c: &Case) {
             weights: &w,
             bias,
             activation: c.act,
+            residual: false,
+            algorithm: ConvAlgorithm::Auto,
         },
         t,
     ) {
         let mut y = c.output(op.output_shape(c.shape));
-        let _ = op.run(c.shape, &x, &mut y);
+        let mut ws = vec![0.0; op.workspace_len().min(1 << 20)];
+        let _ = op.run(c.shape, &x, &mut y, None, &mut ws);
     }
     let p = c.weights(&[c.a]);
     if let Ok(op) = BatchNorm::new(

@@ -71,13 +71,15 @@ proptest! {
         for level in levels("conv3x3 run_rows") {
             let op = Conv2d::new(&Conv2dDesc {
                 cin, cout, kernel: 3, stride: s, padding, weights: &wts, bias: Some(&bias),
-                activation: Activation::Relu6,
+                activation: Activation::Relu6, residual: false, algorithm: ConvAlgorithm::Direct,
             }, &table_at(level)).unwrap();
             let shape = Nhwc::new(1, h, w, cin);
             let out = op.output_shape(shape).unwrap();
             let mut whole = vec![0.0; out.len().unwrap()];
-            op.run(shape, &x, &mut whole).unwrap();
-            check_split(out.h, out.w * cout, &whole, &cuts, |y, rows| op.run_rows(shape, &x, y, rows).unwrap());
+            op.run(shape, &x, &mut whole, None, &mut []).unwrap();
+            check_split(out.h, out.w * cout, &whole, &cuts, |y, rows| {
+                op.run_rows(shape, &x, y, rows, None, &mut []).unwrap()
+            });
         }
     }
 }

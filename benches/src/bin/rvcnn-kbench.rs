@@ -3,7 +3,11 @@
 //! ```text
 //! rvcnn-kbench [--model small|large|all] [--batch N] [--isa LEVEL]
 //!              [--only SUBSTRING] [--samples N] [--int8]
+//! rvcnn-kbench --resnet [--batch N] [--isa LEVEL] [--samples N]
 //! ```
+//! `--resnet` times the ResNet 3x3 layers (56x56x64 … 7x7x512, stride 1) with the direct
+//! and the Winograd method in one run and prints the speedup; GFLOP/s there count the direct
+//! method's FLOPs for both ("effective" for Winograd).
 //! "% peak" is against the FMA peak measured on this core at the table's ISA; "% nominal"
 //! against the 285 GFLOP/s AVX-512 target core. "roof" is the memory-bound roofline: the
 //! layer's FLOPs over the time memcpy needs to read its inputs and weights once and write its
@@ -16,9 +20,11 @@
 use std::process::ExitCode;
 
 use ruvector_cnn_benches::{
-    MODELS, NOMINAL_PEAK_GFLOPS, copy_roofline_secs, int8_benches, model_benches, time,
+    MODELS, NOMINAL_PEAK_GFLOPS, RESNET_3X3, conv3x3_bench, copy_roofline_secs, int8_benches,
+    model_benches, time,
 };
 use ruvector_cnn_kernels::isa::{self, IsaSet};
+use ruvector_cnn_kernels::ops::ConvAlgorithm;
 use ruvector_cnn_kernels::simd::peak::fma_peak_gflops;
 use ruvector_cnn_kernels::{Isa, KernelTable};
 
@@ -29,6 +35,7 @@ struct Args {
     only: String,
     samples: usize,
     int8: bool,
+    resnet: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -39,6 +46,7 @@ fn parse() -> Result<Args, String> {
         only: String::new(),
         samples: 15,
         int8: false,
+        resnet: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -50,6 +58,7 @@ fn parse() -> Result<Args, String> {
             "--only" => a.only = val()?,
             "--samples" => a.samples = val()?.parse().map_err(|e| format!("--samples: {e}"))?,
             "--int8" => a.int8 = true,
+            "--resnet" => a.resnet = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -68,7 +77,7 @@ fn main() -> ExitCode {
                 eprintln!("rvcnn-kbench: {e}");
             }
             eprintln!(
-                "usage: rvcnn-kbench [--model small|large|all] [--batch N] [--isa LEVEL] [--only SUBSTRING] [--samples N] [--int8]"
+                "usage: rvcnn-kbench [--model small|large|all] [--batch N] [--isa LEVEL] [--only SUBSTRING] [--samples N] [--int8]\n       rvcnn-kbench --resnet [--batch N] [--isa LEVEL] [--samples N]"
             );
             return ExitCode::from(2);
         }
@@ -80,6 +89,9 @@ fn main() -> ExitCode {
         "ISA {level}; measured FMA peak {peak:.1} GFLOP/s/core; nominal {NOMINAL_PEAK_GFLOPS} GFLOP/s; batch {}",
         args.batch
     );
+    if args.resnet {
+        return resnet(&args, &table, peak);
+    }
     for (name, md) in MODELS {
         if args.model != "all" && !name.ends_with(&args.model) {
             continue;
@@ -121,6 +133,44 @@ fn main() -> ExitCode {
                 100.0 * g / NOMINAL_PEAK_GFLOPS,
                 roof,
                 percent(roof.min(0.3 * peak))
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// The ResNet 3x3 layers, direct then Winograd, with the speedup.
+fn resnet(args: &Args, table: &KernelTable, peak: f64) -> ExitCode {
+    println!(
+        "{:<34} {:<34} {:>9} {:>9} {:>7} {:>9}",
+        "layer", "kernel", "µs", "GFLOP/s", "% peak", "speedup"
+    );
+    for (hw, c) in RESNET_3X3 {
+        let mut direct_secs = f64::NAN;
+        for algorithm in [ConvAlgorithm::Direct, ConvAlgorithm::Winograd] {
+            let mut b = match conv3x3_bench(hw, c, args.batch, algorithm, table) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("rvcnn-kbench: {hw}x{hw}x{c}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let secs = time(&mut b, args.samples, 20.0);
+            let g = b.flops / secs / 1e9;
+            let speedup = if algorithm == ConvAlgorithm::Direct {
+                direct_secs = secs;
+                String::new()
+            } else {
+                format!("{:.2}x", direct_secs / secs)
+            };
+            println!(
+                "{:<34} {:<34} {:>9.1} {:>9.1} {:>6.1}% {:>9}",
+                b.name,
+                b.kernel,
+                secs * 1e6,
+                g,
+                100.0 * g / peak,
+                speedup
             );
         }
     }

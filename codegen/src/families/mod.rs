@@ -12,6 +12,7 @@ mod qconvert;
 mod qdwconv;
 mod qgemm;
 mod vact;
+mod winograd;
 
 use crate::manifest::{Family, Variant};
 use crate::writer::Writer;
@@ -35,5 +36,9 @@ pub fn emit_kernel(w: &mut Writer, v: &Variant) {
         Family::Qgavgpool => qconvert::emit_qgavgpool(w, v),
         Family::Qchscale => qconvert::emit_qchscale(w, v),
         Family::Qadd => qconvert::emit_qadd(w, v),
+        Family::Vadd => vact::emit_add(w, v),
+        Family::Wgin => winograd::emit_input(w, v),
+        Family::Wgfilter => winograd::emit_filter(w, v),
+        Family::Wgout => winograd::emit_output(w, v),
     }
 }

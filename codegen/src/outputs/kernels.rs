@@ -77,6 +77,9 @@ fn render_descriptor_into(w: &mut Writer, v: &Variant) {
             let split = v.int_vocab().is_some_and(|x| x.split());
             format!("QgemmTile {{ mr: {mr}, nr: {nr}, split: {split} }}")
         }
+        Tile::Winograd { cb, residual } => {
+            format!("WinogradTile {{ cb: {cb}, residual: {residual} }}")
+        }
         Tile::Qdwconv { k, s, cb } => {
             let split = v.int_vocab().is_some_and(|x| x.split());
             format!("QdwconvTile {{ k: {k}, s: {s}, cb: {cb}, split: {split} }}")

@@ -59,10 +59,17 @@ fn slot(v: &Variant) -> Slot {
             format!("SLOT_{k}X{k}S{s}"),
             format!("qdwconv[const {{ Self::dwconv_shape({k}, {s}).unwrap() }}]"),
         ),
+        (Family::Wgout, Tile::Winograd { residual, .. }) => {
+            let ep = if residual { "ADD_" } else { "" };
+            (
+                format!("SLOT_{ep}{}", up(v.act)),
+                format!("wgout[Self::gemm_slot({act}, {residual})]"),
+            )
+        }
         (Family::Bn, _) => (format!("SLOT_{}", up(v.act)), format!("bn[{act} as usize]")),
-        (Family::Vact, _) => (
+        (Family::Vact | Family::Vadd, _) => (
             format!("SLOT_{}", up(v.act)),
-            format!("vact[{act} as usize]"),
+            format!("{}[{act} as usize]", v.family.name()),
         ),
         (family, _) => ("SLOT".to_string(), family.name().to_string()),
     };

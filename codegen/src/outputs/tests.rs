@@ -24,6 +24,10 @@ fn checker(f: Family) -> &'static str {
         Family::Qgavgpool => "qconvert::check_gavgpool",
         Family::Qchscale => "qconvert::check_chscale",
         Family::Qadd => "qconvert::check_add",
+        Family::Vadd => "vact::check_add",
+        Family::Wgin => "winograd::check_input",
+        Family::Wgfilter => "winograd::check_filter",
+        Family::Wgout => "winograd::check_output",
     }
 }
 

@@ -194,6 +194,11 @@ impl GemmPlan {
         self.plan.kernel_id_for(m)
     }
 
+    /// Rows per call of the full-block kernel.
+    pub fn main_mr(&self) -> usize {
+        self.plan.main().tile.mr
+    }
+
     /// Computes `m` rows: row `i` of A at `a[i·a_stride..]`, of C at `c[i·c_stride..]`.
     pub fn run(
         &self,

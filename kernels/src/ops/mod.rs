@@ -21,9 +21,10 @@ pub mod qdepthwise;
 pub mod qpointwise;
 pub mod se;
 pub mod shape;
+pub mod winograd;
 
 pub use batchnorm::{BatchNorm, BatchNormDesc};
-pub use conv2d::{Conv2d, Conv2dDesc};
+pub use conv2d::{Conv2d, Conv2dDesc, ConvAlgorithm, winograd_pays};
 pub use depthwise::{DepthwiseConv2d, DepthwiseDesc};
 pub use elementwise::Elementwise;
 pub use error::{Error, Result};
@@ -37,6 +38,7 @@ pub use qdepthwise::{QuantDepthwise, QuantDepthwiseDesc};
 pub use qpointwise::{QuantPointwise, QuantPointwiseDesc};
 pub use se::{SqueezeExcite, SqueezeExciteDesc};
 pub use shape::{Nhwc, Padding};
+pub use winograd::{Winograd3x3, WinogradDesc};
 
 use crate::table::Slot;
 

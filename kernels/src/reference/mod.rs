@@ -6,6 +6,7 @@
 
 mod quant;
 pub mod tolerance;
+pub mod winograd;
 
 pub use quant::{dequantize, qadd, qchscale, qdwconv, qgavgpool, qgemm, quantize};
 
@@ -121,6 +122,18 @@ pub fn activation(input: &[f32], act: Activation) -> Expected {
     for (i, &x) in input.iter().enumerate() {
         let mut acc = Acc::default();
         acc.add(f64::from(x));
+        e.set(i, acc, act);
+    }
+    e
+}
+
+/// Reference elementwise `act(a + b)`.
+pub fn add(a: &[f32], b: &[f32], act: Activation) -> Expected {
+    let mut e = Expected::new(a.len(), 2, act);
+    for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
+        let mut acc = Acc::default();
+        acc.add(f64::from(x));
+        acc.add(f64::from(y));
         e.set(i, acc, act);
     }
     e

@@ -20,6 +20,12 @@ pub fn add(a: f32, b: f32) -> f32 {
     a + b
 }
 
+/// `a - b`.
+#[inline(always)]
+pub fn sub(a: f32, b: f32) -> f32 {
+    a - b
+}
+
 /// `a * b`.
 #[inline(always)]
 pub fn mul(a: f32, b: f32) -> f32 {

@@ -21,6 +21,7 @@ pub mod qconvert;
 pub mod qdwconv;
 pub mod qgemm;
 pub mod vact;
+pub mod winograd;
 
 use std::fmt::Debug;
 use std::io::Write;

@@ -1,10 +1,12 @@
-//! Elementwise activation kernels against [`crate::reference::activation`].
+//! Elementwise activation and add kernels against [`crate::reference::activation`] and
+//! [`crate::reference::add`].
 
 use proptest::prelude::*;
 
 use super::{Buf, Guarded, Rng, check_all, input_values, scale_strategy};
 use crate::reference;
 use crate::ukernels::vact::{VactArgs, VactUkernel};
+use crate::ukernels::vadd::{VaddArgs, VaddUkernel};
 
 /// One elementwise kernel call.
 #[derive(Clone, Debug)]
@@ -49,9 +51,37 @@ impl VactProblem {
     }
 }
 
-/// The generated test of one elementwise variant.
-pub fn check_variant(uk: &'static VactUkernel) {
-    let n = uk.tile.n;
+impl VactProblem {
+    /// Runs the add kernel `uk` (`a` from this problem's data, `b` drawn after it; in place
+    /// means over `a`) and compares with the reference.
+    pub fn check_add(&self, uk: &VaddUkernel) -> Result<(), String> {
+        let mut rng = Rng::new(self.seed);
+        let xs = input_values(&mut rng, self.n, self.scale, self.poison);
+        let bs = rng.vec(self.n, self.scale);
+        let (a_buf, b) = (Buf::new(&xs, self.offset), Buf::new(&bs, self.offset));
+        let mut y = if self.in_place {
+            Guarded::with_values(&xs, self.offset)
+        } else {
+            Guarded::new(self.n, self.offset)
+        };
+        let out = y.ptr();
+        let a = if self.in_place { out } else { a_buf.ptr() };
+        // SAFETY: every buffer holds `n` floats (the output may be `a`); ISA checked by caller.
+        unsafe {
+            (uk.func)(&VaddArgs {
+                a,
+                b: b.ptr(),
+                output: out,
+                n: self.n,
+            })
+        };
+        y.check(|_| false)?;
+        reference::add(&xs, &bs, uk.act).check(y.region(), 16)
+    }
+}
+
+/// Fixed cases around the unroll width `n`, in place, and poison.
+fn edges(n: usize) -> Vec<VactProblem> {
     let base = VactProblem {
         n: 0,
         in_place: false,
@@ -74,7 +104,12 @@ pub fn check_variant(uk: &'static VactUkernel) {
         poison: true,
         ..base
     });
-    let strategy = (
+    edges
+}
+
+/// Random problems up to a few unrolled steps.
+fn strategy(n: usize) -> impl Strategy<Value = VactProblem> {
+    (
         0..=4 * n + 9,
         any::<bool>(),
         0usize..4,
@@ -89,6 +124,17 @@ pub fn check_variant(uk: &'static VactUkernel) {
             scale,
             seed,
             poison,
-        });
-    check_all(uk.id, uk.isa, edges, strategy, |p| p.check(uk));
+        })
+}
+
+/// The generated test of one elementwise variant.
+pub fn check_variant(uk: &'static VactUkernel) {
+    let n = uk.tile.n;
+    check_all(uk.id, uk.isa, edges(n), strategy(n), |p| p.check(uk));
+}
+
+/// The generated test of one elementwise-add variant.
+pub fn check_add(uk: &'static VaddUkernel) {
+    let n = uk.tile.n;
+    check_all(uk.id, uk.isa, edges(n), strategy(n), |p| p.check_add(uk));
 }

@@ -24,6 +24,10 @@ pub mod qchscale;
 pub mod qgavgpool;
 pub mod quantize;
 pub mod vact;
+pub mod vadd;
+pub mod wgfilter;
+pub mod wgin;
+pub mod wgout;
 
 use std::fmt;
 
@@ -65,6 +69,15 @@ impl<F, T: fmt::Debug> fmt::Debug for Ukernel<F, T> {
 pub struct ChannelTile {
     /// Channels per step.
     pub cb: usize,
+}
+
+/// Tile of the Winograd F(2x2, 3x3) transform families ([`wgin`], [`wgfilter`], [`wgout`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WinogradTile {
+    /// Channels per step (one vector).
+    pub cb: usize,
+    /// Whether an output transform adds a residual before the activation.
+    pub residual: bool,
 }
 
 /// Per-channel arguments shared by [`bn`] (`y = act(x·scale + shift)`) and [`chscale`]
@@ -125,6 +138,14 @@ pub enum AnyUkernel {
     Qadd(&'static qadd::QaddUkernel),
     /// An INT8 per-channel scale kernel.
     Qchscale(&'static qchscale::QchscaleUkernel),
+    /// An elementwise-add kernel.
+    Vadd(&'static vadd::VaddUkernel),
+    /// A Winograd input-transform kernel.
+    Wgin(&'static wgin::WginUkernel),
+    /// A Winograd filter-transform kernel.
+    Wgfilter(&'static wgfilter::WgfilterUkernel),
+    /// A Winograd output-transform kernel.
+    Wgout(&'static wgout::WgoutUkernel),
 }
 
 macro_rules! any_field {
@@ -146,6 +167,10 @@ macro_rules! any_field {
             AnyUkernel::Qgavgpool($k) => $e,
             AnyUkernel::Qadd($k) => $e,
             AnyUkernel::Qchscale($k) => $e,
+            AnyUkernel::Vadd($k) => $e,
+            AnyUkernel::Wgin($k) => $e,
+            AnyUkernel::Wgfilter($k) => $e,
+            AnyUkernel::Wgout($k) => $e,
         }
     };
 }
@@ -180,6 +205,10 @@ impl AnyUkernel {
             AnyUkernel::Qgavgpool(_) => "qgavgpool",
             AnyUkernel::Qadd(_) => "qadd",
             AnyUkernel::Qchscale(_) => "qchscale",
+            AnyUkernel::Vadd(_) => "vadd",
+            AnyUkernel::Wgin(_) => "wgin",
+            AnyUkernel::Wgfilter(_) => "wgfilter",
+            AnyUkernel::Wgout(_) => "wgout",
         }
     }
 }

@@ -15,9 +15,9 @@ use ruvector_cnn_kernels::Activation;
 use ruvector_cnn_kernels::KernelTable;
 use ruvector_cnn_kernels::ops::Error as KernelError;
 use ruvector_cnn_kernels::ops::{
-    Conv2d, Conv2dDesc, DepthwiseConv2d, Dequantize, Nhwc, Padding, Pointwise, QuantAdd,
-    QuantChannelScale, QuantDepthwise, QuantDepthwiseDesc, QuantGlobalAvgPool, QuantParams,
-    QuantPointwise, QuantPointwiseDesc, Quantize,
+    Conv2d, Conv2dDesc, ConvAlgorithm, DepthwiseConv2d, Dequantize, Nhwc, Padding, Pointwise,
+    QuantAdd, QuantChannelScale, QuantDepthwise, QuantDepthwiseDesc, QuantGlobalAvgPool,
+    QuantParams, QuantPointwise, QuantPointwiseDesc, Quantize,
 };
 use ruvector_cnn_kernels::pack::QuantWeights;
 use ruvector_cnn_kernels::parallel::ThreadPool;
@@ -502,6 +502,8 @@ impl QuantNetwork {
                 weights: &w,
                 bias: Some(&b),
                 activation: spec.stem.act,
+                residual: false,
+                algorithm: ConvAlgorithm::Auto,
             },
             table,
         )
@@ -721,7 +723,9 @@ impl QuantNetwork {
         }
         let stem_out = &mut self.head.input(head)[..len];
         split::rows(pool, stem_out, s.h, s.w * s.c, 1, |y, r| {
-            self.stem.run_rows(shape, input, y, r).layer("features.0")
+            self.stem
+                .run_rows(shape, input, y, r, None, &mut [])
+                .layer("features.0")
         })?;
         let (mut s, f) = self.head.run(s, head, pool)?;
         let most = self.max_activation(s)?;
