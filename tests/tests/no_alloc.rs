@@ -232,3 +232,26 @@ fn model_forward_and_embed_never_allocate_once_warm() {
 fn t_best() -> &'static KernelTable {
     KernelTable::best()
 }
+
+#[test]
+fn resnet_forward_never_allocates_once_warm() {
+    use ruvector_cnn_model::{Output, ResNet, ResNetOptions, Weights};
+    let options = ResNetOptions {
+        width: 16,
+        ..Default::default()
+    };
+    let w = Weights::random_resnet(&options, Some(10), 5).unwrap();
+    let net = ResNet::new(&w, options, t_best()).unwrap();
+    let shape = Nhwc::new(2, 67, 45, 3);
+    let x = values(6, shape.len().unwrap(), 1.0);
+    let mut ws = Default::default();
+    let mut out = vec![0.0; 2 * 128];
+    net.forward(shape, &x, Output::Pooled, &mut out, &mut ws)
+        .unwrap();
+    for output in [Output::Pooled, Output::Logits] {
+        let n = allocations(|| {
+            net.forward(shape, &x, output, &mut out, &mut ws).unwrap();
+        });
+        assert_eq!(n, 0, "ResNet forward ({output}) allocated {n} times");
+    }
+}

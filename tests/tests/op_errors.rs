@@ -111,7 +111,7 @@ fn descriptive_errors() {
             bias: None,
             activation: Activation::Linear,
             residual: false,
-            algorithm: ConvAlgorithm::Auto,
+            algorithm: ConvAlgorithm::Direct,
         },
         t(),
     );

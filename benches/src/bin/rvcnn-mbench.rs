@@ -6,6 +6,9 @@
 //!              [--image-threads I] [--out Y.f32] [--layers] [--int8]
 //! rvcnn-mbench --export-random ARCH F.safetensors     (torchvision-style random weights)
 //! ```
+//! ARCH is a MobileNet (`mobilenet_v3_large`, …) or `resnet18`/`resnet34` (width 64). ResNet
+//! weights are timed one batch thread at a time, their stride-1 3x3 convolutions by
+//! `--algorithm auto|direct|winograd|im2col` (default auto).
 //! Input files are raw little-endian f32 in NCHW order (as numpy's `tofile` writes); the
 //! output file holds the `N × dim` results. With `--threads T > 1` the batch is split over
 //! T threads, each with its own workspace (threads are spawned per run); `--image-threads I`
@@ -20,11 +23,13 @@
 use std::time::Instant;
 
 use ruvector_cnn_kernels::KernelTable;
-use ruvector_cnn_kernels::ops::Nhwc;
+use ruvector_cnn_kernels::ops::{ConvAlgorithm, Nhwc};
 use ruvector_cnn_kernels::simd::peak::fma_peak_gflops;
 use ruvector_cnn_model::preprocess::nchw_to_nhwc;
 use ruvector_cnn_model::quantized::{QuantWorkspace, RangeMethod, quantize_network};
-use ruvector_cnn_model::{Arch, Network, Output, Weights};
+use ruvector_cnn_model::{
+    Arch, Network, Output, ResNet, ResNetDepth, ResNetOptions, ResNetWorkspace, Weights,
+};
 
 struct Args {
     weights: String,
@@ -38,6 +43,7 @@ struct Args {
     out: Option<String>,
     layers: bool,
     int8: bool,
+    algorithm: ConvAlgorithm,
 }
 
 fn parse() -> Result<Args, String> {
@@ -54,15 +60,34 @@ fn parse() -> Result<Args, String> {
         out: None,
         layers: false,
         int8: false,
+        algorithm: ConvAlgorithm::Auto,
     };
     while let Some(flag) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         let num = |v: String| v.parse::<usize>().map_err(|e| format!("{flag}: {e}"));
         match flag.as_str() {
             "--export-random" => {
-                let arch: Arch = val()?.parse().map_err(|e| format!("{e}"))?;
+                let name = val()?;
                 let path = val()?;
-                let w = Weights::random(arch, 1.0, Some(1000), 1).map_err(|e| e.to_string())?;
+                let w = match name.as_str() {
+                    "resnet18" | "resnet34" => {
+                        let depth = if name == "resnet18" {
+                            ResNetDepth::R18
+                        } else {
+                            ResNetDepth::R34
+                        };
+                        let options = ResNetOptions {
+                            depth,
+                            ..Default::default()
+                        };
+                        Weights::random_resnet(&options, Some(1000), 1)
+                    }
+                    _ => {
+                        let arch: Arch = name.parse().map_err(|e| format!("{e}"))?;
+                        Weights::random(arch, 1.0, Some(1000), 1)
+                    }
+                }
+                .map_err(|e| e.to_string())?;
                 let bytes = w.to_safetensors().map_err(|e| e.to_string())?;
                 std::fs::write(&path, bytes).map_err(|e| format!("{path}: {e}"))?;
                 std::process::exit(0);
@@ -92,6 +117,15 @@ fn parse() -> Result<Args, String> {
             "--out" => a.out = Some(val()?),
             "--layers" => a.layers = true,
             "--int8" => a.int8 = true,
+            "--algorithm" => {
+                a.algorithm = match val()?.as_str() {
+                    "auto" => ConvAlgorithm::Auto,
+                    "direct" => ConvAlgorithm::Direct,
+                    "winograd" => ConvAlgorithm::Winograd,
+                    "im2col" => ConvAlgorithm::Im2col,
+                    v => return Err(format!("--algorithm: unknown `{v}`")),
+                }
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -105,6 +139,12 @@ fn run() -> Result<(), String> {
     let a = parse()?;
     let [n, c, h, w] = a.shape;
     let weights = Weights::load(a.weights.as_ref()).map_err(|e| e.to_string())?;
+    if weights
+        .metadata("arch")
+        .is_some_and(|m| m.starts_with("resnet"))
+    {
+        return resnet(&weights, &a);
+    }
     let mut net =
         Network::from_metadata(&weights, KernelTable::best()).map_err(|e| e.to_string())?;
     let image_threads = a
@@ -113,26 +153,7 @@ fn run() -> Result<(), String> {
     // The pool also carries the batch split (`forward_parallel`), so it gets the larger count.
     net.set_threads(image_threads.max(a.threads))
         .map_err(|e| e.to_string())?;
-    let len = n * c * h * w;
-    let nchw: Vec<f32> = match &a.input {
-        Some(path) => {
-            let b = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-            if b.len() != len * 4 {
-                return Err(format!(
-                    "{path}: {} bytes, shape needs {}",
-                    b.len(),
-                    len * 4
-                ));
-            }
-            b.chunks_exact(4)
-                .map(|q| f32::from_le_bytes([q[0], q[1], q[2], q[3]]))
-                .collect()
-        }
-        None => (0..len)
-            .map(|i| ((i * 37 % 101) as f32) / 50.0 - 1.0)
-            .collect(),
-    };
-    let x = nchw_to_nhwc(&nchw, Nhwc::new(n, h, w, c)).map_err(|e| e.to_string())?;
+    let x = input(&a)?;
     let dim = net.output_dim(a.output).map_err(|e| e.to_string())?;
     if a.layers {
         return profile(&net, &a, &x);
@@ -158,6 +179,58 @@ fn run() -> Result<(), String> {
         "{{\"arch\":\"{}\",\"isa\":\"{}\",\"batch\":{n},\"size\":[{h},{w}],\"threads\":{threads},\"image_threads\":{image_threads},\"runs\":{},\"median_ms\":{:.4},\"min_ms\":{:.4}}}",
         net.arch(),
         KernelTable::best().isa_set().top(),
+        a.runs,
+        median,
+        min
+    );
+    Ok(())
+}
+
+/// The input batch, NHWC: `--input` or a fixed pattern.
+fn input(a: &Args) -> Result<Vec<f32>, String> {
+    let [n, c, h, w] = a.shape;
+    let len = n * c * h * w;
+    let nchw: Vec<f32> = match &a.input {
+        Some(path) => {
+            let b = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+            if b.len() != len * 4 {
+                return Err(format!(
+                    "{path}: {} bytes, shape needs {}",
+                    b.len(),
+                    len * 4
+                ));
+            }
+            b.chunks_exact(4)
+                .map(|q| f32::from_le_bytes([q[0], q[1], q[2], q[3]]))
+                .collect()
+        }
+        None => (0..len)
+            .map(|i| ((i * 37 % 101) as f32) / 50.0 - 1.0)
+            .collect(),
+    };
+    nchw_to_nhwc(&nchw, Nhwc::new(n, h, w, c)).map_err(|e| e.to_string())
+}
+
+/// Times a ResNet (one batch thread).
+fn resnet(weights: &Weights, a: &Args) -> Result<(), String> {
+    let [n, c, h, w] = a.shape;
+    let table = KernelTable::best();
+    let net = ResNet::from_metadata(weights, a.algorithm, table).map_err(|e| e.to_string())?;
+    let x = input(a)?;
+    let dim = net.output_dim(a.output).map_err(|e| e.to_string())?;
+    let shape = Nhwc::new(n, h, w, c);
+    let mut ws = ResNetWorkspace::default();
+    let mut y = vec![0.0f32; n * dim];
+    let (median, min) = timed(a.warmup, a.runs, || {
+        net.forward(shape, &x, a.output, &mut y, &mut ws)
+            .map_err(|e| e.to_string())
+    })?;
+    write_out(a.out.as_deref(), &y)?;
+    println!(
+        "{{\"arch\":\"{}\",\"algorithm\":\"{:?}\",\"isa\":\"{}\",\"batch\":{n},\"size\":[{h},{w}],\"runs\":{},\"median_ms\":{:.4},\"min_ms\":{:.4}}}",
+        net.options().depth.name(),
+        a.algorithm,
+        table.isa_set().top(),
         a.runs,
         median,
         min

@@ -1,17 +1,21 @@
-//! Dense 3x3 convolution (stride 1 or 2, zero padding) over NHWC tensors, computed directly
-//! or with Winograd F(2x2, 3x3) ([`super::winograd`]).
+//! Dense convolution over NHWC tensors with zero padding: 3x3 windows at stride 1 or 2
+//! directly or with Winograd F(2x2, 3x3) ([`super::winograd`]), any other window or stride as
+//! a GEMM over gathered patches (im2col).
 //!
 //! # Choosing the algorithm
-//! [`ConvAlgorithm::Auto`] (the default) picks Winograd when the layer is stride 1 and
-//! [`winograd_pays`] holds, else the direct method; [`ConvAlgorithm::Direct`] and
-//! [`ConvAlgorithm::Winograd`] force one (Winograd only exists for stride 1). Input with 3
-//! channels (RGB stems) uses a direct kernel specialised for it where one exists.
+//! [`ConvAlgorithm::Auto`] (the default) picks, for a 3x3 window, Winograd when the layer is
+//! stride 1 and [`winograd_pays`] holds, else the direct method (stride ≤ 2); every other
+//! window or stride goes to im2col. [`ConvAlgorithm::Direct`], [`ConvAlgorithm::Winograd`]
+//! and [`ConvAlgorithm::Im2col`] force one (direct: 3x3 stride 1/2; Winograd: 3x3 stride 1;
+//! im2col: anything). Input with 3 channels (RGB stems) uses a direct kernel specialised for
+//! it where one exists.
 //!
 //! A residual (for `act(conv(x) + r)`, the end of a ResNet block) is fused into the Winograd
-//! output transform; the direct method adds it in a second pass (`vadd` kernels, which exist
+//! output transform; the other methods add it in a second pass (`vadd` kernels, which exist
 //! for linear and relu).
 
 use super::error::{Error, Result, invalid};
+use super::im2col::Im2col;
 use super::shape::{
     Nhwc, Padding, RowWindow, check_buf, check_input, check_nonzero, check_window, row_op,
     window_output,
@@ -32,6 +36,8 @@ pub enum ConvAlgorithm {
     Direct = 1,
     /// Winograd F(2x2, 3x3) (stride 1 only).
     Winograd = 2,
+    /// Gathered input patches times the weights with the GEMM kernels (any window, stride).
+    Im2col = 3,
 }
 
 /// The cost rule of [`ConvAlgorithm::Auto`] for a stride-1 3x3 layer: Winograd pays when both
@@ -51,13 +57,13 @@ pub struct Conv2dDesc<'a> {
     pub cin: usize,
     /// Output channels.
     pub cout: usize,
-    /// Window size (only 3 is implemented; use [`super::Pointwise`] for 1x1).
+    /// Window size (square; 1x1 at stride 1 is better served by [`super::Pointwise`]).
     pub kernel: usize,
-    /// Stride (1 or 2).
+    /// Stride.
     pub stride: usize,
     /// Zero padding; each side must be smaller than the window.
     pub padding: Padding,
-    /// Weights `[cout][cin][3][3]` (PyTorch OIHW).
+    /// Weights `[cout][cin][kernel][kernel]` (PyTorch OIHW).
     pub weights: &'a [f32],
     /// Optional bias `[cout]`.
     pub bias: Option<&'a [f32]>,
@@ -72,11 +78,15 @@ pub struct Conv2dDesc<'a> {
 /// A dense convolution with its weights prepared for the chosen algorithm.
 pub struct Conv2d {
     imp: Imp,
+    /// `act(y + r)` over the output, for residual ops not fused into their kernel (the
+    /// convolution then runs linear).
+    add: Option<&'static VaddUkernel>,
 }
 
 enum Imp {
     Direct(Direct),
     Winograd(Winograd3x3),
+    Im2col(Im2col),
 }
 
 impl Conv2d {
@@ -84,32 +94,49 @@ impl Conv2d {
     pub fn new(desc: &Conv2dDesc<'_>, table: &KernelTable) -> Result<Self> {
         check_nonzero("cin", desc.cin)?;
         check_nonzero("cout", desc.cout)?;
-        if desc.kernel != 3 {
-            return Err(Error::Unsupported(format!(
-                "dense {k}x{k} convolution (only 3x3 is implemented; 1x1 is `Pointwise`)",
-                k = desc.kernel
-            )));
-        }
-        check_window(3, 3, desc.stride, desc.stride, desc.padding)?;
-        if desc.stride > 2 {
-            return Err(Error::Unsupported(format!(
-                "3x3 convolution with stride {}",
-                desc.stride
-            )));
-        }
-        let winograd = match desc.algorithm {
-            ConvAlgorithm::Auto => desc.stride == 1 && winograd_pays(desc.cin, desc.cout),
-            ConvAlgorithm::Direct => false,
-            ConvAlgorithm::Winograd if desc.stride == 1 => true,
-            ConvAlgorithm::Winograd => {
+        let (k, s) = (desc.kernel, desc.stride);
+        check_window(k, k, s, s, desc.padding)?;
+        let three = k == 3;
+        let algorithm = match desc.algorithm {
+            ConvAlgorithm::Auto if three && s == 1 && winograd_pays(desc.cin, desc.cout) => {
+                ConvAlgorithm::Winograd
+            }
+            ConvAlgorithm::Auto if three && s <= 2 => ConvAlgorithm::Direct,
+            ConvAlgorithm::Auto => ConvAlgorithm::Im2col,
+            ConvAlgorithm::Direct if !three || s > 2 => {
                 return Err(Error::Unsupported(format!(
-                    "Winograd F(2x2, 3x3) at stride {} (stride 1 only)",
-                    desc.stride
+                    "direct {k}x{k} convolution at stride {s} (3x3 at stride 1 or 2 only; \
+                     use im2col)"
                 )));
             }
+            ConvAlgorithm::Winograd if !three || s != 1 => {
+                return Err(Error::Unsupported(format!(
+                    "Winograd F(2x2, 3x3) for a {k}x{k} window at stride {s} (3x3 stride 1 only)"
+                )));
+            }
+            forced => forced,
         };
-        let imp = if winograd {
-            Imp::Winograd(Winograd3x3::new(
+        let fused = algorithm == ConvAlgorithm::Winograd;
+        let add = if desc.residual && !fused {
+            let add = table
+                .vadd(desc.activation)
+                .first()
+                .copied()
+                .ok_or_else(|| {
+                    Error::Unsupported(format!("convolution with residual and {}", desc.activation))
+                })?;
+            Some(add)
+        } else {
+            None
+        };
+        // The activation of the convolution itself (linear when a residual pass follows).
+        let act = if add.is_some() {
+            Activation::Linear
+        } else {
+            desc.activation
+        };
+        let imp = match algorithm {
+            ConvAlgorithm::Winograd => Imp::Winograd(Winograd3x3::new(
                 &WinogradDesc {
                     cin: desc.cin,
                     cout: desc.cout,
@@ -120,11 +147,21 @@ impl Conv2d {
                     residual: desc.residual,
                 },
                 table,
-            )?)
-        } else {
-            Imp::Direct(Direct::new(desc, table)?)
+            )?),
+            ConvAlgorithm::Direct => Imp::Direct(Direct::new(desc, act, table)?),
+            _ => Imp::Im2col(Im2col::new(
+                desc.cin,
+                desc.cout,
+                k,
+                s,
+                desc.padding,
+                desc.weights,
+                desc.bias,
+                act,
+                table,
+            )?),
         };
-        Ok(Conv2d { imp })
+        Ok(Conv2d { imp, add })
     }
 
     /// The algorithm in use (never `Auto`).
@@ -132,6 +169,7 @@ impl Conv2d {
         match self.imp {
             Imp::Direct(_) => ConvAlgorithm::Direct,
             Imp::Winograd(_) => ConvAlgorithm::Winograd,
+            Imp::Im2col(_) => ConvAlgorithm::Im2col,
         }
     }
 
@@ -140,14 +178,17 @@ impl Conv2d {
         match &self.imp {
             Imp::Direct(d) => d.output_shape(input),
             Imp::Winograd(w) => w.output_shape(input),
+            Imp::Im2col(g) => g.output_shape(input),
         }
     }
 
-    /// Id of the kernel doing most of the work (the direct kernel, or Winograd's GEMM).
+    /// Id of the kernel doing most of the work (the direct kernel, or the GEMM of Winograd
+    /// and im2col).
     pub fn kernel_id(&self) -> &'static str {
         match &self.imp {
             Imp::Direct(d) => d.uk.id,
             Imp::Winograd(w) => w.kernel_ids()[1],
+            Imp::Im2col(g) => g.kernel_id(),
         }
     }
 
@@ -156,6 +197,7 @@ impl Conv2d {
         match &self.imp {
             Imp::Direct(_) => 0,
             Imp::Winograd(w) => w.workspace_len(),
+            Imp::Im2col(g) => g.workspace_len(),
         }
     }
 
@@ -170,14 +212,34 @@ impl Conv2d {
         residual: Option<&[f32]>,
         workspace: &mut [f32],
     ) -> Result<Nhwc> {
-        match &self.imp {
-            Imp::Direct(d) => {
-                let out = d.run(input_shape, input, output)?;
-                d.add_residual(residual, &mut output[..out.len()?])?;
-                Ok(out)
-            }
-            Imp::Winograd(w) => w.run(input_shape, input, output, residual, workspace),
+        let out = self.output_shape(input_shape)?;
+        if let Imp::Winograd(w) = &self.imp {
+            return w.run(input_shape, input, output, residual, workspace);
         }
+        check_buf("input", input.len(), input_shape.len()?)?;
+        check_buf("output", output.len(), out.len()?)?;
+        self.check_residual(residual, out.len()?)?;
+        match &self.imp {
+            Imp::Direct(d) => drop(d.run(input_shape, input, output)?),
+            _ => {
+                let (in_img, out_img) = (input_shape.image_len()?, out.image_len()?);
+                let one = Nhwc {
+                    n: 1,
+                    ..input_shape
+                };
+                for b in 0..input_shape.n {
+                    self.run_rows_unfused(
+                        one,
+                        &input[b * in_img..(b + 1) * in_img],
+                        &mut output[b * out_img..(b + 1) * out_img],
+                        0..out.h,
+                        workspace,
+                    )?;
+                }
+            }
+        }
+        self.add_residual(residual, &mut output[..out.len()?]);
+        Ok(out)
     }
 
     /// Computes output rows `rows` of one image (`input_shape.n == 1`) into `output`, which
@@ -193,18 +255,76 @@ impl Conv2d {
         residual: Option<&[f32]>,
         workspace: &mut [f32],
     ) -> Result<()> {
+        if let Imp::Winograd(w) = &self.imp {
+            return w.run_rows(input_shape, input, output, rows, residual, workspace);
+        }
+        let out = self.output_shape(input_shape)?;
+        if input_shape.n != 1 {
+            return invalid!("run_rows takes one image, got a batch of {}", input_shape.n);
+        }
+        if rows.start >= rows.end || rows.end > out.h {
+            return invalid!(
+                "output rows {rows:?} are not a non-empty range within 0..{}",
+                out.h
+            );
+        }
+        let len = rows.len() * out.w * out.c;
+        check_buf("input", input.len(), input_shape.len()?)?;
+        check_buf("output", output.len(), len)?;
+        self.check_residual(residual, len)?;
+        self.run_rows_unfused(input_shape, input, output, rows, workspace)?;
+        self.add_residual(residual, &mut output[..len]);
+        Ok(())
+    }
+
+    /// Rows of one image by the direct or im2col method, before any residual (shapes and
+    /// buffers checked by the caller, except the workspace).
+    fn run_rows_unfused(
+        &self,
+        input_shape: Nhwc,
+        input: &[f32],
+        output: &mut [f32],
+        rows: std::ops::Range<usize>,
+        workspace: &mut [f32],
+    ) -> Result<()> {
         match &self.imp {
-            Imp::Direct(d) => {
-                let len = rows.len() * d.output_shape(input_shape)?.w * d.cout;
-                d.run_rows(input_shape, input, output, rows)?;
-                d.add_residual(residual, &mut output[..len])
+            Imp::Direct(d) => d.run_rows(input_shape, input, output, rows),
+            Imp::Im2col(g) => {
+                check_buf("workspace", workspace.len(), g.workspace_len())?;
+                g.run_rows(input_shape, input, output, rows, workspace)
             }
-            Imp::Winograd(w) => w.run_rows(input_shape, input, output, rows, residual, workspace),
+            Imp::Winograd(_) => unreachable!("Winograd rows are run by the Winograd op"),
+        }
+    }
+
+    fn check_residual(&self, residual: Option<&[f32]>, len: usize) -> Result<()> {
+        match (residual, self.add) {
+            (Some(r), Some(_)) => check_buf("residual", r.len(), len),
+            (None, None) => Ok(()),
+            (Some(_), None) => invalid!("residual given to a convolution created without one"),
+            (None, Some(_)) => {
+                invalid!("convolution created with residual needs a residual tensor")
+            }
+        }
+    }
+
+    /// Applies `act(y + r)` to the computed `output` for residual ops (lengths checked).
+    fn add_residual(&self, residual: Option<&[f32]>, output: &mut [f32]) {
+        if let (Some(r), Some(add)) = (residual, self.add) {
+            let args = VaddArgs {
+                a: output.as_ptr(),
+                b: r.as_ptr(),
+                output: output.as_mut_ptr(),
+                n: output.len().min(r.len()),
+            };
+            // SAFETY: `output` and `r` hold at least `n` floats; the output is also the
+            // first addend, which the kernel allows; the ISA is in the creating table.
+            unsafe { (add.func)(&args) };
         }
     }
 }
 
-/// The direct method: packed weights, the chosen kernel and the residual pass.
+/// The direct method: packed weights and the chosen kernel.
 struct Direct {
     cin: usize,
     cout: usize,
@@ -212,27 +332,10 @@ struct Direct {
     padding: Padding,
     packed: Vec<f32>,
     uk: &'static Conv3x3Ukernel,
-    /// `act(y + r)` over the output, for residual ops (the kernel then runs linear).
-    add: Option<&'static VaddUkernel>,
 }
 
 impl Direct {
-    fn new(desc: &Conv2dDesc<'_>, table: &KernelTable) -> Result<Self> {
-        let (conv_act, add) = if desc.residual {
-            let add = table
-                .vadd(desc.activation)
-                .first()
-                .copied()
-                .ok_or_else(|| {
-                    Error::Unsupported(format!(
-                        "direct 3x3 convolution with residual and {}",
-                        desc.activation
-                    ))
-                })?;
-            (Activation::Linear, Some(add))
-        } else {
-            (desc.activation, None)
-        };
+    fn new(desc: &Conv2dDesc<'_>, conv_act: Activation, table: &KernelTable) -> Result<Self> {
         let slot = table.conv3x3(desc.stride, conv_act);
         let uk = slot
             .iter()
@@ -254,7 +357,6 @@ impl Direct {
             padding: desc.padding,
             packed,
             uk,
-            add,
         })
     }
 
@@ -262,30 +364,6 @@ impl Direct {
         check_input(input, self.cin)?;
         let s = self.stride;
         window_output(input, 3, 3, s, s, self.padding, self.cout)
-    }
-
-    /// Applies `act(y + r)` to the computed `output` for residual ops.
-    fn add_residual(&self, residual: Option<&[f32]>, output: &mut [f32]) -> Result<()> {
-        match (residual, self.add) {
-            (Some(r), Some(add)) => {
-                check_buf("residual", r.len(), output.len())?;
-                let args = VaddArgs {
-                    a: output.as_ptr(),
-                    b: r.as_ptr(),
-                    output: output.as_mut_ptr(),
-                    n: output.len(),
-                };
-                // SAFETY: `output` and `r` hold `n` floats (checked); the output is also the
-                // first addend, which the kernel allows; the ISA is in the creating table.
-                unsafe { (add.func)(&args) };
-                Ok(())
-            }
-            (None, None) => Ok(()),
-            (Some(_), None) => invalid!("residual given to a convolution created without one"),
-            (None, Some(_)) => {
-                invalid!("convolution created with residual needs a residual tensor")
-            }
-        }
     }
 
     /// The kernel call for the output rows of `window` (validated by the callers) of one

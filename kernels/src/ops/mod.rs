@@ -13,6 +13,7 @@ pub mod depthwise;
 pub mod elementwise;
 pub mod error;
 mod gemm_plan;
+mod im2col;
 pub mod linear;
 pub mod pointwise;
 pub mod pool;

@@ -6,6 +6,7 @@
 use super::Weights;
 use crate::arch::{Arch, Spec};
 use crate::error::Result;
+use crate::resnet::ResNetOptions;
 
 /// SplitMix64 with Box–Muller normals: small, deterministic across platforms.
 struct Normal(u64);
@@ -40,28 +41,48 @@ impl Weights {
         seed: u64,
     ) -> Result<Weights> {
         let spec = Spec::new(arch, width_mult)?;
-        let mut rng = Normal(seed);
-        let mut w = Weights::new();
-        for (key, shape) in spec.tensors(classes) {
-            let count: usize = shape.iter().product();
-            let data: Vec<f32> = if key.ends_with("running_var") || is_bn_weight(&key, &shape) {
-                vec![1.0; count]
-            } else if shape.len() == 4 {
-                // Kaiming normal, mode fan_out (PyTorch: size(0) · receptive field).
-                let std = (2.0 / (shape[0] * shape[2] * shape[3]) as f64).sqrt();
-                (0..count).map(|_| (rng.sample() * std) as f32).collect()
-            } else if shape.len() == 2 {
-                (0..count).map(|_| (rng.sample() * 0.01) as f32).collect()
-            } else {
-                vec![0.0; count]
-            };
-            w.insert(&key, shape, data)?;
-        }
+        let mut w = random_tensors(spec.tensors(classes), seed)?;
         w.set_metadata("arch", arch.torchvision_name());
         w.set_metadata("width_mult", &width_mult.to_string());
         w.set_metadata("source", &format!("random init, seed {seed}"));
         Ok(w)
     }
+
+    /// torchvision-style random weights for the ResNet `options` describe (metadata `arch` =
+    /// `resnet18`/`resnet34`, `width`), with an `fc` of `classes` outputs when given.
+    pub fn random_resnet(
+        options: &ResNetOptions,
+        classes: Option<usize>,
+        seed: u64,
+    ) -> Result<Weights> {
+        let mut w = random_tensors(options.tensors(classes), seed)?;
+        w.set_metadata("arch", options.depth.name());
+        w.set_metadata("width", &options.width.to_string());
+        w.set_metadata("source", &format!("random init, seed {seed}"));
+        Ok(w)
+    }
+}
+
+/// Random values for `tensors` (see the module docs), from `seed`.
+fn random_tensors(tensors: Vec<(String, Vec<usize>)>, seed: u64) -> Result<Weights> {
+    let mut rng = Normal(seed);
+    let mut w = Weights::new();
+    for (key, shape) in tensors {
+        let count: usize = shape.iter().product();
+        let data: Vec<f32> = if key.ends_with("running_var") || is_bn_weight(&key, &shape) {
+            vec![1.0; count]
+        } else if shape.len() == 4 {
+            // Kaiming normal, mode fan_out (PyTorch: size(0) · receptive field).
+            let std = (2.0 / (shape[0] * shape[2] * shape[3]) as f64).sqrt();
+            (0..count).map(|_| (rng.sample() * std) as f32).collect()
+        } else if shape.len() == 2 {
+            (0..count).map(|_| (rng.sample() * 0.01) as f32).collect()
+        } else {
+            vec![0.0; count]
+        };
+        w.insert(&key, shape, data)?;
+    }
+    Ok(w)
 }
 
 /// A BatchNorm γ: a 1-d `.weight` (conv and Linear weights have more dimensions).
