@@ -88,6 +88,19 @@ typedef enum {
   RVCNN_POOL_AVG_EXCLUDE_PAD = 2,
 } rvcnn_pool_kind;
 
+// How a dense convolution is computed (`rvcnn_conv2d_desc.algorithm`).
+typedef enum {
+  // 3x3: Winograd where the documented cost rule favours it (stride 1, cin and cout ≥ 16),
+  // else direct (stride ≤ 2); other windows and strides: im2col.
+  RVCNN_CONV_AUTO = 0,
+  // Direct convolution (stride 1 or 2).
+  RVCNN_CONV_DIRECT = 1,
+  // Winograd F(2x2, 3x3) (stride 1 only).
+  RVCNN_CONV_WINOGRAD = 2,
+  // Gathered input patches times the weights (any window and stride).
+  RVCNN_CONV_IM2COL = 3,
+} rvcnn_conv_algorithm;
+
 // An embedder (opaque): a network, its preprocessing and per-thread workspaces.
 typedef struct rvcnn_embedder rvcnn_embedder;
 

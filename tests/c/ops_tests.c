@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 _Static_assert(sizeof(rvcnn_shape) == 4 * sizeof(size_t), "rvcnn_shape layout");
@@ -92,6 +93,10 @@ static void test_conv(void) {
     d.bias_len = CO;
     CHECK(rvcnn_op_create_conv2d(&d, &op) == RVCNN_STATUS_OK);
     if (!op) return;
+    {
+        uint32_t algo = 99;
+        CHECK(rvcnn_op_conv2d_algorithm(op, &algo) == RVCNN_STATUS_OK && algo == RVCNN_CONV_DIRECT);
+    }
     CHECK(rvcnn_op_output_shape(op, &s, &o) == RVCNN_STATUS_OK && o.h == OH && o.w == OW && o.c == CO);
     CHECK(run(op, s, x, H * W * CI, y, OH * OW * CO));
     conv_ref(x, H, W, CI, wt, b, CO, 3, 2, 1, 0, RVCNN_ACT_HSWISH, ref, OH, OW);
@@ -115,9 +120,17 @@ static void test_conv(void) {
     rvcnn_op_destroy(op);
     /* Bad descriptors. */
     op = NULL;
-    d.kernel = 7;
+    d.algorithm = RVCNN_CONV_WINOGRAD; /* stride 2 */
     CHECK(rvcnn_op_create_conv2d(&d, &op) == RVCNN_STATUS_UNSUPPORTED);
+    d.algorithm = 9;
+    CHECK(rvcnn_op_create_conv2d(&d, &op) == RVCNN_STATUS_INVALID_ARGUMENT);
+    d.algorithm = RVCNN_CONV_DIRECT;
+    d.kernel = 7;
+    d.weights_len = CO * CI * 49;
+    CHECK(rvcnn_op_create_conv2d(&d, &op) == RVCNN_STATUS_UNSUPPORTED);
+    d.algorithm = RVCNN_CONV_AUTO;
     d.kernel = 3;
+    d.weights_len = CO * CI * 9;
     d.weights_len--;
     CHECK(rvcnn_op_create_conv2d(&d, &op) == RVCNN_STATUS_INVALID_ARGUMENT);
     d.weights_len++;
@@ -132,6 +145,67 @@ static void test_conv(void) {
     CHECK(rvcnn_op_create_conv2d(NULL, &op) == RVCNN_STATUS_NULL_POINTER);
     CHECK(rvcnn_op_create_conv2d(&d, NULL) == RVCNN_STATUS_NULL_POINTER);
     CHECK(op == NULL);
+}
+
+/* Winograd (stride 1, residual + relu, workspace) and im2col (5x5) against the reference. */
+static void test_conv_algorithms(void) {
+    enum { H = 6, W = 5, CI = 4, CO = 6 };
+    float x[H * W * CI], wt[CO * CI * 25], b[CO], r[H * W * CO], y[H * W * CO], ref[H * W * CO];
+    float *ws;
+    size_t ws_len = 0;
+    uint32_t algo = 0;
+    int i;
+    rvcnn_conv2d_desc d;
+    rvcnn_op *op = NULL;
+    rvcnn_shape s = {1, H, W, CI};
+    fill(x, H * W * CI, 4);
+    fill(wt, CO * CI * 25, 5);
+    fill(b, CO, 6);
+    fill(r, H * W * CO, 7);
+    memset(&d, 0, sizeof d);
+    d.struct_size = sizeof d;
+    d.activation = RVCNN_ACT_RELU;
+    d.cin = CI;
+    d.cout = CO;
+    d.kernel = 3;
+    d.stride = 1;
+    d.padding.top = d.padding.left = d.padding.bottom = d.padding.right = 1;
+    d.weights = wt;
+    d.weights_len = CO * CI * 9;
+    d.bias = b;
+    d.bias_len = CO;
+    d.algorithm = RVCNN_CONV_WINOGRAD;
+    d.residual = 1;
+    CHECK(rvcnn_op_create_conv2d(&d, &op) == RVCNN_STATUS_OK);
+    if (!op) return;
+    CHECK(rvcnn_op_conv2d_algorithm(op, &algo) == RVCNN_STATUS_OK && algo == RVCNN_CONV_WINOGRAD);
+    CHECK(rvcnn_op_workspace_size(op, &ws_len) == RVCNN_STATUS_OK && ws_len > 0);
+    ws = (float *)malloc(ws_len * sizeof *ws);
+    CHECK(rvcnn_op_run(op, &s, x, H * W * CI, y, H * W * CO, r, H * W * CO, NULL, 0) == RVCNN_STATUS_NULL_POINTER);
+    CHECK(rvcnn_op_run(op, &s, x, H * W * CI, y, H * W * CO, NULL, 0, ws, ws_len) == RVCNN_STATUS_INVALID_ARGUMENT);
+    CHECK(rvcnn_op_run(op, &s, x, H * W * CI, y, H * W * CO, r, H * W * CO, ws, ws_len) == RVCNN_STATUS_OK);
+    conv_ref(x, H, W, CI, wt, b, CO, 3, 1, 1, 0, RVCNN_ACT_LINEAR, ref, H, W);
+    for (i = 0; i < H * W * CO; i++) ref[i] = act(ref[i] + r[i], RVCNN_ACT_RELU);
+    CHECK(close_to(y, ref, H * W * CO));
+    rvcnn_op_destroy(op);
+    free(ws);
+    /* 5x5 by im2col (the default for windows other than 3x3), no residual. */
+    op = NULL;
+    d.kernel = 5;
+    d.padding.top = d.padding.left = d.padding.bottom = d.padding.right = 2;
+    d.weights_len = CO * CI * 25;
+    d.algorithm = RVCNN_CONV_AUTO;
+    d.residual = 0;
+    CHECK(rvcnn_op_create_conv2d(&d, &op) == RVCNN_STATUS_OK);
+    if (!op) return;
+    CHECK(rvcnn_op_conv2d_algorithm(op, &algo) == RVCNN_STATUS_OK && algo == RVCNN_CONV_IM2COL);
+    CHECK(rvcnn_op_workspace_size(op, &ws_len) == RVCNN_STATUS_OK && ws_len > 0);
+    ws = (float *)malloc(ws_len * sizeof *ws);
+    CHECK(rvcnn_op_run(op, &s, x, H * W * CI, y, H * W * CO, NULL, 0, ws, ws_len) == RVCNN_STATUS_OK);
+    conv_ref(x, H, W, CI, wt, b, CO, 5, 1, 2, 0, RVCNN_ACT_RELU, ref, H, W);
+    CHECK(close_to(y, ref, H * W * CO));
+    rvcnn_op_destroy(op);
+    free(ws);
 }
 
 static void test_depthwise(void) {
@@ -419,6 +493,7 @@ int rvcnn_ctest_ops(void) {
     failures = 0;
     test_null_arguments();
     test_conv();
+    test_conv_algorithms();
     test_depthwise();
     test_pointwise_and_linear();
     test_bn_act_pool();
