@@ -169,7 +169,8 @@ typedef struct {
   size_t kernel;
   // Stride (1 or 2 for the direct method, 1 for Winograd, any for im2col).
   size_t stride;
-  // Zero padding (each side smaller than the window).
+  // Zero padding: each side smaller than the window for the direct method, up to 65536
+  // for Winograd and im2col.
   rvcnn_padding padding;
   // OIHW weights, `cout·cin·kernel·kernel` floats.
   const float *weights;

@@ -125,7 +125,8 @@ pub struct rvcnn_conv2d_desc {
     pub kernel: usize,
     /// Stride (1 or 2 for the direct method, 1 for Winograd, any for im2col).
     pub stride: usize,
-    /// Zero padding (each side smaller than the window).
+    /// Zero padding: each side smaller than the window for the direct method, up to 65536
+    /// for Winograd and im2col.
     pub padding: rvcnn_padding,
     /// OIHW weights, `cout·cin·kernel·kernel` floats.
     pub weights: *const f32,

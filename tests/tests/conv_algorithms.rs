@@ -125,7 +125,8 @@ fn case() -> impl Strategy<Value = Case> {
     ];
     (
         (1usize..3, 1usize..14, 1usize..14, 1usize..40, 1usize..40),
-        [0usize..3, 0..3, 0..3, 0..3],
+        // Padding as wide as the window or wider is allowed (outputs over padding only).
+        [0usize..6, 0..6, 0..6, 0..6],
         (act, any::<bool>(), 0usize..8),
     )
         .prop_filter_map(
@@ -295,12 +296,15 @@ fn dense_case() -> impl Strategy<Value = Dense> {
             "window larger than the padded image",
             |((n, h, w, cin, cout), (k, stride, p), (act, res, direct, split))| {
                 let pad = Padding {
-                    top: p[0] % k,
-                    left: p[1] % k,
-                    bottom: p[2] % k,
-                    right: p[3] % k,
+                    top: p[0] % (k + 2),
+                    left: p[1] % (k + 2),
+                    bottom: p[2] % (k + 2),
+                    right: p[3] % (k + 2),
                 };
-                let algorithm = if direct && k == 3 && stride <= 2 {
+                let narrow = [pad.top, pad.left, pad.bottom, pad.right]
+                    .iter()
+                    .all(|&p| p < k);
+                let algorithm = if direct && k == 3 && stride <= 2 && narrow {
                     ConvAlgorithm::Direct
                 } else {
                     ConvAlgorithm::Im2col
@@ -393,4 +397,28 @@ fn auto_follows_the_cost_rule_and_forcing_the_impossible_is_an_error() {
     );
     assert!(matches!(make(3, 16, 7, 2, Direct), Err(Error::Unsupported(m)) if m.contains("7x7")));
     assert!(matches!(make(3, 16, 5, 1, Winograd), Err(Error::Unsupported(m)) if m.contains("5x5")));
+    // Padding of the window's width or more: Winograd and im2col only.
+    let padded = |pad: usize, algorithm| {
+        Conv2d::new(
+            &Conv2dDesc {
+                cin: 4,
+                cout: 4,
+                kernel: 3,
+                stride: 2,
+                padding: Padding::same(pad),
+                weights: &w[..144],
+                bias: None,
+                activation: Activation::Linear,
+                residual: false,
+                algorithm,
+            },
+            t,
+        )
+        .map(|op| op.algorithm())
+    };
+    assert_eq!(padded(3, Auto), Ok(Im2col));
+    assert!(matches!(padded(3, Direct), Err(Error::Unsupported(_))));
+    assert!(
+        matches!(padded(1 << 20, Im2col), Err(Error::InvalidArgument(m)) if m.contains("exceeds"))
+    );
 }

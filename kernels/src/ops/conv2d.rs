@@ -17,7 +17,7 @@
 use super::error::{Error, Result, invalid};
 use super::im2col::Im2col;
 use super::shape::{
-    Nhwc, Padding, RowWindow, check_buf, check_input, check_nonzero, check_window, row_op,
+    Nhwc, Padding, RowWindow, check_buf, check_input, check_nonzero, check_padding, row_op,
     window_output,
 };
 use super::winograd::{Winograd3x3, WinogradDesc};
@@ -61,7 +61,8 @@ pub struct Conv2dDesc<'a> {
     pub kernel: usize,
     /// Stride.
     pub stride: usize,
-    /// Zero padding; each side must be smaller than the window.
+    /// Zero padding: any width (up to [`super::shape::MAX_PADDING`]) for Winograd and
+    /// im2col; smaller than the window on every side for the direct method.
     pub padding: Padding,
     /// Weights `[cout][cin][kernel][kernel]` (PyTorch OIHW).
     pub weights: &'a [f32],
@@ -94,19 +95,25 @@ impl Conv2d {
     pub fn new(desc: &Conv2dDesc<'_>, table: &KernelTable) -> Result<Self> {
         check_nonzero("cin", desc.cin)?;
         check_nonzero("cout", desc.cout)?;
-        let (k, s) = (desc.kernel, desc.stride);
-        check_window(k, k, s, s, desc.padding)?;
+        let (k, s, pad) = (desc.kernel, desc.stride, desc.padding);
+        check_nonzero("kernel", k)?;
+        check_nonzero("stride", s)?;
+        check_padding(pad)?;
         let three = k == 3;
+        let narrow_pad = [pad.top, pad.left, pad.bottom, pad.right]
+            .iter()
+            .all(|&p| p < k);
+        let direct_ok = three && s <= 2 && narrow_pad;
         let algorithm = match desc.algorithm {
             ConvAlgorithm::Auto if three && s == 1 && winograd_pays(desc.cin, desc.cout) => {
                 ConvAlgorithm::Winograd
             }
-            ConvAlgorithm::Auto if three && s <= 2 => ConvAlgorithm::Direct,
+            ConvAlgorithm::Auto if direct_ok => ConvAlgorithm::Direct,
             ConvAlgorithm::Auto => ConvAlgorithm::Im2col,
-            ConvAlgorithm::Direct if !three || s > 2 => {
+            ConvAlgorithm::Direct if !direct_ok => {
                 return Err(Error::Unsupported(format!(
-                    "direct {k}x{k} convolution at stride {s} (3x3 at stride 1 or 2 only; \
-                     use im2col)"
+                    "direct {k}x{k} convolution at stride {s} with padding {pad:?} (3x3 at \
+                     stride 1 or 2 with padding below 3 only; use im2col)"
                 )));
             }
             ConvAlgorithm::Winograd if !three || s != 1 => {

@@ -136,6 +136,21 @@ pub(crate) fn check_nonzero(what: &str, v: usize) -> Result<()> {
     }
 }
 
+/// Most zero padding on one side of a convolution whose method allows padding as wide as the
+/// window or wider (Winograd, im2col).
+pub const MAX_PADDING: usize = 1 << 16;
+
+/// Checks that no side of `pad` exceeds [`MAX_PADDING`].
+pub(crate) fn check_padding(pad: Padding) -> Result<()> {
+    if [pad.top, pad.left, pad.bottom, pad.right]
+        .iter()
+        .any(|&p| p > MAX_PADDING)
+    {
+        return invalid!("padding {pad:?} exceeds {MAX_PADDING} on a side");
+    }
+    Ok(())
+}
+
 /// Checks a windowed op's spatial parameters: non-zero stride, padding smaller than the window
 /// on every side (so every output window overlaps the image).
 pub(crate) fn check_window(kh: usize, kw: usize, sh: usize, sw: usize, pad: Padding) -> Result<()> {

@@ -41,7 +41,7 @@ pub struct WinogradDesc<'a> {
     pub cin: usize,
     /// Output channels.
     pub cout: usize,
-    /// Zero padding; each side below 3.
+    /// Zero padding, any width up to [`super::shape::MAX_PADDING`] per side.
     pub padding: Padding,
     /// Weights `[cout][cin][3][3]` (PyTorch OIHW).
     pub weights: &'a [f32],
@@ -75,7 +75,7 @@ impl Winograd3x3 {
         let (cin, cout) = (desc.cin, desc.cout);
         check_nonzero("cin", cin)?;
         check_nonzero("cout", cout)?;
-        super::shape::check_window(3, 3, 1, 1, desc.padding)?;
+        super::shape::check_padding(desc.padding)?;
         let n = cin
             .checked_mul(cout)
             .ok_or(Error::SizeOverflow("Winograd filters"))?;
