@@ -14,6 +14,7 @@
 //!   and converted without PyTorch.
 
 pub mod arch;
+pub mod contrastive;
 pub mod embedder;
 pub mod error;
 pub mod network;
