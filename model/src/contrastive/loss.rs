@@ -41,9 +41,9 @@ pub enum Distance {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Mining {
     /// Every valid triplet; the loss is the mean over those with a positive loss.
+    #[default]
     All,
     /// Per anchor, the farthest positive and the nearest negative.
-    #[default]
     Hard,
 }
 
@@ -59,11 +59,15 @@ pub struct TripletOptions {
 }
 
 impl Default for TripletOptions {
+    /// Cosine distance, margin 0.2, batch-all mining. (Batch-hard with cosine distance can
+    /// collapse a freshly initialised head onto one direction, where every distance is equal
+    /// and the loss sticks at the margin; batch-all, or batch-hard with Euclidean distance,
+    /// trains in `model/tests/contrastive_train.rs`.)
     fn default() -> Self {
         TripletOptions {
             margin: 0.2,
             distance: Distance::Cosine,
-            mining: Mining::Hard,
+            mining: Mining::All,
         }
     }
 }

@@ -1,0 +1,257 @@
+//! Training a [`ProjectionHead`] on backbone embeddings with labels (supervised pairs).
+//!
+//! Batches are drawn from the labels, deterministically from the seed:
+//! - pair losses (NT-Xent, InfoNCE): up to `batch` distinct classes per batch, two different
+//!   items of each as the positive pair, so no in-batch negative shares the anchor's label;
+//! - triplet: `P × K` sampling, `K` items of each of `P = batch / K` classes.
+//!
+//! An epoch is as many batches as cover the data once on average. The learning rate follows a
+//! [`CosineSchedule`] over all steps; the callback sees each epoch's mean loss.
+
+use std::time::Instant;
+
+use super::head::ProjectionHead;
+use super::loss::{LossWorkspace, TripletOptions, info_nce, nt_xent, triplet};
+use super::optim::{CosineSchedule, Optimizer, OptimizerKind};
+use crate::error::{Error, Result};
+
+/// The loss a head is trained with.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TrainLoss {
+    /// NT-Xent (SimCLR) over the pairs at temperature `tau`.
+    NtXent {
+        /// Temperature.
+        tau: f64,
+    },
+    /// Symmetric InfoNCE over the pairs at temperature `tau`.
+    InfoNce {
+        /// Temperature.
+        tau: f64,
+    },
+    /// Triplet loss with `K` items per class.
+    Triplet {
+        /// Margin, distance and mining.
+        options: TripletOptions,
+        /// Items per class in a batch.
+        per_class: usize,
+    },
+}
+
+/// Hyper-parameters of [`train_supervised`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// The loss.
+    pub loss: TrainLoss,
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Pairs (pair losses) or rows (triplet) per batch.
+    pub batch: usize,
+    /// Update rule.
+    pub optimizer: OptimizerKind,
+    /// Weight decay λ.
+    pub weight_decay: f64,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Warm-up epochs (linear).
+    pub warmup_epochs: usize,
+    /// Seed of the batch sampling.
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            loss: TrainLoss::Triplet {
+                options: TripletOptions::default(),
+                per_class: 4,
+            },
+            epochs: 10,
+            batch: 128,
+            optimizer: OptimizerKind::ADAM,
+            weight_decay: 1e-4,
+            lr: 1e-3,
+            warmup_epochs: 1,
+            seed: 1,
+        }
+    }
+}
+
+/// What one epoch did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochStats {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean loss over its batches.
+    pub loss: f64,
+    /// Learning rate at its last step.
+    pub lr: f64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Most items of one class in a triplet batch.
+pub const MAX_PER_CLASS: usize = 64;
+
+/// A small deterministic generator (SplitMix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n ≥ 1`).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// `k` distinct values of `0..n` (`k ≤ n`), partial Fisher–Yates over `pool`.
+    fn pick(&mut self, pool: &mut [usize], k: usize) {
+        for i in 0..k {
+            let j = i + self.below(pool.len() - i);
+            pool.swap(i, j);
+        }
+    }
+}
+
+/// Trains `head` on `embeddings` (`labels.len()` rows of the head's input width) with
+/// `config`, calling `progress` after each epoch; returns every epoch's statistics.
+pub fn train_supervised(
+    head: &mut ProjectionHead,
+    embeddings: &[f32],
+    labels: &[u32],
+    config: &TrainConfig,
+    mut progress: impl FnMut(&EpochStats),
+) -> Result<Vec<EpochStats>> {
+    let (n, d) = (labels.len(), head.input_dim());
+    if n == 0 || embeddings.len() != n * d {
+        return Err(Error::InvalidArgument(format!(
+            "{} embedding values for {n} labels of width {d}",
+            embeddings.len()
+        )));
+    }
+    if config.epochs == 0 || config.batch == 0 || !(config.lr.is_finite() && config.lr > 0.0) {
+        return Err(Error::InvalidArgument(
+            "epochs, batch and learning rate must be positive".into(),
+        ));
+    }
+    // Items of each class with at least two (only those can form positives).
+    let mut classes: Vec<Vec<usize>> = Vec::new();
+    {
+        let mut ids: Vec<u32> = labels.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            let items: Vec<usize> = (0..n).filter(|&i| labels[i] == id).collect();
+            if items.len() >= 2 {
+                classes.push(items);
+            }
+        }
+    }
+    let (per_class, classes_per_batch) = match config.loss {
+        TrainLoss::Triplet { per_class, .. } => {
+            if !(2..=MAX_PER_CLASS).contains(&per_class) {
+                return Err(Error::InvalidArgument(format!(
+                    "triplet batches take 2 to {MAX_PER_CLASS} items per class, not {per_class}"
+                )));
+            }
+            (per_class, (config.batch / per_class).max(2))
+        }
+        _ => (2, config.batch),
+    };
+    let classes_per_batch = classes_per_batch.min(classes.len());
+    if classes_per_batch < 2 {
+        return Err(Error::InvalidArgument(
+            "training needs at least two classes with two or more items each".into(),
+        ));
+    }
+    let rows = classes_per_batch * per_class;
+    let steps_per_epoch = n.div_ceil(rows).max(1);
+    let total = (steps_per_epoch * config.epochs) as u64;
+    let schedule = CosineSchedule {
+        base: config.lr,
+        min: config.lr * 1e-2,
+        warmup: (steps_per_epoch * config.warmup_epochs) as u64,
+        total,
+    };
+    let mut opt = Optimizer::new(config.optimizer, config.weight_decay)?;
+    let mut rng = Rng(config.seed);
+    let mut ws = LossWorkspace::<f32>::default();
+    let (mut x, mut batch_labels) = (vec![0f32; rows * d], vec![0u32; rows]);
+    let out_dim = head.output_dim();
+    let mut grad = vec![0f32; rows * out_dim];
+    let mut class_order: Vec<usize> = (0..classes.len()).collect();
+    let mut stats = Vec::with_capacity(config.epochs);
+    let mut step = 0u64;
+    for epoch in 1..=config.epochs {
+        let start = Instant::now();
+        let mut sum = 0.0;
+        let mut lr = schedule.lr(step);
+        for _ in 0..steps_per_epoch {
+            rng.pick(&mut class_order, classes_per_batch);
+            // Row layout: pair losses put the first items in rows 0..C and their partners in
+            // rows C..2C; triplet batches are class-major.
+            for (ci, &c) in class_order[..classes_per_batch].iter().enumerate() {
+                let items = &classes[c];
+                // `k` distinct items (rejection sampling: k ≤ 64 ≪ most class sizes).
+                let k = per_class.min(items.len());
+                let mut chosen = [0usize; MAX_PER_CLASS];
+                let mut got = 0;
+                while got < k {
+                    let i = rng.below(items.len());
+                    if !chosen[..got].contains(&i) {
+                        chosen[got] = i;
+                        got += 1;
+                    }
+                }
+                for j in 0..per_class {
+                    let item = items[chosen[j % k]];
+                    let row = match config.loss {
+                        TrainLoss::Triplet { .. } => ci * per_class + j,
+                        _ => j * classes_per_batch + ci,
+                    };
+                    x[row * d..(row + 1) * d]
+                        .copy_from_slice(&embeddings[item * d..(item + 1) * d]);
+                    batch_labels[row] = labels[item];
+                }
+            }
+            let y = head.forward(&x, rows)?;
+            let loss = match config.loss {
+                TrainLoss::NtXent { tau } => nt_xent(y, rows, out_dim, tau, &mut grad, &mut ws)?,
+                TrainLoss::InfoNce { tau } => {
+                    let half = rows / 2 * out_dim;
+                    let (ga, gb) = grad.split_at_mut(half);
+                    let (a, b) = y.split_at(half);
+                    info_nce(a, b, rows / 2, out_dim, tau, true, ga, gb, &mut ws)?
+                }
+                TrainLoss::Triplet { options, .. } => triplet(
+                    y,
+                    rows,
+                    out_dim,
+                    &batch_labels,
+                    &options,
+                    &mut grad,
+                    &mut ws,
+                )?,
+            };
+            sum += loss;
+            head.backward(&grad)?;
+            lr = schedule.lr(step);
+            opt.step(head.params_mut(), lr)?;
+            step += 1;
+        }
+        let s = EpochStats {
+            epoch,
+            loss: sum / steps_per_epoch as f64,
+            lr,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        progress(&s);
+        stats.push(s);
+    }
+    Ok(stats)
+}
