@@ -26,31 +26,32 @@ pub struct Args {
     pub model: ModelArgs,
 }
 
-/// Embeds `paths` with `embedder` on `threads` workers, showing progress; unreadable images
-/// are reported on stderr and skipped. Returns the embedded paths and their vectors.
-pub fn embed_files(
-    embedder: &Embedder,
-    paths: &[PathBuf],
+/// Runs `f(i)` for `i < n` on `threads` workers (0 = all cores), showing progress; returns
+/// the results in order.
+pub fn embed_with(
+    n: usize,
     threads: usize,
-) -> (Vec<PathBuf>, Vec<Vec<f32>>) {
+    f: impl Fn(usize) -> CliResult<Vec<f32>> + Sync,
+) -> Vec<CliResult<Vec<f32>>> {
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         t => t,
     }
-    .clamp(1, paths.len().max(1));
+    .clamp(1, n.max(1));
     let results: Vec<Mutex<Option<CliResult<Vec<f32>>>>> =
-        paths.iter().map(|_| Mutex::new(None)).collect();
+        (0..n).map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let progress = Mutex::new(Progress::new(paths.len(), 16));
+    let progress = Mutex::new(Progress::new(n, 16));
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = paths.get(i) else { break };
-                    let r = files::decode(path)
-                        .and_then(|img| embedder.embed(&img.view()?).map_err(|e| e.to_string()));
+                    if i >= n {
+                        break;
+                    }
+                    let r = f(i);
                     if let Ok(mut slot) = results[i].lock() {
                         *slot = Some(r);
                     }
@@ -62,16 +63,37 @@ pub fn embed_files(
             });
         }
     });
+    results
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err("not processed".into()))
+        })
+        .collect()
+}
+
+/// Embeds `paths` with `embedder` on `threads` workers, showing progress; unreadable images
+/// are reported on stderr and skipped. Returns the embedded paths and their vectors.
+pub fn embed_files(
+    embedder: &Embedder,
+    paths: &[PathBuf],
+    threads: usize,
+) -> (Vec<PathBuf>, Vec<Vec<f32>>) {
+    let results = embed_with(paths.len(), threads, |i| {
+        files::decode(&paths[i])
+            .and_then(|img| embedder.embed(&img.view()?).map_err(|e| e.to_string()))
+    });
     let mut ok_paths = Vec::new();
     let mut vectors = Vec::new();
-    for (path, slot) in paths.iter().zip(results) {
-        match slot.into_inner().ok().flatten() {
-            Some(Ok(v)) => {
+    for (path, r) in paths.iter().zip(results) {
+        match r {
+            Ok(v) => {
                 ok_paths.push(path.clone());
                 vectors.push(v);
             }
-            Some(Err(e)) => eprintln!("rvcnn: skipping {}: {e}", path.display()),
-            None => eprintln!("rvcnn: skipping {}: not processed", path.display()),
+            Err(e) => eprintln!("rvcnn: skipping {}: {e}", path.display()),
         }
     }
     (ok_paths, vectors)
@@ -85,14 +107,15 @@ pub fn run(args: &Args) -> CliResult {
     }
     let embedder = args.model.embedder(&paths)?;
     let (ok, vectors) = embed_files(&embedder, &paths, args.model.threads);
+    let vectors = args.model.project(&embedder, vectors)?;
+    let dim = vectors.first().map_or(embedder.dim(), Vec::len);
     let label = args.model.label(&embedder);
     match &args.out {
         Some(out) => {
-            store::write(out, &ok, &vectors, embedder.dim(), &label)?;
+            store::write(out, &ok, &vectors, dim, &label)?;
             eprintln!(
-                "rvcnn: {} embeddings of dimension {} ({label}) written to {}",
+                "rvcnn: {} embeddings of dimension {dim} ({label}) written to {}",
                 ok.len(),
-                embedder.dim(),
                 out.display()
             );
         }

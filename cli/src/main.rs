@@ -4,21 +4,25 @@
 //! rvcnn fetch                                  download + convert the default pretrained model
 //! rvcnn embed <files|dirs> [--out F.npy|F.jsonl]   embeddings (JSON lines on stdout by default)
 //! rvcnn search --index F --query IMG -k 5      cosine top-k
-//! rvcnn eval <labelled dir>                    leave-one-out recall@1
+//! rvcnn eval <labelled dir | IDX --labels F>   leave-one-out recall@1 (--head: with a head)
+//! rvcnn train <labelled dir | IDX --labels F> --out head.safetensors   train a projection head
 //! rvcnn info                                   CPU features, kernels, model summary
 //! rvcnn quantize --calib-images DIR [--out F]  INT8: calibrate, report, save
 //! ```
 
+mod dataset;
 mod embed;
 mod eval;
 mod fetch;
 mod files;
 mod info;
 mod model_args;
+mod plot;
 mod progress;
 mod quantize;
 mod search;
 mod store;
+mod train;
 
 use std::process::ExitCode;
 
@@ -46,6 +50,8 @@ enum Command {
     Info(info::Args),
     /// Calibrate an INT8 model on sample images; report its error; save it.
     Quantize(quantize::Args),
+    /// Train a projection head on a labelled image set (contrastive losses).
+    Train(train::Args),
 }
 
 /// The error type of every command: a message for the user.
@@ -60,6 +66,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => eval::run(&a),
         Command::Info(a) => info::run(&a),
         Command::Quantize(a) => quantize::run(&a),
+        Command::Train(a) => train::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args as ClapArgs, ValueEnum};
 use ruvector_cnn_kernels::{Isa, IsaSet, KernelTable};
+use ruvector_cnn_model::contrastive::ProjectionHead;
 use ruvector_cnn_model::quantized::{self, RangeMethod};
 use ruvector_cnn_model::{
     Arch, Embedder, EmbedderOptions, Fit, Network, Output, Preprocess, Weights, pretrained,
@@ -88,6 +89,11 @@ pub struct ModelArgs {
     /// or `percentile[:P]` (P in (50, 100]).
     #[arg(long, value_name = "METHOD", default_value = "mse")]
     pub calib_method: String,
+    /// A projection head trained by `rvcnn train`, applied to the embeddings (whose
+    /// dimension must be its input width); its outputs are the vectors (L2-normalised unless
+    /// --no-normalize).
+    #[arg(long, value_name = "FILE")]
+    pub head: Option<PathBuf>,
 }
 
 /// Calibration images used at most (the first ones, in path order).
@@ -194,7 +200,55 @@ impl ModelArgs {
             (None, None) => "pretrained".into(),
         };
         let int8 = if e.precision() == "int8" { "/int8" } else { "" };
-        format!("{}@{}{int8}:{}", e.arch(), e.width_mult(), source)
+        let head = self
+            .head
+            .as_ref()
+            .map(|h| format!("+head:{}", h.display()))
+            .unwrap_or_default();
+        format!("{}@{}{int8}:{source}{head}", e.arch(), e.width_mult())
+    }
+
+    /// The `--head` projection, if given, checked against the embedder's dimension.
+    pub fn head(&self, e: &Embedder) -> CliResult<Option<ProjectionHead>> {
+        let Some(path) = &self.head else {
+            return Ok(None);
+        };
+        let w = Weights::load(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let head =
+            ProjectionHead::from_weights(&w).map_err(|e| format!("{}: {e}", path.display()))?;
+        if head.input_dim() != e.dim() {
+            return Err(format!(
+                "{}: the head takes {}-d embeddings, this model makes {}-d ones",
+                path.display(),
+                head.input_dim(),
+                e.dim()
+            ));
+        }
+        Ok(Some(head))
+    }
+
+    /// The vectors `embed` and `eval` report: `vectors` through the `--head` projection when
+    /// given (re-normalised unless --no-normalize), else unchanged.
+    pub fn project(&self, e: &Embedder, vectors: Vec<Vec<f32>>) -> CliResult<Vec<Vec<f32>>> {
+        let Some(mut head) = self.head(e)? else {
+            return Ok(vectors);
+        };
+        let (d, o) = (head.input_dim(), head.output_dim());
+        let mut out = Vec::with_capacity(vectors.len());
+        for chunk in vectors.chunks(1024) {
+            let x: Vec<f32> = chunk.iter().flatten().copied().collect();
+            let y = head.forward(&x, chunk.len()).map_err(|e| e.to_string())?;
+            for row in y.chunks_exact(o) {
+                let mut v = row.to_vec();
+                let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+                if !self.no_normalize && norm > 0.0 {
+                    v.iter_mut().for_each(|a| *a /= norm);
+                }
+                out.push(v);
+            }
+        }
+        debug_assert!(out.iter().all(|v| v.len() == o) && d > 0);
+        Ok(out)
     }
 
     /// The embedder these arguments select: INT8 with --int8 (calibrated on --calib, or else

@@ -46,16 +46,20 @@ pub fn run(args: &Args) -> CliResult {
     // With --int8, ranges must come from --calib (the same as the index's), never from the
     // one query image: vectors calibrated differently would not be comparable.
     let embedder = args.model.embedder(&[])?;
-    if embedder.dim() != index.dim {
+    let dim = args
+        .model
+        .head(&embedder)?
+        .map_or(embedder.dim(), |h| h.output_dim());
+    if dim != index.dim {
         return Err(format!(
             "the index holds {}-d vectors but this model makes {}-d ones; use the model options \
              the index was built with",
-            index.dim,
-            embedder.dim()
+            index.dim, dim
         ));
     }
     let img = files::decode(&args.query).map_err(|e| format!("{}: {e}", args.query.display()))?;
     let q = embedder.embed(&img.view()?).map_err(|e| e.to_string())?;
+    let q = args.model.project(&embedder, vec![q])?.remove(0);
     let mut scored: Vec<(f32, &str)> = index
         .vectors
         .chunks_exact(index.dim)

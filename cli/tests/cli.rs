@@ -222,3 +222,156 @@ fn quantize_report_save_and_embed_int8() {
         );
     }
 }
+
+/// Writes a small IDX image/label pair: `classes × per` 12x12 gray images, each class a
+/// different stripe pattern plus noise.
+fn idx_set(dir: &std::path::Path, classes: u8, per: usize) -> (PathBuf, PathBuf) {
+    let (n, side) = (usize::from(classes) * per, 12usize);
+    let mut images = vec![0, 0, 8, 3];
+    for d in [n, side, side] {
+        images.extend((d as u32).to_be_bytes());
+    }
+    let mut labels = vec![0, 0, 8, 1];
+    labels.extend((n as u32).to_be_bytes());
+    let mut seed = 7u32;
+    for i in 0..n {
+        let c = (i % usize::from(classes)) as u8;
+        labels.push(c);
+        for y in 0..side {
+            for x in 0..side {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let stripe = if (x * usize::from(c + 1) / 3 + y) % 2 == 0 {
+                    200
+                } else {
+                    40
+                };
+                images.push((stripe + (seed >> 28) as usize) as u8);
+            }
+        }
+    }
+    let (ip, lp) = (dir.join("images-idx3-ubyte"), dir.join("labels-idx1-ubyte"));
+    std::fs::write(&ip, images).unwrap();
+    std::fs::write(&lp, labels).unwrap();
+    (ip, lp)
+}
+
+#[test]
+fn train_a_head_then_eval_and_embed_with_it() {
+    let dir = scratch("train");
+    let (idx, labels) = idx_set(&dir, 4, 6);
+    let s = |x: PathBuf| x.to_str().unwrap().to_string();
+    let (idx, labels) = (s(idx), s(labels));
+    let (head, cache, png) = (
+        s(dir.join("head.safetensors")),
+        s(dir.join("emb.npy")),
+        s(dir.join("loss.png")),
+    );
+    let jsonl = s(dir.join("e.jsonl"));
+    let photos = s(images());
+    let small = ["--size", "32"];
+    let data = ["--labels", labels.as_str()];
+    let train = |extra: &[&str]| {
+        let args = [
+            &[
+                "train",
+                idx.as_str(),
+                "--out",
+                head.as_str(),
+                "--cache",
+                cache.as_str(),
+            ][..],
+            &data,
+            &[
+                "--plot",
+                png.as_str(),
+                "--epochs",
+                "3",
+                "--dim",
+                "8",
+                "--hidden",
+                "16",
+            ],
+            &["--batch", "8", "--per-batch-class", "2"],
+            extra,
+            &MODEL,
+            &small,
+        ]
+        .concat();
+        rvcnn(&args)
+    };
+    let out = train(&[]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("embedding 24 images") && err.contains("epoch   3/3"),
+        "{err}"
+    );
+    for f in [&head, &cache, &png] {
+        assert!(std::path::Path::new(f).exists(), "{f}");
+    }
+    // Same data and model: the cached embeddings are reused.
+    let out = train(&["--loss", "infonce"]);
+    let err = text(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("24 embeddings from"),
+        "{err}"
+    );
+    let eval =
+        |extra: &[&str]| rvcnn(&[&["eval", idx.as_str()][..], &data, extra, &small].concat());
+    let out = eval(&[&["--head", head.as_str()][..], &MODEL].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let so = text(&out.stdout);
+    let want =
+        so.contains("recall@1") && so.contains("24 images, 4 classes") && so.contains("+head:");
+    assert!(want, "{so}");
+    let out = eval(&[&["--per-class", "2"][..], &MODEL].concat());
+    assert!(
+        text(&out.stdout).contains("8 images"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The head on images of another source; a head of the wrong width is refused.
+    let args = [
+        &[
+            "embed",
+            photos.as_str(),
+            "--out",
+            jsonl.as_str(),
+            "--head",
+            head.as_str(),
+        ][..],
+        &MODEL,
+        &small,
+    ];
+    let out = rvcnn(&args.concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let first = std::fs::read_to_string(&jsonl).unwrap();
+    let line = first.lines().next().unwrap();
+    assert_eq!(
+        line.split("\"embedding\":[")
+            .nth(1)
+            .unwrap()
+            .matches(',')
+            .count(),
+        7,
+        "{line}"
+    );
+    let v2 = [
+        "--model",
+        "mobilenetv2",
+        "--random-init",
+        "3",
+        "--head",
+        head.as_str(),
+    ];
+    let out = eval(&v2);
+    let err = text(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("head takes 576-d"),
+        "{err}"
+    );
+    // IDX data needs its labels.
+    let out = rvcnn(&[&["train", idx.as_str(), "--out", head.as_str()][..], &MODEL].concat());
+    let err = text(&out.stderr);
+    assert!(!out.status.success() && err.contains("--labels"), "{err}");
+}

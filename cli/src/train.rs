@@ -1,0 +1,265 @@
+//! `rvcnn train`: trains a projection head on the frozen backbone's embeddings of a labelled
+//! image set (supervised pairs from the labels; see `ruvector_cnn_model::contrastive::train`),
+//! prints the loss per epoch, saves the head (`--out`, for `--head` of embed/eval/search) and
+//! optionally the loss curve as PNG.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args as ClapArgs, ValueEnum};
+use ruvector_cnn_model::contrastive::{
+    Distance, HeadKind, Mining, OptimizerKind, ProjectionHead, TrainConfig, TrainLoss,
+    TripletOptions, train_supervised,
+};
+
+use crate::dataset::Dataset;
+use crate::model_args::ModelArgs;
+use crate::{CliResult, plot, store};
+
+/// Loss of `rvcnn train`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LossArg {
+    /// Symmetric InfoNCE over same-class pairs (distinct classes per batch).
+    Infonce,
+    /// NT-Xent (SimCLR) over same-class pairs.
+    Ntxent,
+    /// Triplet loss on P×K batches.
+    Triplet,
+}
+
+/// Optimiser of `rvcnn train`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OptimizerArg {
+    /// AdamW.
+    Adam,
+    /// SGD with momentum 0.9.
+    Sgd,
+}
+
+/// Head shape of `rvcnn train`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum HeadArg {
+    /// One Linear layer.
+    Linear,
+    /// Linear → ReLU → Linear.
+    Mlp,
+}
+
+/// Arguments of `rvcnn train`.
+#[derive(ClapArgs)]
+pub struct Args {
+    /// Folder with one sub-folder of images per class, or an IDX image file (with --labels).
+    pub data: PathBuf,
+    /// The IDX label file of an IDX image file.
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// Use at most this many images of each class (the first ones).
+    #[arg(long, value_name = "N")]
+    pub per_class: Option<usize>,
+    /// Where to save the trained head (.safetensors).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// The loss.
+    #[arg(long, value_enum, default_value = "triplet")]
+    pub loss: LossArg,
+    /// Passes over the data.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Pairs (infonce, ntxent) or rows (triplet) per batch.
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Peak learning rate (cosine schedule, one warm-up epoch).
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Optimiser.
+    #[arg(long, value_enum, default_value = "adam")]
+    pub optimizer: OptimizerArg,
+    /// Weight decay.
+    #[arg(long, default_value_t = 1e-4)]
+    pub weight_decay: f64,
+    /// Head shape.
+    #[arg(long = "head-kind", value_enum, default_value = "mlp")]
+    pub head_kind: HeadArg,
+    /// Output width of the head.
+    #[arg(long, default_value_t = 128)]
+    pub dim: usize,
+    /// Hidden width of an MLP head.
+    #[arg(long, default_value_t = 512)]
+    pub hidden: usize,
+    /// Temperature of infonce / ntxent.
+    #[arg(long, default_value_t = 0.1)]
+    pub temperature: f64,
+    /// Margin of triplet.
+    #[arg(long, default_value_t = 0.2)]
+    pub margin: f64,
+    /// Triplet mining.
+    #[arg(long, value_enum, default_value = "all")]
+    pub mining: MiningArg,
+    /// Triplet distance.
+    #[arg(long, value_enum, default_value = "cosine")]
+    pub distance: DistanceArg,
+    /// Images per class in a triplet batch.
+    #[arg(long, default_value_t = 4)]
+    pub per_batch_class: usize,
+    /// Seed of the initialisation and the batches.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write the loss per epoch as a PNG chart.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Keep the backbone embeddings in this .npy file and reuse them when data, class limit
+    /// and model match.
+    #[arg(long, value_name = "FILE")]
+    pub cache: Option<PathBuf>,
+    /// Model options (the backbone; --head is not used here).
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+/// Triplet mining argument.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum MiningArg {
+    /// Every valid triplet.
+    All,
+    /// Hardest positive and negative per anchor.
+    Hard,
+}
+
+/// Triplet distance argument.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DistanceArg {
+    /// 1 − cosine similarity.
+    Cosine,
+    /// Euclidean.
+    Euclidean,
+}
+
+/// The `.key` file beside a cache.
+fn key_file(cache: &Path) -> PathBuf {
+    let mut p = cache.as_os_str().to_owned();
+    p.push(".key");
+    PathBuf::from(p)
+}
+
+/// Backbone embeddings and labels: from the cache when its key matches, else computed (and
+/// cached when asked).
+fn embeddings(args: &Args) -> CliResult<(Vec<u32>, Vec<f32>, usize, String)> {
+    let set = Dataset::load(&args.data, args.labels.as_deref(), args.per_class)?;
+    let embedder = args.model.embedder(set.paths())?;
+    let label = args.model.label(&embedder);
+    let key = format!(
+        "{}\n{:?}\n{label}\n{}\n",
+        args.data.display(),
+        args.per_class,
+        set.len()
+    );
+    if let Some(cache) = &args.cache
+        && std::fs::read_to_string(key_file(cache)).is_ok_and(|k| k == key)
+    {
+        let index = store::read(cache)?;
+        let labels = index
+            .paths
+            .iter()
+            .map(|l| {
+                l.parse::<u32>()
+                    .map_err(|_| format!("{}: bad label `{l}`", cache.display()))
+            })
+            .collect::<CliResult<Vec<u32>>>()?;
+        eprintln!(
+            "rvcnn: {} embeddings from {}",
+            labels.len(),
+            cache.display()
+        );
+        return Ok((labels, index.vectors, index.dim, label));
+    }
+    eprintln!("rvcnn: embedding {} images [{label}]", set.len());
+    let (labels, vectors) = set.embed(&embedder, args.model.threads);
+    if vectors.is_empty() {
+        return Err("no image could be embedded".into());
+    }
+    let dim = embedder.dim();
+    if let Some(cache) = &args.cache {
+        let names: Vec<PathBuf> = labels
+            .iter()
+            .map(|l| PathBuf::from(l.to_string()))
+            .collect();
+        store::write(cache, &names, &vectors, dim, &label)?;
+        std::fs::write(key_file(cache), &key).map_err(|e| format!("{}: {e}", cache.display()))?;
+    }
+    Ok((labels, vectors.concat(), dim, label))
+}
+
+/// Runs `rvcnn train`.
+pub fn run(args: &Args) -> CliResult {
+    if args.model.head.is_some() {
+        return Err("--head applies to embed/eval/search; train writes a head with --out".into());
+    }
+    let (labels, x, dim, backbone) = embeddings(args)?;
+    let kind = match args.head_kind {
+        HeadArg::Linear => HeadKind::Linear,
+        HeadArg::Mlp => HeadKind::Mlp {
+            hidden: args.hidden,
+        },
+    };
+    let mut head =
+        ProjectionHead::new(kind, dim, args.dim, args.seed).map_err(|e| e.to_string())?;
+    let loss = match args.loss {
+        LossArg::Infonce => TrainLoss::InfoNce {
+            tau: args.temperature,
+        },
+        LossArg::Ntxent => TrainLoss::NtXent {
+            tau: args.temperature,
+        },
+        LossArg::Triplet => TrainLoss::Triplet {
+            options: TripletOptions {
+                margin: args.margin,
+                distance: match args.distance {
+                    DistanceArg::Cosine => Distance::Cosine,
+                    DistanceArg::Euclidean => Distance::Euclidean,
+                },
+                mining: match args.mining {
+                    MiningArg::All => Mining::All,
+                    MiningArg::Hard => Mining::Hard,
+                },
+            },
+            per_class: args.per_batch_class,
+        },
+    };
+    let config = TrainConfig {
+        loss,
+        epochs: args.epochs,
+        batch: args.batch,
+        optimizer: match args.optimizer {
+            OptimizerArg::Adam => OptimizerKind::ADAM,
+            OptimizerArg::Sgd => OptimizerKind::SGD,
+        },
+        weight_decay: args.weight_decay,
+        lr: args.lr,
+        warmup_epochs: usize::from(args.epochs > 1),
+        seed: args.seed,
+    };
+    eprintln!(
+        "rvcnn: training a {kind:?} head {dim} -> {} ({} parameters) on {} embeddings, {loss:?}",
+        args.dim,
+        head.parameter_count(),
+        labels.len()
+    );
+    let stats = train_supervised(&mut head, &x, &labels, &config, |s| {
+        eprintln!(
+            "epoch {:>3}/{}  loss {:.5}  lr {:.2e}  {:.1} s",
+            s.epoch, args.epochs, s.loss, s.lr, s.seconds
+        );
+    })
+    .map_err(|e| e.to_string())?;
+    let mut w = head.to_weights().map_err(|e| e.to_string())?;
+    w.set_metadata("backbone", &backbone);
+    w.set_metadata("loss", &format!("{loss:?}"));
+    let bytes = w.to_safetensors().map_err(|e| e.to_string())?;
+    std::fs::write(&args.out, bytes).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    eprintln!("rvcnn: head written to {}", args.out.display());
+    if let Some(p) = &args.plot {
+        let losses: Vec<f64> = stats.iter().map(|s| s.loss).collect();
+        plot::loss_curve(p, &losses)?;
+        eprintln!("rvcnn: loss curve written to {}", p.display());
+    }
+    Ok(())
+}
