@@ -99,7 +99,14 @@ impl Dataset {
             if labels.is_some() {
                 return Err("--labels is for IDX image files, not class folders".into());
             }
-            let items = labelled(data)?;
+            let mut items = labelled(data)?;
+            if items.is_empty() {
+                // No class folders: the images themselves, as one class (SimCLR needs no labels).
+                items = files::collect(&[data.to_path_buf()])?
+                    .into_iter()
+                    .map(|p| (String::new(), p))
+                    .collect();
+            }
             let mut class_names: Vec<String> = items.iter().map(|(c, _)| c.clone()).collect();
             class_names.dedup();
             let labels = items
@@ -193,29 +200,36 @@ impl Dataset {
         }
     }
 
+    /// Runs `f` on image `i` (decoded from its file, or a view of the IDX data).
+    pub fn with_image<T>(
+        &self,
+        i: usize,
+        f: impl FnOnce(&ImageView<'_>) -> CliResult<T>,
+    ) -> CliResult<T> {
+        match &self.source {
+            Source::Files(paths) => files::decode(&paths[i])
+                .and_then(|img| f(&img.view()?))
+                .map_err(|e| format!("{}: {e}", paths[i].display())),
+            Source::Idx { pixels, rows, cols } => {
+                let n = rows * cols;
+                let v = ImageView::packed(
+                    &pixels[i * n..(i + 1) * n],
+                    *cols,
+                    *rows,
+                    PixelFormat::Gray8,
+                )
+                .map_err(|e| format!("image {i}: {e}"))?;
+                f(&v)
+            }
+        }
+    }
+
     /// Embeds every image on `threads` workers with progress; images that fail (unreadable
     /// files) are reported and dropped. Returns the labels and vectors of the rest.
     pub fn embed(&self, embedder: &Embedder, threads: usize) -> (Vec<u32>, Vec<Vec<f32>>) {
-        let results = match &self.source {
-            Source::Files(paths) => embed_with(paths.len(), threads, |i| {
-                files::decode(&paths[i])
-                    .and_then(|img| embedder.embed(&img.view()?).map_err(|e| e.to_string()))
-                    .map_err(|e| format!("{}: {e}", paths[i].display()))
-            }),
-            Source::Idx { pixels, rows, cols } => {
-                let n = rows * cols;
-                embed_with(self.len(), threads, |i| {
-                    ImageView::packed(
-                        &pixels[i * n..(i + 1) * n],
-                        *cols,
-                        *rows,
-                        PixelFormat::Gray8,
-                    )
-                    .and_then(|v| embedder.embed(&v))
-                    .map_err(|e| format!("image {i}: {e}"))
-                })
-            }
-        };
+        let results = embed_with(self.len(), threads, |i| {
+            self.with_image(i, |v| embedder.embed(v).map_err(|e| e.to_string()))
+        });
         let mut labels = Vec::new();
         let mut vectors = Vec::new();
         for (r, &l) in results.into_iter().zip(&self.labels) {

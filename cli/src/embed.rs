@@ -33,6 +33,16 @@ pub fn embed_with(
     threads: usize,
     f: impl Fn(usize) -> CliResult<Vec<f32>> + Sync,
 ) -> Vec<CliResult<Vec<f32>>> {
+    run_parallel(n, threads, true, f)
+}
+
+/// [`embed_with`], with the progress line optional.
+pub fn run_parallel(
+    n: usize,
+    threads: usize,
+    show_progress: bool,
+    f: impl Fn(usize) -> CliResult<Vec<f32>> + Sync,
+) -> Vec<CliResult<Vec<f32>>> {
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         t => t,
@@ -42,7 +52,10 @@ pub fn embed_with(
         (0..n).map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let progress = Mutex::new(Progress::new(n, 16));
+    let progress = Mutex::new(Progress::new(
+        n,
+        if show_progress { 16 } else { usize::MAX },
+    ));
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {

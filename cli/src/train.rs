@@ -1,17 +1,20 @@
-//! `rvcnn train`: trains a projection head on the frozen backbone's embeddings of a labelled
-//! image set (supervised pairs from the labels; see `ruvector_cnn_model::contrastive::train`),
-//! prints the loss per epoch, saves the head (`--out`, for `--head` of embed/eval/search) and
-//! optionally the loss curve as PNG.
+//! `rvcnn train`: trains a projection head on the frozen backbone's embeddings of an image
+//! set — supervised pairs from the labels, or with `--simclr` two random augmentations of each
+//! image (no labels needed; see `ruvector_cnn_model::contrastive::train`) — prints the loss per
+//! epoch, saves the head (`--out`, for `--head` of embed/eval/search) and optionally the loss
+//! curve as PNG.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Args as ClapArgs, ValueEnum};
 use ruvector_cnn_model::contrastive::{
-    Distance, HeadKind, Mining, OptimizerKind, ProjectionHead, TrainConfig, TrainLoss,
-    TripletOptions, train_supervised,
+    Augment, Distance, EpochStats, HeadKind, Mining, OptimizerKind, ProjectionHead, TrainConfig,
+    TrainLoss, TripletOptions, train_simclr, train_supervised,
 };
+use ruvector_cnn_model::{ImageView, PixelFormat};
 
 use crate::dataset::Dataset;
+use crate::embed::run_parallel;
 use crate::model_args::ModelArgs;
 use crate::{CliResult, plot, store};
 
@@ -58,9 +61,13 @@ pub struct Args {
     /// Where to save the trained head (.safetensors).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// The loss.
-    #[arg(long, value_enum, default_value = "triplet")]
-    pub loss: LossArg,
+    /// The loss (default: triplet; ntxent with --simclr).
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
+    /// Self-supervised: positives are two SimCLR augmentations of the same image (random
+    /// resized crop, flip, colour jitter, grayscale), embedded by the backbone every step.
+    #[arg(long)]
+    pub simclr: bool,
     /// Passes over the data.
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
@@ -188,21 +195,75 @@ fn embeddings(args: &Args) -> CliResult<(Vec<u32>, Vec<f32>, usize, String)> {
     Ok((labels, vectors.concat(), dim, label))
 }
 
+fn announce(head: &ProjectionHead, images: usize, loss: &TrainLoss) {
+    eprintln!(
+        "rvcnn: training a {:?} head {} -> {} ({} parameters) on {images} images, {loss:?}",
+        head.kind(),
+        head.input_dim(),
+        head.output_dim(),
+        head.parameter_count(),
+    );
+}
+
+/// SimCLR: every step augments and embeds `2 × batch` views with the backbone.
+fn simclr(
+    args: &Args,
+    kind: HeadKind,
+    config: &TrainConfig,
+    report: impl FnMut(&EpochStats),
+) -> CliResult<(ProjectionHead, Vec<EpochStats>, String)> {
+    if args.cache.is_some() {
+        return Err(
+            "--cache holds fixed embeddings; --simclr embeds new augmentations every step".into(),
+        );
+    }
+    let set = Dataset::load(&args.data, args.labels.as_deref(), args.per_class)?;
+    let embedder = args.model.embedder(set.paths())?;
+    let backbone = args.model.label(&embedder);
+    let mut head = ProjectionHead::new(kind, embedder.dim(), args.dim, args.seed)
+        .map_err(|e| e.to_string())?;
+    announce(&head, set.len(), &config.loss);
+    let aug = Augment::simclr(args.model.size);
+    let dim = embedder.dim();
+    let embed = |jobs: &[(usize, u64)], out: &mut [f32]| {
+        let rows = run_parallel(jobs.len(), args.model.threads, false, |j| {
+            let (i, seed) = jobs[j];
+            set.with_image(i, |v| {
+                let mut rgb = Vec::new();
+                aug.apply(v, seed, &mut rgb).map_err(|e| e.to_string())?;
+                let view = ImageView::packed(&rgb, aug.size, aug.size, PixelFormat::Rgb8)
+                    .map_err(|e| e.to_string())?;
+                embedder.embed(&view).map_err(|e| e.to_string())
+            })
+        });
+        for (row, r) in out.chunks_exact_mut(dim).zip(rows) {
+            let v = r.map_err(ruvector_cnn_model::Error::InvalidArgument)?;
+            row.copy_from_slice(&v);
+        }
+        Ok(())
+    };
+    let stats =
+        train_simclr(&mut head, set.len(), embed, config, report).map_err(|e| e.to_string())?;
+    Ok((head, stats, backbone))
+}
+
 /// Runs `rvcnn train`.
 pub fn run(args: &Args) -> CliResult {
     if args.model.head.is_some() {
         return Err("--head applies to embed/eval/search; train writes a head with --out".into());
     }
-    let (labels, x, dim, backbone) = embeddings(args)?;
     let kind = match args.head_kind {
         HeadArg::Linear => HeadKind::Linear,
         HeadArg::Mlp => HeadKind::Mlp {
             hidden: args.hidden,
         },
     };
-    let mut head =
-        ProjectionHead::new(kind, dim, args.dim, args.seed).map_err(|e| e.to_string())?;
-    let loss = match args.loss {
+    let default = if args.simclr {
+        LossArg::Ntxent
+    } else {
+        LossArg::Triplet
+    };
+    let loss = match args.loss.unwrap_or(default) {
         LossArg::Infonce => TrainLoss::InfoNce {
             tau: args.temperature,
         },
@@ -237,19 +298,23 @@ pub fn run(args: &Args) -> CliResult {
         warmup_epochs: usize::from(args.epochs > 1),
         seed: args.seed,
     };
-    eprintln!(
-        "rvcnn: training a {kind:?} head {dim} -> {} ({} parameters) on {} embeddings, {loss:?}",
-        args.dim,
-        head.parameter_count(),
-        labels.len()
-    );
-    let stats = train_supervised(&mut head, &x, &labels, &config, |s| {
+    let report = |s: &EpochStats| {
         eprintln!(
             "epoch {:>3}/{}  loss {:.5}  lr {:.2e}  {:.1} s",
             s.epoch, args.epochs, s.loss, s.lr, s.seconds
         );
-    })
-    .map_err(|e| e.to_string())?;
+    };
+    let (head, stats, backbone) = if args.simclr {
+        simclr(args, kind, &config, report)?
+    } else {
+        let (labels, x, dim, backbone) = embeddings(args)?;
+        let mut head =
+            ProjectionHead::new(kind, dim, args.dim, args.seed).map_err(|e| e.to_string())?;
+        announce(&head, labels.len(), &config.loss);
+        let stats =
+            train_supervised(&mut head, &x, &labels, &config, report).map_err(|e| e.to_string())?;
+        (head, stats, backbone)
+    };
     let mut w = head.to_weights().map_err(|e| e.to_string())?;
     w.set_metadata("backbone", &backbone);
     w.set_metadata("loss", &format!("{loss:?}"));

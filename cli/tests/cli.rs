@@ -370,6 +370,34 @@ fn train_a_head_then_eval_and_embed_with_it() {
         !out.status.success() && err.contains("head takes 576-d"),
         "{err}"
     );
+    // SimCLR: no labels needed (a plain folder of photos); refuses the cache.
+    let sim = s(dir.join("simclr.safetensors"));
+    let args = [
+        &[
+            "train",
+            photos.as_str(),
+            "--simclr",
+            "--out",
+            sim.as_str(),
+            "--epochs",
+            "2",
+        ][..],
+        &["--batch", "2", "--dim", "4", "--hidden", "8"],
+        &MODEL,
+        &small,
+    ];
+    let out = rvcnn(&args.concat());
+    let err = text(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("NtXent") && err.contains("epoch   2/2"),
+        "{err}"
+    );
+    let out = rvcnn(&[&args.concat()[..], &["--cache", cache.as_str()]].concat());
+    assert!(
+        !out.status.success() && text(&out.stderr).contains("--simclr"),
+        "{}",
+        text(&out.stderr)
+    );
     // IDX data needs its labels.
     let out = rvcnn(&[&["train", idx.as_str(), "--out", head.as_str()][..], &MODEL].concat());
     let err = text(&out.stderr);

@@ -22,6 +22,7 @@ pub mod preprocess;
 pub mod pretrained;
 pub mod quantized;
 pub mod resnet;
+mod rng;
 mod split;
 pub mod weights;
 

@@ -131,6 +131,21 @@ impl<'a> ImageView<'a> {
     pub fn height(&self) -> usize {
         self.height
     }
+
+    /// Pixel `(x, y)` as RGB in 0..=255, alpha composited over `background` (in range).
+    pub(crate) fn rgb(&self, x: usize, y: usize, background: [f32; 3]) -> [f32; 3] {
+        let (ro, go, bo, ao) = self.format.offsets();
+        let bpp = self.format.bytes();
+        let p = &self.data[y * self.stride + x * bpp..][..bpp];
+        let px = [f32::from(p[ro]), f32::from(p[go]), f32::from(p[bo])];
+        match ao {
+            Some(a) => {
+                let a = f32::from(p[a]) / 255.0;
+                std::array::from_fn(|c| px[c] * a + background[c] * (1.0 - a))
+            }
+            None => px,
+        }
+    }
 }
 
 /// How an image is fitted into the square network input.

@@ -8,6 +8,7 @@
 
 use super::real::Real;
 use crate::error::{Error, Result};
+use crate::rng::SplitMix;
 use crate::weights::Weights;
 
 /// The shape of a head.
@@ -46,15 +47,6 @@ pub struct ProjectionHead<T = f32> {
     scratch2: Vec<T>,
 }
 
-/// SplitMix64 uniform in `[-1, 1)`.
-fn uniform(state: &mut u64) -> f64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    2.0 * ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 - 1.0
-}
-
 /// `out[j·rows + i] = m[i·cols + j]`.
 fn transpose<T: Copy>(m: &[T], rows: usize, cols: usize, out: &mut [T]) {
     for (i, row) in m.chunks_exact(cols).take(rows).enumerate() {
@@ -82,13 +74,16 @@ impl<T: Real> ProjectionHead<T> {
                 "head dimensions {dims:?} must be between 1 and 2^20"
             )));
         }
-        let mut state = seed;
+        let mut rng = SplitMix(seed);
         let layers = dims
             .windows(2)
             .map(|io| {
                 let bound = 1.0 / (io[0] as f64).sqrt();
-                let mut draw =
-                    |n: usize| (0..n).map(|_| T::of(bound * uniform(&mut state))).collect();
+                let mut draw = |n: usize| {
+                    (0..n)
+                        .map(|_| T::of(bound * (2.0 * rng.unit() - 1.0)))
+                        .collect()
+                };
                 let w = draw(io[0] * io[1]);
                 let b = draw(io[1]);
                 Dense {

@@ -5,8 +5,9 @@
 //!   items of each as the positive pair, so no in-batch negative shares the anchor's label;
 //! - triplet: `P × K` sampling, `K` items of each of `P = batch / K` classes.
 //!
-//! An epoch is as many batches as cover the data once on average. The learning rate follows a
-//! [`CosineSchedule`] over all steps; the callback sees each epoch's mean loss.
+//! An epoch is as many batches as cover the data once on average. [`train_simclr`] instead
+//! trains without labels on two augmentations of each image (SimCLR). The learning rate
+//! follows a [`CosineSchedule`] over all steps; the callback sees each epoch's mean loss.
 
 use std::time::Instant;
 
@@ -14,6 +15,7 @@ use super::head::ProjectionHead;
 use super::loss::{LossWorkspace, TripletOptions, info_nce, nt_xent, triplet};
 use super::optim::{CosineSchedule, Optimizer, OptimizerKind};
 use crate::error::{Error, Result};
+use crate::rng::SplitMix;
 
 /// The loss a head is trained with.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -92,29 +94,11 @@ pub struct EpochStats {
 /// Most items of one class in a triplet batch.
 pub const MAX_PER_CLASS: usize = 64;
 
-/// A small deterministic generator (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n ≥ 1`).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// `k` distinct values of `0..n` (`k ≤ n`), partial Fisher–Yates over `pool`.
-    fn pick(&mut self, pool: &mut [usize], k: usize) {
-        for i in 0..k {
-            let j = i + self.below(pool.len() - i);
-            pool.swap(i, j);
-        }
+/// Puts `k` distinct values of `pool` first (`k ≤ pool.len()`), partial Fisher–Yates.
+fn pick(rng: &mut SplitMix, pool: &mut [usize], k: usize) {
+    for i in 0..k {
+        let j = i + rng.below(pool.len() - i);
+        pool.swap(i, j);
     }
 }
 
@@ -125,7 +109,7 @@ pub fn train_supervised(
     embeddings: &[f32],
     labels: &[u32],
     config: &TrainConfig,
-    mut progress: impl FnMut(&EpochStats),
+    progress: impl FnMut(&EpochStats),
 ) -> Result<Vec<EpochStats>> {
     let (n, d) = (labels.len(), head.input_dim());
     if n == 0 || embeddings.len() != n * d {
@@ -134,11 +118,7 @@ pub fn train_supervised(
             embeddings.len()
         )));
     }
-    if config.epochs == 0 || config.batch == 0 || !(config.lr.is_finite() && config.lr > 0.0) {
-        return Err(Error::InvalidArgument(
-            "epochs, batch and learning rate must be positive".into(),
-        ));
-    }
+    check_config(config)?;
     // Items of each class with at least two (only those can form positives).
     let mut classes: Vec<Vec<usize>> = Vec::new();
     {
@@ -171,20 +151,116 @@ pub fn train_supervised(
     }
     let rows = classes_per_batch * per_class;
     let steps_per_epoch = n.div_ceil(rows).max(1);
-    let total = (steps_per_epoch * config.epochs) as u64;
+    let mut rng = SplitMix(config.seed);
+    let mut class_order: Vec<usize> = (0..classes.len()).collect();
+    let fill = |x: &mut [f32], batch_labels: &mut [u32]| {
+        pick(&mut rng, &mut class_order, classes_per_batch);
+        // Row layout: pair losses put the first items in rows 0..C and their partners in
+        // rows C..2C; triplet batches are class-major.
+        for (ci, &c) in class_order[..classes_per_batch].iter().enumerate() {
+            let items = &classes[c];
+            // `k` distinct items (rejection sampling: k ≤ 64 ≪ most class sizes).
+            let k = per_class.min(items.len());
+            let mut chosen = [0usize; MAX_PER_CLASS];
+            let mut got = 0;
+            while got < k {
+                let i = rng.below(items.len());
+                if !chosen[..got].contains(&i) {
+                    chosen[got] = i;
+                    got += 1;
+                }
+            }
+            for j in 0..per_class {
+                let item = items[chosen[j % k]];
+                let row = match config.loss {
+                    TrainLoss::Triplet { .. } => ci * per_class + j,
+                    _ => j * classes_per_batch + ci,
+                };
+                x[row * d..(row + 1) * d].copy_from_slice(&embeddings[item * d..(item + 1) * d]);
+                batch_labels[row] = labels[item];
+            }
+        }
+        Ok(())
+    };
+    run_epochs(head, config, rows, steps_per_epoch, fill, progress)
+}
+
+/// Self-supervised training (SimCLR): every step takes `config.batch` distinct images of
+/// `count` (a fresh random order each epoch), two augmentations of each, and trains `head`
+/// to match each view with its partner among the batch (NT-Xent, or InfoNCE between the
+/// two view sets). `embed(jobs, out)` writes the backbone embedding of augmentation `seed`
+/// of image `index` for each `(index, seed)` of `jobs` into consecutive rows of `out` (the
+/// caller augments, e.g. with [`super::Augment`], and may embed in parallel).
+pub fn train_simclr(
+    head: &mut ProjectionHead,
+    count: usize,
+    mut embed: impl FnMut(&[(usize, u64)], &mut [f32]) -> Result<()>,
+    config: &TrainConfig,
+    progress: impl FnMut(&EpochStats),
+) -> Result<Vec<EpochStats>> {
+    check_config(config)?;
+    if matches!(config.loss, TrainLoss::Triplet { .. }) {
+        return Err(Error::InvalidArgument(
+            "SimCLR training takes NT-Xent or InfoNCE (triplets need labels)".into(),
+        ));
+    }
+    let batch = config.batch.min(count);
+    if batch < 2 {
+        return Err(Error::InvalidArgument(
+            "SimCLR training needs at least two images".into(),
+        ));
+    }
+    let steps_per_epoch = count / batch;
+    let mut rng = SplitMix(config.seed);
+    let mut order: Vec<usize> = (0..count).collect();
+    let mut next = count;
+    let mut jobs = vec![(0usize, 0u64); 2 * batch];
+    let fill = |x: &mut [f32], _: &mut [u32]| {
+        if next + batch > count {
+            pick(&mut rng, &mut order, count);
+            next = 0;
+        }
+        for (i, &image) in order[next..next + batch].iter().enumerate() {
+            jobs[i] = (image, rng.next_u64());
+            jobs[batch + i] = (image, rng.next_u64());
+        }
+        next += batch;
+        embed(&jobs, x)
+    };
+    run_epochs(head, config, 2 * batch, steps_per_epoch, fill, progress)
+}
+
+fn check_config(config: &TrainConfig) -> Result<()> {
+    if config.epochs == 0 || config.batch == 0 || !(config.lr.is_finite() && config.lr > 0.0) {
+        return Err(Error::InvalidArgument(
+            "epochs, batch and learning rate must be positive".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The training loop shared by both modes: `epochs × steps_per_epoch` steps, each filling a
+/// `rows`-row batch (and its labels, for triplets) with `fill`, then forward, loss, backward
+/// and an optimiser step at the scheduled learning rate.
+fn run_epochs(
+    head: &mut ProjectionHead,
+    config: &TrainConfig,
+    rows: usize,
+    steps_per_epoch: usize,
+    mut fill: impl FnMut(&mut [f32], &mut [u32]) -> Result<()>,
+    mut progress: impl FnMut(&EpochStats),
+) -> Result<Vec<EpochStats>> {
     let schedule = CosineSchedule {
         base: config.lr,
         min: config.lr * 1e-2,
         warmup: (steps_per_epoch * config.warmup_epochs) as u64,
-        total,
+        total: (steps_per_epoch * config.epochs) as u64,
     };
     let mut opt = Optimizer::new(config.optimizer, config.weight_decay)?;
-    let mut rng = Rng(config.seed);
     let mut ws = LossWorkspace::<f32>::default();
+    let (d, out_dim) = (head.input_dim(), head.output_dim());
     let (mut x, mut batch_labels) = (vec![0f32; rows * d], vec![0u32; rows]);
-    let out_dim = head.output_dim();
     let mut grad = vec![0f32; rows * out_dim];
-    let mut class_order: Vec<usize> = (0..classes.len()).collect();
     let mut stats = Vec::with_capacity(config.epochs);
     let mut step = 0u64;
     for epoch in 1..=config.epochs {
@@ -192,33 +268,7 @@ pub fn train_supervised(
         let mut sum = 0.0;
         let mut lr = schedule.lr(step);
         for _ in 0..steps_per_epoch {
-            rng.pick(&mut class_order, classes_per_batch);
-            // Row layout: pair losses put the first items in rows 0..C and their partners in
-            // rows C..2C; triplet batches are class-major.
-            for (ci, &c) in class_order[..classes_per_batch].iter().enumerate() {
-                let items = &classes[c];
-                // `k` distinct items (rejection sampling: k ≤ 64 ≪ most class sizes).
-                let k = per_class.min(items.len());
-                let mut chosen = [0usize; MAX_PER_CLASS];
-                let mut got = 0;
-                while got < k {
-                    let i = rng.below(items.len());
-                    if !chosen[..got].contains(&i) {
-                        chosen[got] = i;
-                        got += 1;
-                    }
-                }
-                for j in 0..per_class {
-                    let item = items[chosen[j % k]];
-                    let row = match config.loss {
-                        TrainLoss::Triplet { .. } => ci * per_class + j,
-                        _ => j * classes_per_batch + ci,
-                    };
-                    x[row * d..(row + 1) * d]
-                        .copy_from_slice(&embeddings[item * d..(item + 1) * d]);
-                    batch_labels[row] = labels[item];
-                }
-            }
+            fill(&mut x, &mut batch_labels)?;
             let y = head.forward(&x, rows)?;
             let loss = match config.loss {
                 TrainLoss::NtXent { tau } => nt_xent(y, rows, out_dim, tau, &mut grad, &mut ws)?,

@@ -7,26 +7,14 @@ use super::Weights;
 use crate::arch::{Arch, Spec};
 use crate::error::Result;
 use crate::resnet::ResNetOptions;
+use crate::rng::SplitMix;
 
-/// SplitMix64 with Box–Muller normals: small, deterministic across platforms.
-struct Normal(u64);
+/// Box–Muller normals from SplitMix64.
+struct Normal(SplitMix);
 
 impl Normal {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1].
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
-    }
-
     fn sample(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
+        let (u, v) = (self.0.unit_nonzero(), self.0.unit_nonzero());
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
 }
@@ -65,7 +53,7 @@ impl Weights {
 
 /// Random values for `tensors` (see the module docs), from `seed`.
 fn random_tensors(tensors: Vec<(String, Vec<usize>)>, seed: u64) -> Result<Weights> {
-    let mut rng = Normal(seed);
+    let mut rng = Normal(SplitMix(seed));
     let mut w = Weights::new();
     for (key, shape) in tensors {
         let count: usize = shape.iter().product();
