@@ -3,6 +3,7 @@
 //! supervised training of the head on backbone embeddings ([`train`]).
 
 pub mod augment;
+pub mod backprop;
 pub mod head;
 pub mod loss;
 pub mod optim;
