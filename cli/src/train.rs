@@ -7,11 +7,13 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args as ClapArgs, ValueEnum};
+use ruvector_cnn_kernels::ops::Nhwc;
 use ruvector_cnn_model::contrastive::{
-    Augment, Distance, EpochStats, HeadKind, Mining, OptimizerKind, ProjectionHead, TrainConfig,
-    TrainLoss, TripletOptions, train_simclr, train_supervised,
+    Augment, Distance, EpochStats, HeadKind, LastConv, Mining, OptimizerKind, ProjectionHead,
+    TrainConfig, TrainLoss, TripletOptions, train_finetune, train_simclr, train_supervised,
 };
-use ruvector_cnn_model::{ImageView, PixelFormat};
+use ruvector_cnn_model::preprocess::Scratch;
+use ruvector_cnn_model::{ImageView, PixelFormat, Workspace};
 
 use crate::dataset::Dataset;
 use crate::embed::run_parallel;
@@ -66,8 +68,17 @@ pub struct Args {
     pub loss: Option<LossArg>,
     /// Self-supervised: positives are two SimCLR augmentations of the same image (random
     /// resized crop, flip, colour jitter, grayscale), embedded by the backbone every step.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "finetune")]
     pub simclr: bool,
+    /// Also train the backbone's last convolution (f32 models; every step runs the frozen
+    /// layers below it on the batch's images); the tuned backbone is written to
+    /// --out-backbone.
+    #[arg(long, requires = "out_backbone")]
+    pub finetune: bool,
+    /// Where --finetune writes the tuned backbone (.safetensors, torchvision keys; use it
+    /// with --weights, together with the head).
+    #[arg(long, value_name = "FILE")]
+    pub out_backbone: Option<PathBuf>,
     /// Passes over the data.
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
@@ -247,6 +258,73 @@ fn simclr(
     Ok((head, stats, backbone))
 }
 
+/// Fine-tuning: the last convolution and the head, on label-sampled batches whose frozen
+/// trunk activations are computed every step.
+fn finetune(
+    args: &Args,
+    kind: HeadKind,
+    config: &TrainConfig,
+    report: impl FnMut(&EpochStats),
+) -> CliResult<(ProjectionHead, Vec<EpochStats>, String)> {
+    if args.cache.is_some() {
+        return Err("--cache holds fixed embeddings; --finetune changes them every step".into());
+    }
+    let set = Dataset::load(&args.data, args.labels.as_deref(), args.per_class)?;
+    let embedder = args.model.embedder(set.paths())?;
+    let net = embedder
+        .network()
+        .ok_or("--finetune trains f32 models (drop --int8)")?;
+    let backbone = args.model.label(&embedder);
+    let weights = args.model.weights()?;
+    let mut conv = LastConv::from_weights(net.arch(), net.width_mult(), &weights)
+        .map_err(|e| e.to_string())?;
+    let mut head =
+        ProjectionHead::new(kind, conv.cout(), args.dim, args.seed).map_err(|e| e.to_string())?;
+    announce(&head, set.len(), &config.loss);
+    let pre = embedder.options().preprocess;
+    let shape = Nhwc::new(1, pre.size, pre.size, 3);
+    // The trunk's output size, from one image.
+    let trunk_of = |i: usize| -> CliResult<Vec<f32>> {
+        set.with_image(i, |v| {
+            let mut x = vec![0f32; pre.tensor_len()];
+            pre.run(v, &mut x, &mut Scratch::default())
+                .map_err(|e| e.to_string())?;
+            let mut ws = Workspace::default();
+            let mut out = Vec::new();
+            net.last_conv_input(shape, &x, &mut ws, &mut out)
+                .map_err(|e| e.to_string())?;
+            Ok(out)
+        })
+    };
+    let per_image = trunk_of(0)?.len();
+    let pixels = per_image / conv.cin();
+    let trunk = |items: &[usize], out: &mut [f32]| {
+        let rows = run_parallel(items.len(), args.model.threads, false, |j| {
+            trunk_of(items[j])
+        });
+        for (block, r) in out.chunks_exact_mut(per_image).zip(rows) {
+            block.copy_from_slice(&r.map_err(ruvector_cnn_model::Error::InvalidArgument)?);
+        }
+        Ok(())
+    };
+    let labels = set.labels().to_vec();
+    let stats = train_finetune(&mut head, &mut conv, &labels, pixels, trunk, config, report)
+        .map_err(|e| e.to_string())?;
+    let out = args
+        .out_backbone
+        .as_ref()
+        .ok_or("--finetune needs --out-backbone")?;
+    let tuned = conv.export(&weights).map_err(|e| e.to_string())?;
+    let bytes = tuned.to_safetensors().map_err(|e| e.to_string())?;
+    std::fs::write(out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+    eprintln!("rvcnn: tuned backbone written to {}", out.display());
+    Ok((
+        head,
+        stats,
+        format!("{backbone} (fine-tuned: {})", out.display()),
+    ))
+}
+
 /// Runs `rvcnn train`.
 pub fn run(args: &Args) -> CliResult {
     if args.model.head.is_some() {
@@ -306,6 +384,8 @@ pub fn run(args: &Args) -> CliResult {
     };
     let (head, stats, backbone) = if args.simclr {
         simclr(args, kind, &config, report)?
+    } else if args.finetune {
+        finetune(args, kind, &config, report)?
     } else {
         let (labels, x, dim, backbone) = embeddings(args)?;
         let mut head =

@@ -370,6 +370,58 @@ fn train_a_head_then_eval_and_embed_with_it() {
         !out.status.success() && err.contains("head takes 576-d"),
         "{err}"
     );
+    // Fine-tuning the last conv too: writes a backbone that loads with --weights.
+    let tuned = s(dir.join("tuned.safetensors"));
+    let head2 = s(dir.join("head2.safetensors"));
+    let args = [
+        &[
+            "train",
+            idx.as_str(),
+            "--finetune",
+            "--out-backbone",
+            tuned.as_str(),
+        ][..],
+        &data,
+        &[
+            "--out",
+            head2.as_str(),
+            "--epochs",
+            "2",
+            "--dim",
+            "8",
+            "--batch",
+            "8",
+            "--per-batch-class",
+            "2",
+        ],
+        &MODEL,
+        &small,
+    ];
+    let out = rvcnn(&args.concat());
+    let err = text(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("tuned backbone written"),
+        "{err}"
+    );
+    let out = eval(&["--weights", tuned.as_str(), "--head", head2.as_str()]);
+    assert!(
+        out.status.success() && text(&out.stdout).contains("recall@1"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = rvcnn(
+        &[
+            &["train", idx.as_str(), "--finetune", "--out", head2.as_str()][..],
+            &data,
+            &MODEL,
+        ]
+        .concat(),
+    );
+    assert!(
+        !out.status.success() && text(&out.stderr).contains("out-backbone"),
+        "{}",
+        text(&out.stderr)
+    );
     // SimCLR: no labels needed (a plain folder of photos); refuses the cache.
     let sim = s(dir.join("simclr.safetensors"));
     let args = [

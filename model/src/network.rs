@@ -770,6 +770,38 @@ impl Network {
         )
     }
 
+    /// The input of the last convolution (the last block's output, `pixels × channels`) for
+    /// one image (`input_shape.n == 1`): what fine-tuning the top
+    /// ([`crate::contrastive::train_finetune`]) starts from. Runs the whole network once.
+    pub fn last_conv_input(
+        &self,
+        input_shape: Nhwc,
+        input: &[f32],
+        ws: &mut Workspace,
+        out: &mut Vec<f32>,
+    ) -> Result<()> {
+        if input_shape.n != 1 {
+            return Err(Error::InvalidArgument(
+                "last_conv_input takes one image".into(),
+            ));
+        }
+        let name = self
+            .blocks
+            .last()
+            .map(|b| b.name.clone())
+            .unwrap_or_default();
+        out.clear();
+        self.observe(input_shape, input, ws, &mut |n, data, _| {
+            if n == name {
+                out.extend_from_slice(data);
+            }
+        })?;
+        if out.is_empty() {
+            return Err(Error::InvalidArgument("the network has no blocks".into()));
+        }
+        Ok(())
+    }
+
     /// Like [`Network::forward`], with the batch split into `workspaces.len()` contiguous
     /// parts (one workspace each), run on the network's persistent pool when it has that many
     /// threads ([`Network::set_threads`]), else on scoped threads spawned for the call.

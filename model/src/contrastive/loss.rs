@@ -141,7 +141,7 @@ fn check_temperature(tau: f64) -> Result<()> {
 }
 
 /// `u = z / max(‖z‖, ε)` row by row; `norm` receives `max(‖z‖, ε)`.
-fn normalize<T: Real>(z: &[T], dim: usize, u: &mut [T], norm: &mut [f64]) {
+pub(crate) fn normalize<T: Real>(z: &[T], dim: usize, u: &mut [T], norm: &mut [f64]) {
     for ((zr, ur), n) in z.chunks_exact(dim).zip(u.chunks_exact_mut(dim)).zip(norm) {
         let sq: f64 = zr.iter().map(|v| v.f64() * v.f64()).sum();
         *n = sq.sqrt().max(NORM_EPS);
@@ -152,7 +152,13 @@ fn normalize<T: Real>(z: &[T], dim: usize, u: &mut [T], norm: &mut [f64]) {
 }
 
 /// The gradient through [`normalize`]: `dz = (du − u·(u·du)) / n` for `n > ε`, else `du / ε`.
-fn normalize_backward<T: Real>(u: &[T], norm: &[f64], du: &[T], dim: usize, dz: &mut [T]) {
+pub(crate) fn normalize_backward<T: Real>(
+    u: &[T],
+    norm: &[f64],
+    du: &[T],
+    dim: usize,
+    dz: &mut [T],
+) {
     for (((ur, dur), dzr), &n) in u
         .chunks_exact(dim)
         .zip(du.chunks_exact(dim))

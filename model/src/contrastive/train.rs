@@ -119,70 +119,132 @@ pub fn train_supervised(
         )));
     }
     check_config(config)?;
-    // Items of each class with at least two (only those can form positives).
-    let mut classes: Vec<Vec<usize>> = Vec::new();
-    {
+    let mut sampler = LabelSampler::new(labels, config)?;
+    let rows = sampler.rows();
+    let steps_per_epoch = n.div_ceil(rows).max(1);
+    let mut items = vec![0usize; rows];
+    let mut batches = FromFn(|x: &mut [f32], batch_labels: &mut [u32]| {
+        sampler.next(&mut items);
+        for (row, &item) in items.iter().enumerate() {
+            x[row * d..(row + 1) * d].copy_from_slice(&embeddings[item * d..(item + 1) * d]);
+            batch_labels[row] = labels[item];
+        }
+        Ok(())
+    });
+    run_epochs(head, config, rows, steps_per_epoch, &mut batches, progress)
+}
+
+/// Supervised batches drawn from labels (see the module docs): the item of every row.
+pub(crate) struct LabelSampler {
+    /// Items of each class with at least two (only those can form positives).
+    classes: Vec<Vec<usize>>,
+    per_class: usize,
+    classes_per_batch: usize,
+    /// Triplet batches are class-major; pair batches put partners `classes_per_batch` apart.
+    class_major: bool,
+    order: Vec<usize>,
+    rng: SplitMix,
+}
+
+impl LabelSampler {
+    pub(crate) fn new(labels: &[u32], config: &TrainConfig) -> Result<Self> {
         let mut ids: Vec<u32> = labels.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        for id in ids {
-            let items: Vec<usize> = (0..n).filter(|&i| labels[i] == id).collect();
-            if items.len() >= 2 {
-                classes.push(items);
+        let classes: Vec<Vec<usize>> = ids
+            .iter()
+            .map(|&id| {
+                (0..labels.len())
+                    .filter(|&i| labels[i] == id)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|items| items.len() >= 2)
+            .collect();
+        let (per_class, classes_per_batch) = match config.loss {
+            TrainLoss::Triplet { per_class, .. } => {
+                if !(2..=MAX_PER_CLASS).contains(&per_class) {
+                    return Err(Error::InvalidArgument(format!(
+                        "triplet batches take 2 to {MAX_PER_CLASS} items per class, not {per_class}"
+                    )));
+                }
+                (per_class, (config.batch / per_class).max(2))
             }
+            _ => (2, config.batch),
+        };
+        let classes_per_batch = classes_per_batch.min(classes.len());
+        if classes_per_batch < 2 {
+            return Err(Error::InvalidArgument(
+                "training needs at least two classes with two or more items each".into(),
+            ));
         }
+        Ok(LabelSampler {
+            order: (0..classes.len()).collect(),
+            classes,
+            per_class,
+            classes_per_batch,
+            class_major: matches!(config.loss, TrainLoss::Triplet { .. }),
+            rng: SplitMix(config.seed),
+        })
     }
-    let (per_class, classes_per_batch) = match config.loss {
-        TrainLoss::Triplet { per_class, .. } => {
-            if !(2..=MAX_PER_CLASS).contains(&per_class) {
-                return Err(Error::InvalidArgument(format!(
-                    "triplet batches take 2 to {MAX_PER_CLASS} items per class, not {per_class}"
-                )));
-            }
-            (per_class, (config.batch / per_class).max(2))
-        }
-        _ => (2, config.batch),
-    };
-    let classes_per_batch = classes_per_batch.min(classes.len());
-    if classes_per_batch < 2 {
-        return Err(Error::InvalidArgument(
-            "training needs at least two classes with two or more items each".into(),
-        ));
+
+    /// Rows per batch.
+    pub(crate) fn rows(&self) -> usize {
+        self.per_class * self.classes_per_batch
     }
-    let rows = classes_per_batch * per_class;
-    let steps_per_epoch = n.div_ceil(rows).max(1);
-    let mut rng = SplitMix(config.seed);
-    let mut class_order: Vec<usize> = (0..classes.len()).collect();
-    let fill = |x: &mut [f32], batch_labels: &mut [u32]| {
-        pick(&mut rng, &mut class_order, classes_per_batch);
-        // Row layout: pair losses put the first items in rows 0..C and their partners in
-        // rows C..2C; triplet batches are class-major.
-        for (ci, &c) in class_order[..classes_per_batch].iter().enumerate() {
-            let items = &classes[c];
+
+    /// Draws the next batch: `items[row]` is the item of each row.
+    pub(crate) fn next(&mut self, items: &mut [usize]) {
+        let (k_max, cpb) = (self.per_class, self.classes_per_batch);
+        pick(&mut self.rng, &mut self.order, cpb);
+        for (ci, &c) in self.order[..cpb].iter().enumerate() {
+            let members = &self.classes[c];
             // `k` distinct items (rejection sampling: k ≤ 64 ≪ most class sizes).
-            let k = per_class.min(items.len());
+            let k = k_max.min(members.len());
             let mut chosen = [0usize; MAX_PER_CLASS];
             let mut got = 0;
             while got < k {
-                let i = rng.below(items.len());
+                let i = self.rng.below(members.len());
                 if !chosen[..got].contains(&i) {
                     chosen[got] = i;
                     got += 1;
                 }
             }
-            for j in 0..per_class {
-                let item = items[chosen[j % k]];
-                let row = match config.loss {
-                    TrainLoss::Triplet { .. } => ci * per_class + j,
-                    _ => j * classes_per_batch + ci,
+            for j in 0..k_max {
+                let row = if self.class_major {
+                    ci * k_max + j
+                } else {
+                    j * cpb + ci
                 };
-                x[row * d..(row + 1) * d].copy_from_slice(&embeddings[item * d..(item + 1) * d]);
-                batch_labels[row] = labels[item];
+                items[row] = members[chosen[j % k]];
             }
         }
+    }
+}
+
+/// Where a training step's head inputs come from, and the trainable layers below the head.
+pub(crate) trait Batches {
+    /// Writes the head's input rows and their labels.
+    fn fill(&mut self, x: &mut [f32], labels: &mut [u32]) -> Result<()>;
+
+    /// Back-propagates the gradient of the head's inputs into the layers below (none by
+    /// default).
+    fn backward(&mut self, _dx: &[f32]) -> Result<()> {
         Ok(())
-    };
-    run_epochs(head, config, rows, steps_per_epoch, fill, progress)
+    }
+
+    /// The trainable tensors below the head, with their gradients.
+    fn params_mut(&mut self) -> Vec<(&mut [f32], &[f32])> {
+        Vec::new()
+    }
+}
+
+/// [`Batches`] from a filling closure (nothing trainable below the head).
+struct FromFn<F>(F);
+
+impl<F: FnMut(&mut [f32], &mut [u32]) -> Result<()>> Batches for FromFn<F> {
+    fn fill(&mut self, x: &mut [f32], labels: &mut [u32]) -> Result<()> {
+        (self.0)(x, labels)
+    }
 }
 
 /// Self-supervised training (SimCLR): every step takes `config.batch` distinct images of
@@ -215,7 +277,7 @@ pub fn train_simclr(
     let mut order: Vec<usize> = (0..count).collect();
     let mut next = count;
     let mut jobs = vec![(0usize, 0u64); 2 * batch];
-    let fill = |x: &mut [f32], _: &mut [u32]| {
+    let mut batches = FromFn(|x: &mut [f32], _: &mut [u32]| {
         if next + batch > count {
             pick(&mut rng, &mut order, count);
             next = 0;
@@ -226,11 +288,18 @@ pub fn train_simclr(
         }
         next += batch;
         embed(&jobs, x)
-    };
-    run_epochs(head, config, 2 * batch, steps_per_epoch, fill, progress)
+    });
+    run_epochs(
+        head,
+        config,
+        2 * batch,
+        steps_per_epoch,
+        &mut batches,
+        progress,
+    )
 }
 
-fn check_config(config: &TrainConfig) -> Result<()> {
+pub(crate) fn check_config(config: &TrainConfig) -> Result<()> {
     if config.epochs == 0 || config.batch == 0 || !(config.lr.is_finite() && config.lr > 0.0) {
         return Err(Error::InvalidArgument(
             "epochs, batch and learning rate must be positive".into(),
@@ -239,15 +308,15 @@ fn check_config(config: &TrainConfig) -> Result<()> {
     Ok(())
 }
 
-/// The training loop shared by both modes: `epochs × steps_per_epoch` steps, each filling a
+/// The training loop shared by every mode: `epochs × steps_per_epoch` steps, each filling a
 /// `rows`-row batch (and its labels, for triplets) with `fill`, then forward, loss, backward
 /// and an optimiser step at the scheduled learning rate.
-fn run_epochs(
+pub(crate) fn run_epochs(
     head: &mut ProjectionHead,
     config: &TrainConfig,
     rows: usize,
     steps_per_epoch: usize,
-    mut fill: impl FnMut(&mut [f32], &mut [u32]) -> Result<()>,
+    batches: &mut impl Batches,
     mut progress: impl FnMut(&EpochStats),
 ) -> Result<Vec<EpochStats>> {
     let schedule = CosineSchedule {
@@ -268,7 +337,7 @@ fn run_epochs(
         let mut sum = 0.0;
         let mut lr = schedule.lr(step);
         for _ in 0..steps_per_epoch {
-            fill(&mut x, &mut batch_labels)?;
+            batches.fill(&mut x, &mut batch_labels)?;
             let y = head.forward(&x, rows)?;
             let loss = match config.loss {
                 TrainLoss::NtXent { tau } => nt_xent(y, rows, out_dim, tau, &mut grad, &mut ws)?,
@@ -289,9 +358,12 @@ fn run_epochs(
                 )?,
             };
             sum += loss;
-            head.backward(&grad)?;
+            let dx = head.backward(&grad)?;
+            batches.backward(dx)?;
             lr = schedule.lr(step);
-            opt.step(head.params_mut(), lr)?;
+            let mut params = head.params_mut();
+            params.extend(batches.params_mut());
+            opt.step(params, lr)?;
             step += 1;
         }
         let s = EpochStats {
