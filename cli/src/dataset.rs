@@ -10,6 +10,26 @@ use ruvector_cnn_model::{Embedder, ImageView, PixelFormat};
 use crate::embed::embed_with;
 use crate::{CliResult, files};
 
+/// Where a labelled image set comes from (`eval`, `train`).
+#[derive(clap::Args)]
+pub struct DataArgs {
+    /// Folder with one sub-folder of images per class, or an IDX image file (with --labels).
+    pub data: PathBuf,
+    /// The IDX label file of an IDX image file.
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// Use at most this many images of each class (the first ones).
+    #[arg(long, value_name = "N")]
+    pub per_class: Option<usize>,
+}
+
+impl DataArgs {
+    /// Loads the set.
+    pub fn load(&self) -> CliResult<Dataset> {
+        Dataset::load(&self.data, self.labels.as_deref(), self.per_class)
+    }
+}
+
 /// Where the images are.
 enum Source {
     /// One file per image.

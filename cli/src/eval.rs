@@ -9,7 +9,7 @@ use ruvector_cnn_model::preprocess::Scratch;
 use ruvector_cnn_model::{Fit, Preprocess};
 
 use crate::CliResult;
-use crate::dataset::Dataset;
+use crate::dataset::DataArgs;
 use crate::embed::embed_with;
 use crate::files;
 use crate::model_args::ModelArgs;
@@ -25,14 +25,9 @@ pub enum Baseline {
 /// Arguments of `rvcnn eval`.
 #[derive(ClapArgs)]
 pub struct Args {
-    /// Folder with one sub-folder of images per class, or an IDX image file (with --labels).
-    pub data: PathBuf,
-    /// The IDX label file of an IDX image file.
-    #[arg(long, value_name = "FILE")]
-    pub labels: Option<PathBuf>,
-    /// Use at most this many images of each class (the first ones).
-    #[arg(long, value_name = "N")]
-    pub per_class: Option<usize>,
+    /// The labelled images.
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Score a baseline instead of the model (class folders only).
     #[arg(long, value_enum)]
     pub baseline: Option<Baseline>,
@@ -79,7 +74,7 @@ pub fn recall_at_1(labels: &[u32], vectors: &[Vec<f32>]) -> (usize, usize) {
 
 /// Runs `rvcnn eval`.
 pub fn run(args: &Args) -> CliResult {
-    let set = Dataset::load(&args.data, args.labels.as_deref(), args.per_class)?;
+    let set = args.data.load()?;
     let (label, labels, vectors) = match args.baseline {
         Some(Baseline::Pixels) => {
             if set.paths().is_empty() {

@@ -15,7 +15,7 @@ use ruvector_cnn_model::contrastive::{
 use ruvector_cnn_model::preprocess::Scratch;
 use ruvector_cnn_model::{ImageView, PixelFormat, Workspace};
 
-use crate::dataset::Dataset;
+use crate::dataset::DataArgs;
 use crate::embed::run_parallel;
 use crate::model_args::ModelArgs;
 use crate::{CliResult, plot, store};
@@ -52,14 +52,9 @@ pub enum HeadArg {
 /// Arguments of `rvcnn train`.
 #[derive(ClapArgs)]
 pub struct Args {
-    /// Folder with one sub-folder of images per class, or an IDX image file (with --labels).
-    pub data: PathBuf,
-    /// The IDX label file of an IDX image file.
-    #[arg(long, value_name = "FILE")]
-    pub labels: Option<PathBuf>,
-    /// Use at most this many images of each class (the first ones).
-    #[arg(long, value_name = "N")]
-    pub per_class: Option<usize>,
+    /// The images (labelled, except for --simclr).
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Where to save the trained head (.safetensors).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -161,13 +156,13 @@ fn key_file(cache: &Path) -> PathBuf {
 /// Backbone embeddings and labels: from the cache when its key matches, else computed (and
 /// cached when asked).
 fn embeddings(args: &Args) -> CliResult<(Vec<u32>, Vec<f32>, usize, String)> {
-    let set = Dataset::load(&args.data, args.labels.as_deref(), args.per_class)?;
+    let set = args.data.load()?;
     let embedder = args.model.embedder(set.paths())?;
     let label = args.model.label(&embedder);
     let key = format!(
         "{}\n{:?}\n{label}\n{}\n",
-        args.data.display(),
-        args.per_class,
+        args.data.data.display(),
+        args.data.per_class,
         set.len()
     );
     if let Some(cache) = &args.cache
@@ -206,6 +201,22 @@ fn embeddings(args: &Args) -> CliResult<(Vec<u32>, Vec<f32>, usize, String)> {
     Ok((labels, vectors.concat(), dim, label))
 }
 
+/// Runs `f(j)` for `j < jobs` on `threads` workers and writes the results into consecutive
+/// `width`-float blocks of `out`.
+fn gather(
+    out: &mut [f32],
+    width: usize,
+    jobs: usize,
+    threads: usize,
+    f: impl Fn(usize) -> CliResult<Vec<f32>> + Sync,
+) -> ruvector_cnn_model::Result<()> {
+    let rows = run_parallel(jobs, threads, false, f);
+    for (block, r) in out.chunks_exact_mut(width).zip(rows) {
+        block.copy_from_slice(&r.map_err(ruvector_cnn_model::Error::InvalidArgument)?);
+    }
+    Ok(())
+}
+
 fn announce(head: &ProjectionHead, images: usize, loss: &TrainLoss) {
     eprintln!(
         "rvcnn: training a {:?} head {} -> {} ({} parameters) on {images} images, {loss:?}",
@@ -223,12 +234,7 @@ fn simclr(
     config: &TrainConfig,
     report: impl FnMut(&EpochStats),
 ) -> CliResult<(ProjectionHead, Vec<EpochStats>, String)> {
-    if args.cache.is_some() {
-        return Err(
-            "--cache holds fixed embeddings; --simclr embeds new augmentations every step".into(),
-        );
-    }
-    let set = Dataset::load(&args.data, args.labels.as_deref(), args.per_class)?;
+    let set = args.data.load()?;
     let embedder = args.model.embedder(set.paths())?;
     let backbone = args.model.label(&embedder);
     let mut head = ProjectionHead::new(kind, embedder.dim(), args.dim, args.seed)
@@ -237,7 +243,7 @@ fn simclr(
     let aug = Augment::simclr(args.model.size);
     let dim = embedder.dim();
     let embed = |jobs: &[(usize, u64)], out: &mut [f32]| {
-        let rows = run_parallel(jobs.len(), args.model.threads, false, |j| {
+        gather(out, dim, jobs.len(), args.model.threads, |j| {
             let (i, seed) = jobs[j];
             set.with_image(i, |v| {
                 let mut rgb = Vec::new();
@@ -246,12 +252,7 @@ fn simclr(
                     .map_err(|e| e.to_string())?;
                 embedder.embed(&view).map_err(|e| e.to_string())
             })
-        });
-        for (row, r) in out.chunks_exact_mut(dim).zip(rows) {
-            let v = r.map_err(ruvector_cnn_model::Error::InvalidArgument)?;
-            row.copy_from_slice(&v);
-        }
-        Ok(())
+        })
     };
     let stats =
         train_simclr(&mut head, set.len(), embed, config, report).map_err(|e| e.to_string())?;
@@ -266,10 +267,7 @@ fn finetune(
     config: &TrainConfig,
     report: impl FnMut(&EpochStats),
 ) -> CliResult<(ProjectionHead, Vec<EpochStats>, String)> {
-    if args.cache.is_some() {
-        return Err("--cache holds fixed embeddings; --finetune changes them every step".into());
-    }
-    let set = Dataset::load(&args.data, args.labels.as_deref(), args.per_class)?;
+    let set = args.data.load()?;
     let embedder = args.model.embedder(set.paths())?;
     let net = embedder
         .network()
@@ -299,13 +297,9 @@ fn finetune(
     let per_image = trunk_of(0)?.len();
     let pixels = per_image / conv.cin();
     let trunk = |items: &[usize], out: &mut [f32]| {
-        let rows = run_parallel(items.len(), args.model.threads, false, |j| {
+        gather(out, per_image, items.len(), args.model.threads, |j| {
             trunk_of(items[j])
-        });
-        for (block, r) in out.chunks_exact_mut(per_image).zip(rows) {
-            block.copy_from_slice(&r.map_err(ruvector_cnn_model::Error::InvalidArgument)?);
-        }
-        Ok(())
+        })
     };
     let labels = set.labels().to_vec();
     let stats = train_finetune(&mut head, &mut conv, &labels, pixels, trunk, config, report)
@@ -329,6 +323,12 @@ fn finetune(
 pub fn run(args: &Args) -> CliResult {
     if args.model.head.is_some() {
         return Err("--head applies to embed/eval/search; train writes a head with --out".into());
+    }
+    if args.cache.is_some() && (args.simclr || args.finetune) {
+        return Err(
+            "--cache holds fixed embeddings; --simclr and --finetune compute new ones every step"
+                .into(),
+        );
     }
     let kind = match args.head_kind {
         HeadArg::Linear => HeadKind::Linear,

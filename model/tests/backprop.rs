@@ -5,18 +5,8 @@
 use ruvector_cnn_kernels::Activation;
 use ruvector_cnn_model::contrastive::backprop::*;
 
-fn data(seed: u64, len: usize) -> Vec<f64> {
-    let mut s = seed;
-    (0..len)
-        .map(|_| {
-            s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            2.0 * ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 - 1.0
-        })
-        .collect()
-}
+mod common;
+use common::data;
 
 /// Checks `grad` (the analytic ∂L/∂v) against central differences of `loss` in each entry
 /// of `v`.

@@ -10,6 +10,9 @@ use ruvector_cnn_model::contrastive::{
     Distance, LossWorkspace, Mining, Real, TripletOptions, info_nce, nt_xent, triplet,
 };
 
+mod common;
+use common::data;
+
 fn golden() -> Weights {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/contrastive.golden.safetensors");
@@ -158,24 +161,6 @@ fn losses_and_gradients_match_pytorch() {
             }
         }
     }
-}
-
-/// SplitMix64 normals-ish (uniform sums) for the finite-difference batches.
-fn data(seed: u64, len: usize) -> Vec<f64> {
-    let mut s = seed;
-    (0..len)
-        .map(|_| {
-            let mut u = 0.0;
-            for _ in 0..3 {
-                s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                let mut z = s;
-                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-                u += ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-            }
-            u * 2.0
-        })
-        .collect()
 }
 
 #[test]

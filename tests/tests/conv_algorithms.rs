@@ -30,6 +30,46 @@ struct Case {
     split: usize,
 }
 
+type RowsResult = Result<(), ruvector_cnn_kernels::ops::Error>;
+
+/// Recomputes image 0 in two row windows split at `split` (when inside the image) with
+/// `run_rows` and checks that they equal the whole run `y`.
+#[allow(clippy::too_many_arguments)]
+fn split_rows_match(
+    shape: Nhwc,
+    out: Nhwc,
+    split: usize,
+    x: &[f32],
+    y: &[f32],
+    res: Option<&[f32]>,
+    ws: &mut [f32],
+    run_rows: impl Fn(
+        Nhwc,
+        &[f32],
+        &mut [f32],
+        std::ops::Range<usize>,
+        Option<&[f32]>,
+        &mut [f32],
+    ) -> RowsResult,
+) -> Result<(), String> {
+    if split == 0 || split >= out.h {
+        return Ok(());
+    }
+    let row = out.w * out.c;
+    let one = Nhwc { n: 1, ..shape };
+    let img = &x[..one.len().unwrap()];
+    let mut parts = vec![f32::NAN; out.h * row];
+    let (top, bottom) = parts.split_at_mut(split * row);
+    let rr = |rows: std::ops::Range<usize>| res.map(|r| &r[rows.start * row..rows.end * row]);
+    run_rows(one, img, top, 0..split, rr(0..split), ws)
+        .and_then(|()| run_rows(one, img, bottom, split..out.h, rr(split..out.h), ws))
+        .map_err(|e| e.to_string())?;
+    if parts != y[..out.h * row] {
+        return Err(format!("row windows split at {split} differ from one run"));
+    }
+    Ok(())
+}
+
 /// The exact output with the Winograd error bound.
 fn expected(c: &Case, x: &[f32], w: &[f32], b: &[f32], r: &[f32]) -> (Nhwc, Expected) {
     let (out, direct) = reference::conv2d(
@@ -84,33 +124,16 @@ fn check(t: &KernelTable, c: &Case) -> Result<(), String> {
     let res = c.residual.then_some(&r[..]);
     op.run(c.shape, &x, &mut y, res, &mut ws)
         .map_err(|e| e.to_string())?;
-    if c.split > 0 && c.split < out.h {
-        // Recompute image 0 in two row windows: must give the same result.
-        let row = out.w * c.cout;
-        let one = Nhwc { n: 1, ..c.shape };
-        let img = &x[..one.len().unwrap()];
-        let mut parts = vec![f32::NAN; out.h * row];
-        let (top, bottom) = parts.split_at_mut(c.split * row);
-        let rr = |rows: std::ops::Range<usize>| res.map(|r| &r[rows.start * row..rows.end * row]);
-        op.run_rows(one, img, top, 0..c.split, rr(0..c.split), &mut ws)
-            .and_then(|()| {
-                op.run_rows(
-                    one,
-                    img,
-                    bottom,
-                    c.split..out.h,
-                    rr(c.split..out.h),
-                    &mut ws,
-                )
-            })
-            .map_err(|e| e.to_string())?;
-        if parts != y[..out.h * row] {
-            return Err(format!(
-                "row windows split at {} differ from one run",
-                c.split
-            ));
-        }
-    }
+    split_rows_match(
+        c.shape,
+        out,
+        c.split,
+        &x,
+        &y,
+        res,
+        &mut ws,
+        |one, img, part, rows, r, ws| op.run_rows(one, img, part, rows, r, ws),
+    )?;
     let (_, want) = expected(c, &x, &w, &b, &r);
     want.check_grid(&y, out.w, c.cout)
         .map_err(|e| format!("{:?}: {e}", op.kernel_ids()))
@@ -227,32 +250,16 @@ fn check_dense(t: &KernelTable, c: &Dense) -> Result<(), String> {
     let mut ws = vec![0.0; op.workspace_len()];
     op.run(c.shape, &x, &mut y, res, &mut ws)
         .map_err(|e| e.to_string())?;
-    if c.split > 0 && c.split < out.h {
-        let row = out.w * c.cout;
-        let one = Nhwc { n: 1, ..c.shape };
-        let img = &x[..one.len().unwrap()];
-        let mut parts = vec![f32::NAN; out.h * row];
-        let (top, bottom) = parts.split_at_mut(c.split * row);
-        let rr = |rows: std::ops::Range<usize>| res.map(|r| &r[rows.start * row..rows.end * row]);
-        op.run_rows(one, img, top, 0..c.split, rr(0..c.split), &mut ws)
-            .and_then(|()| {
-                op.run_rows(
-                    one,
-                    img,
-                    bottom,
-                    c.split..out.h,
-                    rr(c.split..out.h),
-                    &mut ws,
-                )
-            })
-            .map_err(|e| e.to_string())?;
-        if parts != y[..out.h * row] {
-            return Err(format!(
-                "row windows split at {} differ from one run",
-                c.split
-            ));
-        }
-    }
+    split_rows_match(
+        c.shape,
+        out,
+        c.split,
+        &x,
+        &y,
+        res,
+        &mut ws,
+        |one, img, part, rows, r, ws| op.run_rows(one, img, part, rows, r, ws),
+    )?;
     let (_, direct) = reference::conv2d(
         &x,
         c.shape,

@@ -14,11 +14,11 @@
 //! output transform; the other methods add it in a second pass (`vadd` kernels, which exist
 //! for linear and relu).
 
-use super::error::{Error, Result, invalid};
+use super::error::{Error, Result};
 use super::im2col::Im2col;
 use super::shape::{
-    Nhwc, Padding, RowWindow, check_buf, check_input, check_nonzero, check_padding, row_op,
-    window_output,
+    Nhwc, Padding, RowWindow, check_buf, check_input, check_nonzero, check_padding, check_residual,
+    check_row_request, per_image_rows, row_op, window_output,
 };
 use super::winograd::{Winograd3x3, WinogradDesc};
 use crate::ukernels::vadd::{VaddArgs, VaddUkernel};
@@ -220,33 +220,22 @@ impl Conv2d {
         workspace: &mut [f32],
     ) -> Result<Nhwc> {
         let out = self.output_shape(input_shape)?;
-        if let Imp::Winograd(w) = &self.imp {
-            return w.run(input_shape, input, output, residual, workspace);
-        }
-        check_buf("input", input.len(), input_shape.len()?)?;
-        check_buf("output", output.len(), out.len()?)?;
-        self.check_residual(residual, out.len()?)?;
         match &self.imp {
-            Imp::Direct(d) => drop(d.run(input_shape, input, output)?),
-            _ => {
-                let (in_img, out_img) = (input_shape.image_len()?, out.image_len()?);
-                let one = Nhwc {
-                    n: 1,
-                    ..input_shape
-                };
-                for b in 0..input_shape.n {
-                    self.run_rows_unfused(
-                        one,
-                        &input[b * in_img..(b + 1) * in_img],
-                        &mut output[b * out_img..(b + 1) * out_img],
-                        0..out.h,
-                        workspace,
-                    )?;
-                }
+            Imp::Winograd(w) => w.run(input_shape, input, output, residual, workspace),
+            Imp::Direct(d) => {
+                check_residual(residual, self.add.is_some(), out.len()?)?;
+                d.run(input_shape, input, output)?;
+                self.add_residual(residual, &mut output[..out.len()?]);
+                Ok(out)
+            }
+            Imp::Im2col(_) => {
+                check_residual(residual, self.add.is_some(), 0)?;
+                per_image_rows(input_shape, out, input, output, residual, |one, x, y, r| {
+                    self.run_rows(one, x, y, 0..out.h, r, workspace)
+                })?;
+                Ok(out)
             }
         }
-        self.add_residual(residual, &mut output[..out.len()?]);
-        Ok(out)
     }
 
     /// Computes output rows `rows` of one image (`input_shape.n == 1`) into `output`, which
@@ -266,19 +255,8 @@ impl Conv2d {
             return w.run_rows(input_shape, input, output, rows, residual, workspace);
         }
         let out = self.output_shape(input_shape)?;
-        if input_shape.n != 1 {
-            return invalid!("run_rows takes one image, got a batch of {}", input_shape.n);
-        }
-        if rows.start >= rows.end || rows.end > out.h {
-            return invalid!(
-                "output rows {rows:?} are not a non-empty range within 0..{}",
-                out.h
-            );
-        }
-        let len = rows.len() * out.w * out.c;
-        check_buf("input", input.len(), input_shape.len()?)?;
-        check_buf("output", output.len(), len)?;
-        self.check_residual(residual, len)?;
+        let len = check_row_request(input_shape, input.len(), out, &rows, output.len())?;
+        check_residual(residual, self.add.is_some(), len)?;
         self.run_rows_unfused(input_shape, input, output, rows, workspace)?;
         self.add_residual(residual, &mut output[..len]);
         Ok(())
@@ -301,17 +279,6 @@ impl Conv2d {
                 g.run_rows(input_shape, input, output, rows, workspace)
             }
             Imp::Winograd(_) => unreachable!("Winograd rows are run by the Winograd op"),
-        }
-    }
-
-    fn check_residual(&self, residual: Option<&[f32]>, len: usize) -> Result<()> {
-        match (residual, self.add) {
-            (Some(r), Some(_)) => check_buf("residual", r.len(), len),
-            (None, None) => Ok(()),
-            (Some(_), None) => invalid!("residual given to a convolution created without one"),
-            (None, Some(_)) => {
-                invalid!("convolution created with residual needs a residual tensor")
-            }
         }
     }
 

@@ -1,8 +1,8 @@
 //! Pointwise (1x1, stride 1) convolution over NHWC tensors: a GEMM with pixels as rows.
 
-use super::error::{Result, invalid};
+use super::error::Result;
 use super::gemm_plan::{GemmPlan, Residual};
-use super::shape::{Nhwc, check_buf, check_input, check_nonzero};
+use super::shape::{Nhwc, check_buf, check_input, check_nonzero, check_residual};
 use crate::{Activation, KernelTable};
 
 /// Describes a pointwise convolution.
@@ -78,19 +78,11 @@ impl Pointwise {
         let m = input_shape.pixels()?;
         check_buf("input", input.len(), input_shape.len()?)?;
         check_buf("output", output.len(), out.len()?)?;
-        let res = match (residual, self.residual) {
-            (Some(r), true) => Some(Residual {
-                data: r,
-                stride: self.cout,
-            }),
-            (None, false) => None,
-            (Some(_), false) => {
-                return invalid!("residual given to a pointwise op created without residual");
-            }
-            (None, true) => {
-                return invalid!("pointwise op created with residual needs a residual tensor");
-            }
-        };
+        check_residual(residual, self.residual, out.len()?)?;
+        let res = residual.map(|data| Residual {
+            data,
+            stride: self.cout,
+        });
         self.plan.run(m, input, self.cin, output, self.cout, res)?;
         Ok(out)
     }

@@ -136,6 +136,73 @@ pub(crate) fn check_nonzero(what: &str, v: usize) -> Result<()> {
     }
 }
 
+/// Checks that a residual is given exactly when `expected`, holding at least `len` floats.
+pub(crate) fn check_residual(given: Option<&[f32]>, expected: bool, len: usize) -> Result<()> {
+    match (given, expected) {
+        (Some(r), true) => check_buf("residual", r.len(), len),
+        (None, false) => Ok(()),
+        (Some(_), false) => invalid!("residual given to an operator created without one"),
+        (None, true) => invalid!("operator created with residual needs a residual tensor"),
+    }
+}
+
+/// Validates a `run_rows` request of an op with output shape `out` (one image, a non-empty
+/// range of rows within it, the input holding the image and the output those rows); returns
+/// the floats of the requested rows.
+pub(crate) fn check_row_request(
+    input_shape: Nhwc,
+    input_len: usize,
+    out: Nhwc,
+    rows: &std::ops::Range<usize>,
+    output_len: usize,
+) -> Result<usize> {
+    if input_shape.n != 1 {
+        return invalid!("run_rows takes one image, got a batch of {}", input_shape.n);
+    }
+    if rows.start >= rows.end || rows.end > out.h {
+        return invalid!(
+            "output rows {rows:?} are not a non-empty range within 0..{}",
+            out.h
+        );
+    }
+    check_buf("input", input_len, input_shape.len()?)?;
+    let len = rows.len() * out.w * out.c;
+    check_buf("output", output_len, len)?;
+    Ok(len)
+}
+
+/// Checks the buffers of a batch (`residual` output-shaped when given), then calls
+/// `rows(image_shape, image_input, image_output, image_residual)` for every image.
+pub(crate) fn per_image_rows(
+    input_shape: Nhwc,
+    out: Nhwc,
+    input: &[f32],
+    output: &mut [f32],
+    residual: Option<&[f32]>,
+    mut rows: impl FnMut(Nhwc, &[f32], &mut [f32], Option<&[f32]>) -> Result<()>,
+) -> Result<()> {
+    check_buf("input", input.len(), input_shape.len()?)?;
+    check_buf("output", output.len(), out.len()?)?;
+    if let Some(r) = residual {
+        check_buf("residual", r.len(), out.len()?)?;
+    }
+    let (in_img, out_img) = (input_shape.image_len()?, out.image_len()?);
+    let one = Nhwc {
+        n: 1,
+        ..input_shape
+    };
+    for b in 0..input_shape.n {
+        let res = residual.map(|r| &r[b * out_img..(b + 1) * out_img]);
+        rows(
+            one,
+            &input[b * in_img..(b + 1) * in_img],
+            &mut output[b * out_img..(b + 1) * out_img],
+            res,
+        )?;
+    }
+    Ok(())
+}
+
 /// Most zero padding on one side of a convolution whose method allows padding as wide as the
 /// window or wider (Winograd, im2col).
 pub const MAX_PADDING: usize = 1 << 16;

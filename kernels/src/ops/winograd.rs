@@ -21,10 +21,11 @@
 //! NaN or infinity in an input tile reaches all four outputs of the tile (the transforms mix
 //! every tap), where a direct convolution would spare the outputs that do not read it.
 
-use super::error::{Error, Result, invalid};
+use super::error::{Error, Result};
 use super::gemm_plan::GemmPlan;
 use super::shape::{
-    Nhwc, Padding, check_buf, check_input, check_len, check_nonzero, window_output,
+    Nhwc, Padding, check_buf, check_input, check_len, check_nonzero, check_residual,
+    check_row_request, per_image_rows, window_output,
 };
 use crate::ukernels::wgfilter::WgfilterArgs;
 use crate::ukernels::wgin::{WginArgs, WginUkernel};
@@ -169,25 +170,10 @@ impl Winograd3x3 {
         workspace: &mut [f32],
     ) -> Result<Nhwc> {
         let out = self.output_shape(input_shape)?;
-        check_buf("input", input.len(), input_shape.len()?)?;
-        check_buf("output", output.len(), out.len()?)?;
-        self.check_residual(residual, out.len()?)?;
-        let (in_img, out_img) = (input_shape.image_len()?, out.image_len()?);
-        let one = Nhwc {
-            n: 1,
-            ..input_shape
-        };
-        for b in 0..input_shape.n {
-            let res = residual.map(|r| &r[b * out_img..(b + 1) * out_img]);
-            self.run_rows(
-                one,
-                &input[b * in_img..(b + 1) * in_img],
-                &mut output[b * out_img..(b + 1) * out_img],
-                0..out.h,
-                res,
-                workspace,
-            )?;
-        }
+        check_residual(residual, self.residual, 0)?;
+        per_image_rows(input_shape, out, input, output, residual, |one, x, y, r| {
+            self.run_rows(one, x, y, 0..out.h, r, workspace)
+        })?;
         Ok(out)
     }
 
@@ -204,19 +190,8 @@ impl Winograd3x3 {
         workspace: &mut [f32],
     ) -> Result<()> {
         let out = self.output_shape(input_shape)?;
-        if input_shape.n != 1 {
-            return invalid!("run_rows takes one image, got a batch of {}", input_shape.n);
-        }
-        if rows.start >= rows.end || rows.end > out.h {
-            return invalid!(
-                "output rows {rows:?} are not a non-empty range within 0..{}",
-                out.h
-            );
-        }
-        check_buf("input", input.len(), input_shape.len()?)?;
-        let len = rows.len() * out.w * self.cout;
-        check_buf("output", output.len(), len)?;
-        self.check_residual(residual, len)?;
+        let len = check_row_request(input_shape, input.len(), out, &rows, output.len())?;
+        check_residual(residual, self.residual, len)?;
         check_buf("workspace", workspace.len(), self.workspace_len())?;
         let tiles_w = out.w.div_ceil(2);
         let first = rows.start / 2 * tiles_w;
@@ -273,14 +248,5 @@ impl Winograd3x3 {
             tile0 += tiles;
         }
         Ok(())
-    }
-
-    fn check_residual(&self, residual: Option<&[f32]>, len: usize) -> Result<()> {
-        match (residual, self.residual) {
-            (Some(r), true) => check_buf("residual", r.len(), len),
-            (None, false) => Ok(()),
-            (Some(_), false) => invalid!("residual given to a convolution created without one"),
-            (None, true) => invalid!("convolution created with residual needs a residual tensor"),
-        }
     }
 }
