@@ -12,6 +12,7 @@ pub struct Progress {
     last_decile: usize,
     tty: bool,
     enabled: bool,
+    unit: &'static str,
 }
 
 impl Progress {
@@ -25,7 +26,17 @@ impl Progress {
             last_decile: 0,
             tty: std::io::stderr().is_terminal(),
             enabled: total >= min,
+            unit: "images",
         }
+    }
+
+    /// Progress of the `total` steps of a training epoch: on a terminal only (logs get the
+    /// per-epoch lines).
+    pub fn steps(total: usize) -> Self {
+        let mut p = Progress::new(total, 2);
+        p.enabled &= p.tty;
+        p.unit = "steps";
+        p
     }
 
     /// Reports `done` items finished.
@@ -49,10 +60,11 @@ impl Progress {
         let width = 30;
         let filled = done * width / self.total.max(1);
         let line = format!(
-            "[{}{}] {done}/{} images, {:.1}/s",
+            "[{}{}] {done}/{} {}, {:.1}/s",
             "#".repeat(filled),
             ".".repeat(width - filled),
             self.total,
+            self.unit,
             done as f64 / secs
         );
         let mut err = std::io::stderr().lock();

@@ -10,7 +10,8 @@ use clap::{Args as ClapArgs, ValueEnum};
 use ruvector_cnn_kernels::ops::Nhwc;
 use ruvector_cnn_model::contrastive::{
     Augment, Distance, EpochStats, HeadKind, LastConv, Mining, OptimizerKind, ProjectionHead,
-    TrainConfig, TrainLoss, TripletOptions, train_finetune, train_simclr, train_supervised,
+    TrainConfig, TrainEvent, TrainLoss, TripletOptions, train_finetune, train_simclr,
+    train_supervised,
 };
 use ruvector_cnn_model::preprocess::Scratch;
 use ruvector_cnn_model::{ImageView, PixelFormat, Workspace};
@@ -18,6 +19,7 @@ use ruvector_cnn_model::{ImageView, PixelFormat, Workspace};
 use crate::dataset::DataArgs;
 use crate::embed::run_parallel;
 use crate::model_args::ModelArgs;
+use crate::progress::Progress;
 use crate::{CliResult, plot, store};
 
 /// Loss of `rvcnn train`.
@@ -232,7 +234,7 @@ fn simclr(
     args: &Args,
     kind: HeadKind,
     config: &TrainConfig,
-    report: impl FnMut(&EpochStats),
+    report: impl FnMut(&TrainEvent),
 ) -> CliResult<(ProjectionHead, Vec<EpochStats>, String)> {
     let set = args.data.load()?;
     let embedder = args.model.embedder(set.paths())?;
@@ -265,7 +267,7 @@ fn finetune(
     args: &Args,
     kind: HeadKind,
     config: &TrainConfig,
-    report: impl FnMut(&EpochStats),
+    report: impl FnMut(&TrainEvent),
 ) -> CliResult<(ProjectionHead, Vec<EpochStats>, String)> {
     let set = args.data.load()?;
     let embedder = args.model.embedder(set.paths())?;
@@ -376,11 +378,20 @@ pub fn run(args: &Args) -> CliResult {
         warmup_epochs: usize::from(args.epochs > 1),
         seed: args.seed,
     };
-    let report = |s: &EpochStats| {
-        eprintln!(
+    let mut bar: Option<Progress> = None;
+    let report = |e: &TrainEvent| match e {
+        TrainEvent::Step { step, steps, .. } => {
+            if *step == 1 {
+                bar = Some(Progress::steps(*steps));
+            }
+            if let Some(b) = bar.as_mut() {
+                b.update(*step);
+            }
+        }
+        TrainEvent::Epoch(s) => eprintln!(
             "epoch {:>3}/{}  loss {:.5}  lr {:.2e}  {:.1} s",
             s.epoch, args.epochs, s.loss, s.lr, s.seconds
-        );
+        ),
     };
     let (head, stats, backbone) = if args.simclr {
         simclr(args, kind, &config, report)?

@@ -6,7 +6,7 @@
 use ruvector_cnn_model::Weights;
 use ruvector_cnn_model::contrastive::{
     CosineSchedule, Distance, EpochStats, HeadKind, Mining, Optimizer, OptimizerKind,
-    ProjectionHead, TrainConfig, TrainLoss, TripletOptions, train_supervised,
+    ProjectionHead, TrainConfig, TrainEvent, TrainLoss, TripletOptions, train_supervised,
 };
 
 mod common;
@@ -231,8 +231,12 @@ fn training_a_head_raises_recall_and_is_deterministic() {
         let run = || {
             let mut head = ProjectionHead::new(HeadKind::Mlp { hidden: 32 }, d, 8, 5).unwrap();
             let mut seen: Vec<EpochStats> = Vec::new();
-            let stats =
-                train_supervised(&mut head, &x, &labels, &config, |s| seen.push(*s)).unwrap();
+            let stats = train_supervised(&mut head, &x, &labels, &config, |e| {
+                if let TrainEvent::Epoch(s) = e {
+                    seen.push(*s);
+                }
+            })
+            .unwrap();
             assert_eq!(stats, seen);
             let y = head.forward(&x, labels.len()).unwrap().to_vec();
             (stats, y)

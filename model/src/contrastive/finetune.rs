@@ -19,7 +19,9 @@ use super::backprop::{
 };
 use super::head::ProjectionHead;
 use super::loss::{normalize, normalize_backward};
-use super::train::{Batches, EpochStats, LabelSampler, TrainConfig, check_config, run_epochs};
+use super::train::{
+    Batches, EpochStats, LabelSampler, TrainConfig, TrainEvent, check_config, run_epochs,
+};
 use crate::arch::{Arch, Spec};
 use crate::error::{Error, Result};
 use crate::network::fold;
@@ -212,7 +214,7 @@ pub fn train_finetune(
     pixels: usize,
     trunk: impl FnMut(&[usize], &mut [f32]) -> Result<()>,
     config: &TrainConfig,
-    progress: impl FnMut(&EpochStats),
+    progress: impl FnMut(&TrainEvent),
 ) -> Result<Vec<EpochStats>> {
     check_config(config)?;
     if head.input_dim() != conv.cout() || pixels == 0 {

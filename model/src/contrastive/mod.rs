@@ -17,4 +17,4 @@ pub use head::{HeadKind, ProjectionHead};
 pub use loss::{Distance, LossWorkspace, Mining, TripletOptions, info_nce, nt_xent, triplet};
 pub use optim::{CosineSchedule, Optimizer, OptimizerKind};
 pub use real::Real;
-pub use train::{EpochStats, TrainConfig, TrainLoss, train_simclr, train_supervised};
+pub use train::{EpochStats, TrainConfig, TrainEvent, TrainLoss, train_simclr, train_supervised};

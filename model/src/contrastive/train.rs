@@ -91,6 +91,24 @@ pub struct EpochStats {
     pub seconds: f64,
 }
 
+/// What the progress callback of the training functions sees.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TrainEvent {
+    /// A step finished: `step` (1-based) of the `steps` of `epoch` (1-based), with its loss.
+    Step {
+        /// Epoch.
+        epoch: usize,
+        /// Step within the epoch.
+        step: usize,
+        /// Steps per epoch.
+        steps: usize,
+        /// The step's loss.
+        loss: f64,
+    },
+    /// An epoch finished.
+    Epoch(EpochStats),
+}
+
 /// Most items of one class in a triplet batch.
 pub const MAX_PER_CLASS: usize = 64;
 
@@ -103,13 +121,13 @@ fn pick(rng: &mut SplitMix, pool: &mut [usize], k: usize) {
 }
 
 /// Trains `head` on `embeddings` (`labels.len()` rows of the head's input width) with
-/// `config`, calling `progress` after each epoch; returns every epoch's statistics.
+/// `config`, calling `progress` after each step and epoch; returns every epoch's statistics.
 pub fn train_supervised(
     head: &mut ProjectionHead,
     embeddings: &[f32],
     labels: &[u32],
     config: &TrainConfig,
-    progress: impl FnMut(&EpochStats),
+    progress: impl FnMut(&TrainEvent),
 ) -> Result<Vec<EpochStats>> {
     let (n, d) = (labels.len(), head.input_dim());
     if n == 0 || embeddings.len() != n * d {
@@ -258,7 +276,7 @@ pub fn train_simclr(
     count: usize,
     mut embed: impl FnMut(&[(usize, u64)], &mut [f32]) -> Result<()>,
     config: &TrainConfig,
-    progress: impl FnMut(&EpochStats),
+    progress: impl FnMut(&TrainEvent),
 ) -> Result<Vec<EpochStats>> {
     check_config(config)?;
     if matches!(config.loss, TrainLoss::Triplet { .. }) {
@@ -317,7 +335,7 @@ pub(crate) fn run_epochs(
     rows: usize,
     steps_per_epoch: usize,
     batches: &mut impl Batches,
-    mut progress: impl FnMut(&EpochStats),
+    mut progress: impl FnMut(&TrainEvent),
 ) -> Result<Vec<EpochStats>> {
     let schedule = CosineSchedule {
         base: config.lr,
@@ -336,7 +354,7 @@ pub(crate) fn run_epochs(
         let start = Instant::now();
         let mut sum = 0.0;
         let mut lr = schedule.lr(step);
-        for _ in 0..steps_per_epoch {
+        for k in 0..steps_per_epoch {
             batches.fill(&mut x, &mut batch_labels)?;
             let y = head.forward(&x, rows)?;
             let loss = match config.loss {
@@ -358,6 +376,12 @@ pub(crate) fn run_epochs(
                 )?,
             };
             sum += loss;
+            progress(&TrainEvent::Step {
+                epoch,
+                step: k + 1,
+                steps: steps_per_epoch,
+                loss,
+            });
             let dx = head.backward(&grad)?;
             batches.backward(dx)?;
             lr = schedule.lr(step);
@@ -372,7 +396,7 @@ pub(crate) fn run_epochs(
             lr,
             seconds: start.elapsed().as_secs_f64(),
         };
-        progress(&s);
+        progress(&TrainEvent::Epoch(s));
         stats.push(s);
     }
     Ok(stats)
