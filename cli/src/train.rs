@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args as ClapArgs, ValueEnum};
 use ruvector_cnn_kernels::ops::Nhwc;
 use ruvector_cnn_model::contrastive::{
-    Augment, Distance, EpochStats, HeadKind, LastConv, Mining, OptimizerKind, ProjectionHead,
+    Augment, Distance, EpochStats, HeadKind, Mining, OptimizerKind, ProjectionHead, Tail,
     TrainConfig, TrainEvent, TrainLoss, TripletOptions, train_finetune, train_simclr,
     train_supervised,
 };
@@ -67,11 +67,14 @@ pub struct Args {
     /// resized crop, flip, colour jitter, grayscale), embedded by the backbone every step.
     #[arg(long, conflicts_with = "finetune")]
     pub simclr: bool,
-    /// Also train the backbone's last convolution (f32 models; every step runs the frozen
-    /// layers below it on the batch's images); the tuned backbone is written to
-    /// --out-backbone.
+    /// Also train the backbone's last convolution and its last --finetune-blocks blocks
+    /// (f32 models; every step runs the frozen layers below on the batch's images); the tuned
+    /// backbone is written to --out-backbone.
     #[arg(long, requires = "out_backbone")]
     pub finetune: bool,
+    /// Inverted-residual blocks below the last convolution that --finetune also trains.
+    #[arg(long, default_value_t = 0, requires = "finetune")]
+    pub finetune_blocks: usize,
     /// Where --finetune writes the tuned backbone (.safetensors, torchvision keys; use it
     /// with --weights, together with the head).
     #[arg(long, value_name = "FILE")]
@@ -276,14 +279,15 @@ fn finetune(
         .ok_or("--finetune trains f32 models (drop --int8)")?;
     let backbone = args.model.label(&embedder);
     let weights = args.model.weights()?;
-    let mut conv = LastConv::from_weights(net.arch(), net.width_mult(), &weights)
+    let blocks = args.finetune_blocks;
+    let mut tail = Tail::from_weights(net.arch(), net.width_mult(), &weights, blocks)
         .map_err(|e| e.to_string())?;
-    let mut head =
-        ProjectionHead::new(kind, conv.cout(), args.dim, args.seed).map_err(|e| e.to_string())?;
+    let mut head = ProjectionHead::new(kind, tail.last.cout(), args.dim, args.seed)
+        .map_err(|e| e.to_string())?;
     announce(&head, set.len(), &config.loss);
     let pre = embedder.options().preprocess;
     let shape = Nhwc::new(1, pre.size, pre.size, 3);
-    // The trunk's output size, from one image.
+    // The frozen trunk's output (the tail's input) of image `i`.
     let trunk_of = |i: usize| -> CliResult<Vec<f32>> {
         set.with_image(i, |v| {
             let mut x = vec![0f32; pre.tensor_len()];
@@ -291,26 +295,31 @@ fn finetune(
                 .map_err(|e| e.to_string())?;
             let mut ws = Workspace::default();
             let mut out = Vec::new();
-            net.last_conv_input(shape, &x, &mut ws, &mut out)
+            net.tail_input(blocks, shape, &x, &mut ws, &mut out)
                 .map_err(|e| e.to_string())?;
             Ok(out)
         })
     };
     let per_image = trunk_of(0)?.len();
-    let pixels = per_image / conv.cin();
+    // Square inputs give square feature maps.
+    let side = ((per_image / tail.cin()) as f64).sqrt().round() as usize;
+    if side * side * tail.cin() != per_image {
+        return Err(format!("unexpected trunk output of {per_image} values"));
+    }
+    let hw = (side, side);
     let trunk = |items: &[usize], out: &mut [f32]| {
         gather(out, per_image, items.len(), args.model.threads, |j| {
             trunk_of(items[j])
         })
     };
     let labels = set.labels().to_vec();
-    let stats = train_finetune(&mut head, &mut conv, &labels, pixels, trunk, config, report)
+    let stats = train_finetune(&mut head, &mut tail, &labels, hw, trunk, config, report)
         .map_err(|e| e.to_string())?;
     let out = args
         .out_backbone
         .as_ref()
         .ok_or("--finetune needs --out-backbone")?;
-    let tuned = conv.export(&weights).map_err(|e| e.to_string())?;
+    let tuned = tail.export(&weights).map_err(|e| e.to_string())?;
     let bytes = tuned.to_safetensors().map_err(|e| e.to_string())?;
     std::fs::write(out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
     eprintln!("rvcnn: tuned backbone written to {}", out.display());

@@ -378,6 +378,8 @@ fn train_a_head_then_eval_and_embed_with_it() {
             "train",
             idx.as_str(),
             "--finetune",
+            "--finetune-blocks",
+            "2",
             "--out-backbone",
             tuned.as_str(),
         ][..],

@@ -770,36 +770,38 @@ impl Network {
         )
     }
 
-    /// The input of the last convolution (the last block's output, `pixels × channels`) for
-    /// one image (`input_shape.n == 1`): what fine-tuning the top
-    /// ([`crate::contrastive::train_finetune`]) starts from. Runs the whole network once.
-    pub fn last_conv_input(
+    /// The input of the trainable tail of `blocks` blocks plus the last convolution
+    /// ([`crate::contrastive::Tail`]) for one image (`input_shape.n == 1`): the output of the
+    /// block before the tail (or of the stem) into `out` (`height × width × channels`
+    /// values); returns `(height, width)`. Runs the whole network once.
+    pub fn tail_input(
         &self,
+        blocks: usize,
         input_shape: Nhwc,
         input: &[f32],
         ws: &mut Workspace,
         out: &mut Vec<f32>,
-    ) -> Result<()> {
-        if input_shape.n != 1 {
-            return Err(Error::InvalidArgument(
-                "last_conv_input takes one image".into(),
-            ));
+    ) -> Result<(usize, usize)> {
+        if input_shape.n != 1 || blocks > self.blocks.len() {
+            return Err(Error::InvalidArgument(format!(
+                "tail_input takes one image and at most {} blocks",
+                self.blocks.len()
+            )));
         }
-        let name = self
-            .blocks
-            .last()
-            .map(|b| b.name.clone())
-            .unwrap_or_default();
+        let split = self.blocks.len() - blocks;
+        let mut s = self.stem.output_shape(input_shape).layer("features.0")?;
+        s = blocks_sizes(&self.blocks[..split], s, &mut 0, &mut 0)?;
+        let name = match split {
+            0 => "features.0".to_string(),
+            k => self.blocks[k - 1].name.clone(),
+        };
         out.clear();
         self.observe(input_shape, input, ws, &mut |n, data, _| {
             if n == name {
                 out.extend_from_slice(data);
             }
         })?;
-        if out.is_empty() {
-            return Err(Error::InvalidArgument("the network has no blocks".into()));
-        }
-        Ok(())
+        Ok((s.h, s.w))
     }
 
     /// Like [`Network::forward`], with the batch split into `workspaces.len()` contiguous

@@ -12,7 +12,7 @@ pub mod real;
 pub mod train;
 
 pub use augment::Augment;
-pub use finetune::{LastConv, train_finetune};
+pub use finetune::{LastConv, Tail, train_finetune};
 pub use head::{HeadKind, ProjectionHead};
 pub use loss::{Distance, LossWorkspace, Mining, TripletOptions, info_nce, nt_xent, triplet};
 pub use optim::{CosineSchedule, Optimizer, OptimizerKind};
