@@ -14,7 +14,11 @@ use crate::{CliResult, files};
 #[derive(clap::Args)]
 pub struct DataArgs {
     /// Folder with one sub-folder of images per class, or an IDX image file (with --labels).
-    pub data: PathBuf,
+    #[arg(required_unless_present = "data_flag", conflicts_with = "data_flag")]
+    pub data: Option<PathBuf>,
+    /// The same as the positional DATA.
+    #[arg(long = "data", value_name = "DATA", id = "data_flag")]
+    pub data_flag: Option<PathBuf>,
     /// The IDX label file of an IDX image file.
     #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
@@ -24,9 +28,17 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
+    /// The data path (positional or `--data`).
+    pub fn path(&self) -> CliResult<&Path> {
+        self.data
+            .as_deref()
+            .or(self.data_flag.as_deref())
+            .ok_or_else(|| "give the images as DATA or --data".to_string())
+    }
+
     /// Loads the set.
     pub fn load(&self) -> CliResult<Dataset> {
-        Dataset::load(&self.data, self.labels.as_deref(), self.per_class)
+        Dataset::load(self.path()?, self.labels.as_deref(), self.per_class)
     }
 }
 

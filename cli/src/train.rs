@@ -166,7 +166,7 @@ fn embeddings(args: &Args) -> CliResult<(Vec<u32>, Vec<f32>, usize, String)> {
     let label = args.model.label(&embedder);
     let key = format!(
         "{}\n{:?}\n{label}\n{}\n",
-        args.data.data.display(),
+        args.data.path()?.display(),
         args.data.per_class,
         set.len()
     );

@@ -316,6 +316,20 @@ fn train_a_head_then_eval_and_embed_with_it() {
         out.status.success() && err.contains("24 embeddings from"),
         "{err}"
     );
+    // `--data` spells the positional argument too (the same cache key).
+    let args = [
+        &["train", "--data", idx.as_str(), "--out", head.as_str()][..],
+        &data,
+        &["--cache", cache.as_str(), "--epochs", "1", "--dim", "8"],
+        &MODEL,
+        &small,
+    ];
+    let out = rvcnn(&args.concat());
+    let err = text(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("24 embeddings from"),
+        "{err}"
+    );
     let eval =
         |extra: &[&str]| rvcnn(&[&["eval", idx.as_str()][..], &data, extra, &small].concat());
     let out = eval(&[&["--head", head.as_str()][..], &MODEL].concat());
