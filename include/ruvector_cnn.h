@@ -425,8 +425,8 @@ rvcnn_status rvcnn_embedder_embed_batch(const rvcnn_embedder *embedder,
 
 // Writes the name of the ISA level objects created now run at: the CPU's best level, capped
 // by the `RVCNN_ISA` environment variable and by `rvcnn_isa_cap` — `"scalar"`, `"avx2fma"`,
-// `"avxvnni"`, `"avx512f"` or `"avx512vnni"` (tiers in that order; the VNNI levels add INT8
-// kernels). `*name` receives a static NUL-terminated string.
+// `"avxvnni"`, `"avx512f"` or `"avx512vnni"` on x86 (tiers in that order; the VNNI levels add
+// INT8 kernels), `"scalar"` or `"neon"` on aarch64. `*name` receives a static NUL-terminated string.
 //
 // # Safety
 // `name` must be NULL or valid for writing one pointer.
@@ -439,8 +439,9 @@ rvcnn_status rvcnn_isa_active(const char **name);
 rvcnn_status rvcnn_isa_detected(const char **name);
 
 // Caps the ISA level of objects created from now on (embedders and operators; existing
-// objects keep their kernels): `"scalar"`, `"avx2fma"`, `"avxvnni"`, `"avx512f"` or
-// `"avx512vnni"`, or NULL to remove the cap. A cap above what the CPU has changes nothing. Process-wide and thread-safe.
+// objects keep their kernels): `"scalar"`, `"avx2fma"`, `"avxvnni"`, `"avx512f"`,
+// `"avx512vnni"` or `"neon"`, or NULL to remove the cap. A cap above what the CPU has
+// changes nothing. Process-wide and thread-safe.
 //
 // # Safety
 // `name` must be NULL or a NUL-terminated string.

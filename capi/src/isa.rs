@@ -36,13 +36,14 @@ fn isa_name(level: Isa) -> *const c_char {
         Isa::AvxVnni => c"avxvnni".as_ptr(),
         Isa::Avx512F => c"avx512f".as_ptr(),
         Isa::Avx512Vnni => c"avx512vnni".as_ptr(),
+        Isa::Neon => c"neon".as_ptr(),
     }
 }
 
 /// Writes the name of the ISA level objects created now run at: the CPU's best level, capped
 /// by the `RVCNN_ISA` environment variable and by `rvcnn_isa_cap` — `"scalar"`, `"avx2fma"`,
-/// `"avxvnni"`, `"avx512f"` or `"avx512vnni"` (tiers in that order; the VNNI levels add INT8
-/// kernels). `*name` receives a static NUL-terminated string.
+/// `"avxvnni"`, `"avx512f"` or `"avx512vnni"` on x86 (tiers in that order; the VNNI levels add
+/// INT8 kernels), `"scalar"` or `"neon"` on aarch64. `*name` receives a static NUL-terminated string.
 ///
 /// # Safety
 /// `name` must be NULL or valid for writing one pointer.
@@ -71,8 +72,9 @@ pub unsafe extern "C" fn rvcnn_isa_detected(name: *mut *const c_char) -> rvcnn_s
 }
 
 /// Caps the ISA level of objects created from now on (embedders and operators; existing
-/// objects keep their kernels): `"scalar"`, `"avx2fma"`, `"avxvnni"`, `"avx512f"` or
-/// `"avx512vnni"`, or NULL to remove the cap. A cap above what the CPU has changes nothing. Process-wide and thread-safe.
+/// objects keep their kernels): `"scalar"`, `"avx2fma"`, `"avxvnni"`, `"avx512f"`,
+/// `"avx512vnni"` or `"neon"`, or NULL to remove the cap. A cap above what the CPU has
+/// changes nothing. Process-wide and thread-safe.
 ///
 /// # Safety
 /// `name` must be NULL or a NUL-terminated string.

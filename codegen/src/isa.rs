@@ -16,16 +16,19 @@ pub enum Isa {
     Avx512F,
     /// x86 AVX-512 F/BW/VL + VNNI (512-bit `vpdpbusd`); INT8 families only.
     Avx512Vnni,
+    /// aarch64 Advanced SIMD (NEON), 4 lanes; tails through partial loads and stores.
+    Neon,
 }
 
 impl Isa {
     /// Every ISA, lowest tier first.
-    pub const ALL: [Isa; 5] = [
+    pub const ALL: [Isa; 6] = [
         Isa::Scalar,
         Isa::Avx2Fma,
         Isa::AvxVnni,
         Isa::Avx512F,
         Isa::Avx512Vnni,
+        Isa::Neon,
     ];
 
     /// The short name used in kernel ids, module names and `RVCNN_ISA`.
@@ -36,6 +39,7 @@ impl Isa {
             Isa::AvxVnni => "avxvnni",
             Isa::Avx512F => "avx512f",
             Isa::Avx512Vnni => "avx512vnni",
+            Isa::Neon => "neon",
         }
     }
 
@@ -47,6 +51,7 @@ impl Isa {
             Isa::AvxVnni => "Isa::AvxVnni",
             Isa::Avx512F => "Isa::Avx512F",
             Isa::Avx512Vnni => "Isa::Avx512Vnni",
+            Isa::Neon => "Isa::Neon",
         }
     }
 
@@ -58,6 +63,7 @@ impl Isa {
             Isa::AvxVnni => Some("avx2,fma,avxvnni"),
             Isa::Avx512F => Some("avx512f"),
             Isa::Avx512Vnni => Some("avx512f,avx512bw,avx512vl,avx512vnni"),
+            Isa::Neon => Some("neon"),
         }
     }
 
@@ -68,6 +74,7 @@ impl Isa {
             Isa::Avx2Fma | Isa::AvxVnni | Isa::Avx512F | Isa::Avx512Vnni => {
                 Some(r#"any(target_arch = "x86", target_arch = "x86_64")"#)
             }
+            Isa::Neon => Some(r#"target_arch = "aarch64""#),
         }
     }
 
@@ -77,6 +84,7 @@ impl Isa {
             Isa::Scalar => 1,
             Isa::Avx2Fma | Isa::AvxVnni => 8,
             Isa::Avx512F | Isa::Avx512Vnni => 16,
+            Isa::Neon => 4,
         }
     }
 
@@ -84,7 +92,7 @@ impl Isa {
     pub fn vector_regs(self) -> usize {
         match self {
             Isa::Scalar | Isa::Avx2Fma | Isa::AvxVnni => 16,
-            Isa::Avx512F | Isa::Avx512Vnni => 32,
+            Isa::Avx512F | Isa::Avx512Vnni | Isa::Neon => 32,
         }
     }
 
@@ -94,6 +102,7 @@ impl Isa {
             Isa::Scalar => &Scalar,
             Isa::Avx2Fma | Isa::AvxVnni => &Avx2Fma,
             Isa::Avx512F | Isa::Avx512Vnni => &Avx512F,
+            Isa::Neon => &Neon,
         }
     }
 }
@@ -298,6 +307,62 @@ impl Vocab for Avx512F {
     }
 }
 
+/// aarch64 NEON: 128-bit vectors; a mask is a lane count, tails go through
+/// `crate::simd::neon::{load_partial, store_partial}` (a copy through a 4-lane buffer).
+struct Neon;
+
+impl Vocab for Neon {
+    fn imports(&self) -> &'static [&'static str] {
+        &[
+            "use core::arch::aarch64::*;",
+            "#[allow(unused_imports)] // not every family has tails",
+            "use crate::simd::neon::*;",
+        ]
+    }
+    fn vec_ty(&self) -> &'static str {
+        "float32x4_t"
+    }
+    fn zero(&self) -> String {
+        "vdupq_n_f32(0.0)".into()
+    }
+    fn splat(&self, x: &str) -> String {
+        format!("vdupq_n_f32({x})")
+    }
+    fn load(&self, p: &str) -> String {
+        format!("vld1q_f32({p})")
+    }
+    fn store(&self, p: &str, v: &str) -> String {
+        format!("vst1q_f32({p}, {v})")
+    }
+    fn mask(&self, count: &str) -> String {
+        count.to_string()
+    }
+    fn load_masked(&self, p: &str, m: &str) -> String {
+        format!("load_partial({p}, {m})")
+    }
+    fn store_masked(&self, p: &str, m: &str, v: &str) -> String {
+        format!("store_partial({p}, {m}, {v})")
+    }
+    fn fma(&self, a: &str, b: &str, c: &str) -> String {
+        format!("vfmaq_f32({c}, {a}, {b})")
+    }
+    fn add(&self, a: &str, b: &str) -> String {
+        format!("vaddq_f32({a}, {b})")
+    }
+    fn sub(&self, a: &str, b: &str) -> String {
+        format!("vsubq_f32({a}, {b})")
+    }
+    fn mul(&self, a: &str, b: &str) -> String {
+        format!("vmulq_f32({a}, {b})")
+    }
+    fn max(&self, a: &str, b: &str) -> String {
+        format!("vmax_x86({a}, {b})")
+    }
+    fn min(&self, a: &str, b: &str) -> String {
+        format!("vmin_x86({a}, {b})")
+    }
+}
+
 impl Isa {
     /// The spelling of this ISA's INT8 operations, for the levels that have INT8 kernels.
     pub fn int_vocab(self) -> Option<&'static dyn IntVocab> {
@@ -305,7 +370,7 @@ impl Isa {
             Isa::Scalar => Some(&ScalarInt),
             Isa::Avx2Fma => Some(&Avx2Int { dot: Dot4::Split }),
             Isa::AvxVnni => Some(&Avx2Int { dot: Dot4::VexVnni }),
-            Isa::Avx512F => None,
+            Isa::Avx512F | Isa::Neon => None,
             Isa::Avx512Vnni => Some(&Avx512Int),
         }
     }

@@ -439,7 +439,7 @@ struct IsaRow {
     qconvert: Option<(usize, usize)>,
 }
 
-const ROWS: [IsaRow; 5] = [
+const ROWS: [IsaRow; 6] = [
     IsaRow {
         isa: Isa::Scalar,
         f32: Some(F32Tiles {
@@ -510,6 +510,21 @@ const ROWS: [IsaRow; 5] = [
         qgemm: &[(8, 32), (4, 32), (1, 32), (8, 16), (1, 16)],
         qdw_cbs: &[64, 32],
         qconvert: Some((64, 32)),
+    },
+    IsaRow {
+        isa: Isa::Neon,
+        f32: Some(F32Tiles {
+            gemm: &[(8, 8), (4, 8), (1, 8), (6, 16), (1, 16)],
+            dw: &[(8, 4)],
+            conv: (4, 8),
+            stem: (4, 8),
+            chan_cb: 8,
+            vact_n: 16,
+            wino_cb: 4,
+        }),
+        qgemm: &[],
+        qdw_cbs: &[],
+        qconvert: None,
     },
 ];
 

@@ -28,16 +28,19 @@ pub enum Isa {
     Avx512F = 3,
     /// x86 AVX-512 F/BW/VL + VNNI (512-bit `vpdpbusd`): INT8 kernels only.
     Avx512Vnni = 4,
+    /// aarch64 Advanced SIMD (NEON), always present on aarch64: f32 kernels.
+    Neon = 5,
 }
 
 impl Isa {
     /// Every level, lowest tier first.
-    pub const ALL: [Isa; 5] = [
+    pub const ALL: [Isa; 6] = [
         Isa::Scalar,
         Isa::Avx2Fma,
         Isa::AvxVnni,
         Isa::Avx512F,
         Isa::Avx512Vnni,
+        Isa::Neon,
     ];
 
     /// Short name used in kernel ids and `RVCNN_ISA` (`"avx512f"`).
@@ -48,6 +51,7 @@ impl Isa {
             Isa::AvxVnni => "avxvnni",
             Isa::Avx512F => "avx512f",
             Isa::Avx512Vnni => "avx512vnni",
+            Isa::Neon => "neon",
         }
     }
 
@@ -57,6 +61,7 @@ impl Isa {
             Isa::Scalar => 1,
             Isa::Avx2Fma | Isa::AvxVnni => 8,
             Isa::Avx512F | Isa::Avx512Vnni => 16,
+            Isa::Neon => 4,
         }
     }
 
@@ -67,7 +72,7 @@ impl Isa {
 
     /// Whether INT8 kernels are generated for this level.
     pub const fn has_int8_kernels(self) -> bool {
-        !matches!(self, Isa::Avx512F)
+        !matches!(self, Isa::Avx512F | Isa::Neon)
     }
 
     /// Parses a name produced by [`Isa::name`].
@@ -194,7 +199,12 @@ pub fn detected() -> IsaSet {
         {
             x86::detect()
         }
-        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+        // NEON is part of the aarch64 baseline.
+        #[cfg(target_arch = "aarch64")]
+        {
+            IsaSet::scalar().with(Isa::Neon)
+        }
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
         {
             IsaSet::scalar()
         }

@@ -13,19 +13,28 @@ pub fn fma_peak_gflops(level: Isa, iters: u64) -> Option<f64> {
         return None;
     }
     let start = Instant::now();
-    let lanes: u64 = match level {
-        Isa::Scalar => return None,
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        // SAFETY: the CPU supports `level` (checked above).
-        Isa::Avx2Fma | Isa::AvxVnni => unsafe { x86::chains_avx2(iters) },
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        // SAFETY: the CPU supports `level` (checked above).
-        Isa::Avx512F | Isa::Avx512Vnni => unsafe { x86::chains_avx512(iters) },
-        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
-        _ => return None,
-    };
+    let lanes = chains(level, iters)?;
     let secs = start.elapsed().as_secs_f64();
     Some((iters * 12 * lanes * 2) as f64 / secs / 1e9)
+}
+
+/// Runs the FMA chains of `level` (`iters` rounds) and returns its f32 lanes, if it has a
+/// probe here.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+fn chains(level: Isa, iters: u64) -> Option<u64> {
+    match level {
+        // SAFETY: the caller checked that the CPU supports `level`.
+        Isa::Avx2Fma | Isa::AvxVnni => Some(unsafe { x86::chains_avx2(iters) }),
+        // SAFETY: as above.
+        Isa::Avx512F | Isa::Avx512Vnni => Some(unsafe { x86::chains_avx512(iters) }),
+        _ => None,
+    }
+}
+
+/// No probe off x86.
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+fn chains(_level: Isa, _iters: u64) -> Option<u64> {
+    None
 }
 
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
