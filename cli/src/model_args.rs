@@ -255,13 +255,17 @@ impl ModelArgs {
     /// on the first of `inputs`) or when the weights file holds calibrated ranges
     /// (`rvcnn quantize --out`), else f32.
     pub fn embedder(&self, inputs: &[PathBuf]) -> CliResult<Embedder> {
-        let w = self.weights()?;
+        self.embedder_from(&self.weights()?, inputs)
+    }
+
+    /// [`Self::embedder`] for weights already loaded (`self.weights()`).
+    pub fn embedder_from(&self, w: &Weights, inputs: &[PathBuf]) -> CliResult<Embedder> {
         let table = self.table()?;
         if !self.int8 && w.metadata(quantized::RANGES_KEY).is_none() {
-            let net = Network::from_metadata(&w, &table).map_err(|e| e.to_string())?;
+            let net = Network::from_metadata(w, &table).map_err(|e| e.to_string())?;
             return Embedder::new(net, self.options()).map_err(|e| e.to_string());
         }
-        if let Some(q) = quantized::from_weights(&w, &table).map_err(|e| e.to_string())? {
+        if let Some(q) = quantized::from_weights(w, &table).map_err(|e| e.to_string())? {
             return Embedder::new_quantized(q, self.options()).map_err(|e| e.to_string());
         }
         let method = RangeMethod::parse(&self.calib_method).map_err(|e| e.to_string())?;
@@ -279,7 +283,7 @@ impl ModelArgs {
             "rvcnn: calibrating INT8 ranges on {} images ({method:?})",
             views.len()
         );
-        Embedder::quantize(&w, &views, method, self.options(), &table).map_err(|e| e.to_string())
+        Embedder::quantize(w, &views, method, self.options(), &table).map_err(|e| e.to_string())
     }
 }
 

@@ -5,6 +5,7 @@
 //! curve as PNG.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use clap::{Args as ClapArgs, ValueEnum};
 use ruvector_cnn_kernels::ops::Nhwc;
@@ -273,12 +274,12 @@ fn finetune(
     report: impl FnMut(&TrainEvent),
 ) -> CliResult<(ProjectionHead, Vec<EpochStats>, String)> {
     let set = args.data.load()?;
-    let embedder = args.model.embedder(set.paths())?;
+    let weights = args.model.weights()?;
+    let embedder = args.model.embedder_from(&weights, set.paths())?;
     let net = embedder
         .network()
         .ok_or("--finetune trains f32 models (drop --int8)")?;
     let backbone = args.model.label(&embedder);
-    let weights = args.model.weights()?;
     let blocks = args.finetune_blocks;
     let mut tail = Tail::from_weights(net.arch(), net.width_mult(), &weights, blocks)
         .map_err(|e| e.to_string())?;
@@ -287,29 +288,33 @@ fn finetune(
     announce(&head, set.len(), &config.loss);
     let pre = embedder.options().preprocess;
     let shape = Nhwc::new(1, pre.size, pre.size, 3);
-    // The frozen trunk's output (the tail's input) of image `i`.
-    let trunk_of = |i: usize| -> CliResult<Vec<f32>> {
-        set.with_image(i, |v| {
+    // The frozen trunk's output (the tail's input) of image `i` and its (height, width);
+    // workspaces are kept for the next image rather than allocated per image.
+    let spare: Mutex<Vec<(Workspace, Scratch)>> = Mutex::new(Vec::new());
+    let trunk_of = |i: usize| -> CliResult<(Vec<f32>, (usize, usize))> {
+        let (mut ws, mut scratch) = spare
+            .lock()
+            .map_err(|e| e.to_string())?
+            .pop()
+            .unwrap_or_default();
+        let result = set.with_image(i, |v| {
             let mut x = vec![0f32; pre.tensor_len()];
-            pre.run(v, &mut x, &mut Scratch::default())
+            pre.run(v, &mut x, &mut scratch)
                 .map_err(|e| e.to_string())?;
-            let mut ws = Workspace::default();
             let mut out = Vec::new();
-            net.tail_input(blocks, shape, &x, &mut ws, &mut out)
+            let hw = net
+                .tail_input(blocks, shape, &x, &mut ws, &mut out)
                 .map_err(|e| e.to_string())?;
-            Ok(out)
-        })
+            Ok((out, hw))
+        });
+        spare.lock().map_err(|e| e.to_string())?.push((ws, scratch));
+        result
     };
-    let per_image = trunk_of(0)?.len();
-    // Square inputs give square feature maps.
-    let side = ((per_image / tail.cin()) as f64).sqrt().round() as usize;
-    if side * side * tail.cin() != per_image {
-        return Err(format!("unexpected trunk output of {per_image} values"));
-    }
-    let hw = (side, side);
+    let (first, hw) = trunk_of(0)?;
+    let per_image = first.len();
     let trunk = |items: &[usize], out: &mut [f32]| {
         gather(out, per_image, items.len(), args.model.threads, |j| {
-            trunk_of(items[j])
+            trunk_of(items[j]).map(|(acts, _)| acts)
         })
     };
     let labels = set.labels().to_vec();

@@ -221,6 +221,19 @@ fn check_width(width: f32) -> Result<f64> {
     }
 }
 
+impl SeSpec {
+    /// `(key, shape)` of `fc1.weight`, `fc1.bias`, `fc2.weight`, `fc2.bias`.
+    pub(crate) fn tensors(&self) -> [(String, Vec<usize>); 4] {
+        let (c, q, p) = (self.channels, self.squeeze, &self.prefix);
+        [
+            (format!("{p}.fc1.weight"), vec![q, c, 1, 1]),
+            (format!("{p}.fc1.bias"), vec![q]),
+            (format!("{p}.fc2.weight"), vec![c, q, 1, 1]),
+            (format!("{p}.fc2.bias"), vec![c]),
+        ]
+    }
+}
+
 impl Spec {
     /// The spec of `arch` at `width_mult` (torchvision's default is 1.0).
     pub(crate) fn new(arch: Arch, width_mult: f32) -> Result<Spec> {
@@ -235,7 +248,7 @@ impl Spec {
 
 impl ConvBn {
     /// `(key, shape)` of the conv weight and the four BatchNorm tensors.
-    fn tensors(&self, out: &mut Vec<(String, Vec<usize>)>) {
+    pub(crate) fn tensors(&self, out: &mut Vec<(String, Vec<usize>)>) {
         let per_out = if self.depthwise { 1 } else { self.cin };
         out.push((
             self.weight.clone(),
@@ -259,11 +272,7 @@ impl Spec {
             }
             b.dw.tensors(&mut out);
             if let Some(se) = &b.se {
-                let (c, q, p) = (se.channels, se.squeeze, &se.prefix);
-                out.push((format!("{p}.fc1.weight"), vec![q, c, 1, 1]));
-                out.push((format!("{p}.fc1.bias"), vec![q]));
-                out.push((format!("{p}.fc2.weight"), vec![c, q, 1, 1]));
-                out.push((format!("{p}.fc2.bias"), vec![c]));
+                out.extend(se.tensors());
             }
             b.project.tensors(&mut out);
         }

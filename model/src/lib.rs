@@ -14,6 +14,7 @@
 //!   and converted without PyTorch.
 
 pub mod arch;
+mod buffers;
 pub mod contrastive;
 pub mod embedder;
 pub mod error;

@@ -13,6 +13,7 @@ use ruvector_cnn_kernels::parallel::{MAX_THREADS, ThreadPool};
 use ruvector_cnn_kernels::{Activation, KernelTable};
 
 use crate::arch::{Arch, BlockSpec, ConvBn, LinearSpec, SeSpec, Spec};
+use crate::buffers::grow;
 use crate::error::{Error, OpContext, Result};
 use crate::split;
 use crate::weights::{Reader, Weights};
@@ -177,13 +178,6 @@ pub struct Workspace {
     head: [Vec<f32>; 2],
 }
 
-/// Grows `v` to at least `len` floats (never shrinks, so steady-state calls do not allocate).
-pub(crate) fn ensure(v: &mut Vec<f32>, len: usize) {
-    if v.len() < len {
-        v.resize(len, 0.0);
-    }
-}
-
 /// The three activation buffers, rotated so that `cur` comes first.
 pub(crate) fn rotate(bufs: &mut [Vec<f32>; 3], cur: usize) -> [&mut Vec<f32>; 3] {
     let [a, b, c] = bufs;
@@ -238,9 +232,9 @@ impl F32Blocks {
         let (mut most, mut se) = (s.len().layer("input")?, 0);
         blocks_sizes(&self.0, s, &mut most, &mut se)?;
         for b in &mut ws.act {
-            ensure(b, most);
+            grow(b, most);
         }
-        ensure(&mut ws.se, se);
+        grow(&mut ws.se, se);
         Ok(())
     }
 
@@ -340,7 +334,16 @@ pub(crate) fn depthwise(
     DepthwiseConv2d::new(&desc, t).layer(&c.weight)
 }
 
-fn dense(r: &Reader<'_>, c: &ConvBn, eps: f32, t: &KernelTable) -> Result<Conv2d> {
+/// A dense conv + BN (folded; padding `(k − 1)/2`), adding a residual before its activation
+/// when `residual`, computed by `algorithm`.
+pub(crate) fn dense(
+    r: &Reader<'_>,
+    c: &ConvBn,
+    eps: f32,
+    residual: bool,
+    algorithm: ConvAlgorithm,
+    t: &KernelTable,
+) -> Result<Conv2d> {
     let (w, b) = fold(r, c, eps)?;
     let desc = Conv2dDesc {
         cin: c.cin,
@@ -351,8 +354,8 @@ fn dense(r: &Reader<'_>, c: &ConvBn, eps: f32, t: &KernelTable) -> Result<Conv2d
         weights: &w,
         bias: Some(&b),
         activation: c.act,
-        residual: false,
-        algorithm: ConvAlgorithm::Auto,
+        residual,
+        algorithm,
     };
     Conv2d::new(&desc, t).layer(&c.weight)
 }
@@ -441,7 +444,7 @@ impl Network {
         let net = Network {
             arch,
             width_mult,
-            stem: dense(&r, &spec.stem, eps, table)?,
+            stem: dense(&r, &spec.stem, eps, false, ConvAlgorithm::Auto, table)?,
             blocks: spec
                 .blocks
                 .iter()
@@ -562,12 +565,12 @@ impl Network {
     fn prepare(&self, input: Nhwc, ws: &mut Workspace) -> Result<Nhwc> {
         let (most, se, last) = self.sizes(input)?;
         for b in &mut ws.act {
-            ensure(b, most);
+            grow(b, most);
         }
-        ensure(&mut ws.se, se);
-        ensure(&mut ws.pooled, last.n * last.c);
+        grow(&mut ws.se, se);
+        grow(&mut ws.pooled, last.n * last.c);
         for (h, l) in ws.head.iter_mut().zip(&self.head) {
-            ensure(h, last.n * l.out_features());
+            grow(h, last.n * l.out_features());
         }
         Ok(last)
     }

@@ -11,13 +11,14 @@
 use ruvector_cnn_kernels::Activation;
 use ruvector_cnn_kernels::KernelTable;
 use ruvector_cnn_kernels::ops::{
-    Conv2d, Conv2dDesc, ConvAlgorithm, GlobalAvgPool, Linear, LinearDesc, Nhwc, Padding, Pool,
-    PoolDesc, PoolKind,
+    Conv2d, ConvAlgorithm, GlobalAvgPool, Linear, LinearDesc, Nhwc, Padding, Pool, PoolDesc,
+    PoolKind,
 };
 
 use crate::arch::ConvBn;
+use crate::buffers::grow;
 use crate::error::{Error, OpContext, Result};
-use crate::network::{Output, ensure, fold, rotate};
+use crate::network::{Output, dense, rotate};
 use crate::weights::{Reader, Weights};
 
 /// BatchNorm epsilon of torchvision's ResNets.
@@ -74,36 +75,81 @@ impl Default for ResNetOptions {
     }
 }
 
-/// Where a BasicBlock sits: its key prefix and shape.
+/// A BasicBlock's convolutions: `conv1` (3x3, stride 1 or 2, relu), `conv2` (3x3, relu after
+/// the residual) and, when the shape changes, the 1x1 `downsample` (linear).
 struct BlockLayout {
     /// Key prefix (`layer2.0`).
     name: String,
-    cin: usize,
-    planes: usize,
-    stride: usize,
+    conv1: ConvBn,
+    conv2: ConvBn,
+    down: Option<ConvBn>,
 }
 
-impl BlockLayout {
-    /// Whether the identity path needs the 1x1 `downsample` conv + BN.
-    fn downsamples(&self) -> bool {
-        self.stride != 1 || self.cin != self.planes
+/// A conv + BN named `{prefix}.{conv}.weight` / `{prefix}.{bn}` (no depthwise in ResNets).
+#[allow(clippy::too_many_arguments)]
+fn conv_bn(
+    prefix: &str,
+    conv: &str,
+    bn: &str,
+    cin: usize,
+    cout: usize,
+    k: usize,
+    s: usize,
+    act: Activation,
+) -> ConvBn {
+    let key = |n: &str| {
+        if prefix.is_empty() {
+            n.to_string()
+        } else {
+            format!("{prefix}.{n}")
+        }
+    };
+    ConvBn {
+        weight: key(&format!("{conv}.weight")),
+        bn: key(bn),
+        cin,
+        cout,
+        kernel: k,
+        stride: s,
+        depthwise: false,
+        act,
     }
 }
 
 impl ResNetOptions {
+    /// The 7x7 stride-2 stem (`conv1`, `bn1`).
+    fn stem(&self) -> ConvBn {
+        conv_bn("", "conv1", "bn1", 3, self.width, 7, 2, Activation::Relu)
+    }
+
     /// The BasicBlocks, in order.
     fn blocks(&self) -> Vec<BlockLayout> {
+        let relu = Activation::Relu;
         let mut out = Vec::new();
         let mut cin = self.width;
         for (stage, &n) in self.depth.blocks().iter().enumerate() {
             let planes = self.width << stage;
             for i in 0..n {
                 let stride = if stage > 0 && i == 0 { 2 } else { 1 };
+                let name = format!("layer{}.{i}", stage + 1);
+                let downsamples = stride != 1 || cin != planes;
                 out.push(BlockLayout {
-                    name: format!("layer{}.{i}", stage + 1),
-                    cin,
-                    planes,
-                    stride,
+                    conv1: conv_bn(&name, "conv1", "bn1", cin, planes, 3, stride, relu),
+                    conv2: conv_bn(&name, "conv2", "bn2", planes, planes, 3, 1, relu),
+                    down: downsamples.then(|| {
+                        let linear = Activation::Linear;
+                        conv_bn(
+                            &name,
+                            "downsample.0",
+                            "downsample.1",
+                            cin,
+                            planes,
+                            1,
+                            stride,
+                            linear,
+                        )
+                    }),
+                    name,
                 });
                 cin = planes;
             }
@@ -120,25 +166,13 @@ impl ResNetOptions {
     /// `classes` outputs when given.
     pub fn tensors(&self, classes: Option<usize>) -> Vec<(String, Vec<usize>)> {
         let mut out = Vec::new();
-        let mut conv_bn = |conv: String, bn: String, cin: usize, cout: usize, k: usize| {
-            out.push((conv, vec![cout, cin, k, k]));
-            for p in ["weight", "bias", "running_mean", "running_var"] {
-                out.push((format!("{bn}.{p}"), vec![cout]));
-            }
-        };
-        conv_bn("conv1.weight".into(), "bn1".into(), 3, self.width, 7);
+        self.stem().tensors(&mut out);
         for b in self.blocks() {
-            let key = |k: &str| format!("{}.{k}", b.name);
-            conv_bn(key("conv1.weight"), key("bn1"), b.cin, b.planes, 3);
-            conv_bn(key("conv2.weight"), key("bn2"), b.planes, b.planes, 3);
-            if b.downsamples() {
-                conv_bn(
-                    key("downsample.0.weight"),
-                    key("downsample.1"),
-                    b.cin,
-                    b.planes,
-                    1,
-                );
+            for c in [Some(&b.conv1), Some(&b.conv2), b.down.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                c.tensors(&mut out);
             }
         }
         if let Some(c) = classes {
@@ -177,50 +211,21 @@ pub struct ResNetWorkspace {
     pooled: Vec<f32>,
 }
 
-/// A conv + BN of the ResNet (`prefix.conv`/`prefix.bn` keys given whole).
-#[allow(clippy::too_many_arguments)]
+/// The conv + BN `c`, computed by `preference` where that method exists for it (the stem,
+/// the downsampling and the stride-2 3x3 layers otherwise follow `Auto`).
 fn conv(
     r: &Reader<'_>,
-    weight: String,
-    bn: String,
-    cin: usize,
-    cout: usize,
-    kernel: usize,
-    stride: usize,
-    act: Activation,
+    c: &ConvBn,
     residual: bool,
     preference: ConvAlgorithm,
     t: &KernelTable,
 ) -> Result<Conv2d> {
-    let spec = ConvBn {
-        weight,
-        bn,
-        cin,
-        cout,
-        kernel,
-        stride,
-        depthwise: false,
-        act,
-    };
-    let (w, b) = fold(r, &spec, BN_EPS)?;
     let algorithm = match preference {
-        ConvAlgorithm::Winograd if !(kernel == 3 && stride == 1) => ConvAlgorithm::Auto,
-        ConvAlgorithm::Direct if kernel != 3 => ConvAlgorithm::Auto,
+        ConvAlgorithm::Winograd if !(c.kernel == 3 && c.stride == 1) => ConvAlgorithm::Auto,
+        ConvAlgorithm::Direct if c.kernel != 3 => ConvAlgorithm::Auto,
         p => p,
     };
-    let desc = Conv2dDesc {
-        cin,
-        cout,
-        kernel,
-        stride,
-        padding: Padding::same(kernel / 2),
-        weights: &w,
-        bias: Some(&b),
-        activation: act,
-        residual,
-        algorithm,
-    };
-    Conv2d::new(&desc, t).layer(&spec.weight)
+    dense(r, c, BN_EPS, residual, algorithm, t)
 }
 
 impl ResNet {
@@ -236,20 +241,7 @@ impl ResNet {
         }
         let r = Reader::new(weights);
         let pref = options.algorithm;
-        let relu = Activation::Relu;
-        let stem = conv(
-            &r,
-            "conv1.weight".into(),
-            "bn1".into(),
-            3,
-            w,
-            7,
-            2,
-            relu,
-            false,
-            pref,
-            table,
-        )?;
+        let stem = conv(&r, &options.stem(), false, pref, table)?;
         let pool = Pool::new(
             &PoolDesc {
                 kind: PoolKind::Max,
@@ -263,24 +255,14 @@ impl ResNet {
         .layer("maxpool")?;
         let mut blocks = Vec::new();
         for b in options.blocks() {
-            let key = |k: &str| format!("{}.{k}", b.name);
-            let (cin, planes, stride) = (b.cin, b.planes, b.stride);
-            let down = b
-                .downsamples()
-                .then(|| {
-                    let (wk, bn) = (key("downsample.0.weight"), key("downsample.1"));
-                    let linear = Activation::Linear;
-                    conv(
-                        &r, wk, bn, cin, planes, 1, stride, linear, false, pref, table,
-                    )
-                })
-                .transpose()?;
-            let (w1, b1) = (key("conv1.weight"), key("bn1"));
-            let (w2, b2) = (key("conv2.weight"), key("bn2"));
             blocks.push(BasicBlock {
-                conv1: conv(&r, w1, b1, cin, planes, 3, stride, relu, false, pref, table)?,
-                conv2: conv(&r, w2, b2, planes, planes, 3, 1, relu, true, pref, table)?,
-                down,
+                conv1: conv(&r, &b.conv1, false, pref, table)?,
+                conv2: conv(&r, &b.conv2, true, pref, table)?,
+                down: b
+                    .down
+                    .as_ref()
+                    .map(|d| conv(&r, d, false, pref, table))
+                    .transpose()?,
                 name: b.name,
             });
         }
@@ -404,10 +386,10 @@ impl ResNet {
         }
         let conv = self.convs().map(Conv2d::workspace_len).max().unwrap_or(0);
         for a in &mut ws.act {
-            ensure(a, most);
+            grow(a, most);
         }
-        ensure(&mut ws.conv, conv);
-        ensure(&mut ws.pooled, input.n * self.features);
+        grow(&mut ws.conv, conv);
+        grow(&mut ws.pooled, input.n * self.features);
         Ok(())
     }
 

@@ -11,6 +11,7 @@
 use ruvector_cnn_kernels::Activation;
 
 use super::real::Real;
+use crate::buffers::transpose;
 use crate::error::{Error, Result};
 
 fn need(what: &str, len: usize, want: usize) -> Result<()> {
@@ -21,17 +22,6 @@ fn need(what: &str, len: usize, want: usize) -> Result<()> {
             "{what}: {len} values, expected {want}"
         )))
     }
-}
-
-/// `out[j·rows + i] = m[i·cols + j]`.
-fn transpose<T: Copy + Default>(m: &[T], rows: usize, cols: usize) -> Vec<T> {
-    let mut out = vec![T::default(); rows * cols];
-    for (i, row) in m.chunks_exact(cols).take(rows).enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            out[j * rows + i] = v;
-        }
-    }
-    out
 }
 
 /// `d act / dv` at the pre-activation `v` (PyTorch's one-sided choices at the kinks: relu' = 0

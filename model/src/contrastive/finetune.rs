@@ -12,8 +12,6 @@
 //! back into torchvision-named weights (each BatchNorm set to the identity plus the folded
 //! bias), so the result loads as an ordinary backbone.
 
-use ruvector_cnn_kernels::Activation;
-
 use super::backprop::{
     DwGeometry, SeGrads, SeParams, act_backward, act_forward, depthwise_backward,
     depthwise_forward, gap_backward, gap_forward, pointwise_backward, pointwise_forward,
@@ -31,16 +29,9 @@ use crate::weights::{Reader, Weights};
 
 /// The trainable last convolution of a MobileNet, with its forward caches.
 pub struct LastConv {
-    arch: Arch,
-    width_mult: f32,
-    cin: usize,
-    cout: usize,
-    act: Activation,
-    /// Folded `[cout][cin]` weights and bias.
-    w: Vec<f32>,
-    b: Vec<f32>,
-    dw: Vec<f32>,
-    db: Vec<f32>,
+    conv: Conv,
+    /// BatchNorm epsilon of the architecture (for [`Self::export`]).
+    eps: f32,
     /// Last forward: input, pre-activation, post-activation, images, pixels per image.
     x: Vec<f32>,
     pre: Vec<f32>,
@@ -53,34 +44,33 @@ impl LastConv {
     /// The last convolution of `arch` at `width_mult`, BatchNorm folded, from `weights`.
     pub fn from_weights(arch: Arch, width_mult: f32, weights: &Weights) -> Result<Self> {
         let spec = Spec::new(arch, width_mult)?;
-        let c = &spec.last;
-        let (w, b) = fold(&Reader::new(weights), c, arch.bn_eps())?;
-        Ok(LastConv {
-            arch,
-            width_mult,
-            cin: c.cin,
-            cout: c.cout,
-            act: c.act,
-            dw: vec![0.0; w.len()],
-            db: vec![0.0; b.len()],
-            w,
-            b,
+        let eps = arch.bn_eps();
+        Ok(Self::new(
+            Conv::new(&Reader::new(weights), &spec.last, eps)?,
+            eps,
+        ))
+    }
+
+    fn new(conv: Conv, eps: f32) -> Self {
+        LastConv {
+            conv,
+            eps,
             x: Vec::new(),
             pre: Vec::new(),
             post: Vec::new(),
             n: 0,
             pixels: 0,
-        })
+        }
     }
 
     /// Input channels.
     pub fn cin(&self) -> usize {
-        self.cin
+        self.conv.spec.cin
     }
 
     /// Output channels (the pooled embedding's width).
     pub fn cout(&self) -> usize {
-        self.cout
+        self.conv.spec.cout
     }
 
     /// Pooled features (`n × cout`) of `x`: `n` images of `pixels × cin`.
@@ -91,21 +81,21 @@ impl LastConv {
         pixels: usize,
         pooled: &mut [f32],
     ) -> Result<()> {
-        let m = n * pixels;
-        if n == 0 || pixels == 0 || x.len() != m * self.cin || pooled.len() != n * self.cout {
+        let (m, cin, cout) = (n * pixels, self.cin(), self.cout());
+        if n == 0 || pixels == 0 || x.len() != m * cin || pooled.len() != n * cout {
             return Err(Error::InvalidArgument(format!(
-                "last conv: {} input values for {n} × {pixels} × {}",
-                x.len(),
-                self.cin
+                "last conv: {} input values for {n} × {pixels} × {cin}",
+                x.len()
             )));
         }
         self.x.clear();
         self.x.extend_from_slice(x);
-        self.pre.resize(m * self.cout, 0.0);
-        self.post.resize(m * self.cout, 0.0);
-        pointwise_forward(x, m, self.cin, &self.w, &self.b, &mut self.pre)?;
-        act_forward(self.act, &self.pre, &mut self.post);
-        gap_forward(&self.post, n, pixels, self.cout, pooled)?;
+        self.pre.resize(m * cout, 0.0);
+        self.post.resize(m * cout, 0.0);
+        let c = &self.conv;
+        pointwise_forward(x, m, cin, &c.w, &c.b, &mut self.pre)?;
+        act_forward(c.spec.act, &self.pre, &mut self.post);
+        gap_forward(&self.post, n, pixels, cout, pooled)?;
         (self.n, self.pixels) = (n, pixels);
         Ok(())
     }
@@ -123,48 +113,25 @@ impl LastConv {
     }
 
     fn backward_with(&mut self, dpooled: &[f32], dx: Option<&mut [f32]>) -> Result<()> {
-        let m = self.n * self.pixels;
-        let mut dpost = vec![0f32; m * self.cout];
-        gap_backward(dpooled, self.n, self.pixels, self.cout, &mut dpost)?;
-        let mut dpre = vec![0f32; m * self.cout];
-        act_backward(self.act, &self.pre, &dpost, &mut dpre);
-        let (x, w) = (&self.x, &self.w);
-        pointwise_backward(x, m, self.cin, w, &dpre, dx, &mut self.dw, &mut self.db)
+        let (m, cin, cout) = (self.n * self.pixels, self.cin(), self.cout());
+        let mut dpost = vec![0f32; m * cout];
+        gap_backward(dpooled, self.n, self.pixels, cout, &mut dpost)?;
+        let mut dpre = vec![0f32; m * cout];
+        let c = &mut self.conv;
+        act_backward(c.spec.act, &self.pre, &dpost, &mut dpre);
+        pointwise_backward(&self.x, m, cin, &c.w, &dpre, dx, &mut c.dw, &mut c.db)
     }
 
     /// The weights and bias with their gradients.
     pub fn params_mut(&mut self) -> Vec<(&mut [f32], &[f32])> {
-        vec![
-            (&mut self.w[..], &self.dw[..]),
-            (&mut self.b[..], &self.db[..]),
-        ]
+        self.conv.params().into()
     }
 
     /// `weights` with the tuned convolution in place of the original: its weight tensor is the
     /// folded weight, its BatchNorm `γ = 1`, `β` = the folded bias, running mean 0 and
     /// variance `1 − ε`, so BatchNorm is exactly `x + β`.
     pub fn export(&self, weights: &Weights) -> Result<Weights> {
-        let spec = Spec::new(self.arch, self.width_mult)?;
-        let c = &spec.last;
-        let eps = self.arch.bn_eps();
-        let bn = |p: &str| format!("{}.{p}", c.bn);
-        let replaced = [
-            c.weight.clone(),
-            bn("weight"),
-            bn("bias"),
-            bn("running_mean"),
-            bn("running_var"),
-        ];
-        let mut out = weights
-            .clone()
-            .rename(|k| (!replaced.iter().any(|r| r == k)).then(|| k.to_string()))?;
-        let cout = self.cout;
-        out.insert(&c.weight, vec![cout, self.cin, 1, 1], self.w.clone())?;
-        out.insert(&bn("weight"), vec![cout], vec![1.0; cout])?;
-        out.insert(&bn("bias"), vec![cout], self.b.clone())?;
-        out.insert(&bn("running_mean"), vec![cout], vec![0.0; cout])?;
-        out.insert(&bn("running_var"), vec![cout], vec![1.0 - eps; cout])?;
-        Ok(out)
+        replace(weights, self.conv.tensors(self.eps))
     }
 }
 
@@ -176,6 +143,20 @@ struct Conv {
     b: Vec<f32>,
     dw: Vec<f32>,
     db: Vec<f32>,
+}
+
+/// Named tensors to write into a state dict: `(key, shape, values)`.
+type Tensors = Vec<(String, Vec<usize>, Vec<f32>)>;
+
+/// `weights` with `tensors` in place of the tensors of the same keys.
+fn replace(weights: &Weights, tensors: Tensors) -> Result<Weights> {
+    let mut out = weights
+        .clone()
+        .rename(|k| (!tensors.iter().any(|(r, _, _)| r == k)).then(|| k.to_string()))?;
+    for (key, shape, data) in tensors {
+        out.insert(&key, shape, data)?;
+    }
+    Ok(out)
 }
 
 impl Conv {
@@ -197,33 +178,16 @@ impl Conv {
         ]
     }
 
-    /// Writes the folded conv into `out` (weights as the conv's tensor, BN = identity + bias).
-    fn export(&self, out: &mut Weights, eps: f32) -> Result<()> {
-        let c = &self.spec;
-        let per = if c.depthwise { 1 } else { c.cin };
-        let bn = |p: &str| format!("{}.{p}", c.bn);
-        out.insert(
-            &c.weight,
-            vec![c.cout, per, c.kernel, c.kernel],
-            self.w.clone(),
-        )?;
-        out.insert(&bn("weight"), vec![c.cout], vec![1.0; c.cout])?;
-        out.insert(&bn("bias"), vec![c.cout], self.b.clone())?;
-        out.insert(&bn("running_mean"), vec![c.cout], vec![0.0; c.cout])?;
-        out.insert(&bn("running_var"), vec![c.cout], vec![1.0 - eps; c.cout])?;
-        Ok(())
-    }
-
-    /// The keys [`Self::export`] writes.
-    fn keys(&self) -> Vec<String> {
-        let bn = |p: &str| format!("{}.{p}", self.spec.bn);
-        vec![
-            self.spec.weight.clone(),
-            bn("weight"),
-            bn("bias"),
-            bn("running_mean"),
-            bn("running_var"),
-        ]
+    /// The folded conv as torchvision tensors: weights as the conv's, BN = identity + bias.
+    fn tensors(&self, eps: f32) -> Tensors {
+        let mut keys = Vec::new();
+        self.spec.tensors(&mut keys);
+        let (w, b, n) = (self.w.clone(), self.b.clone(), self.spec.cout);
+        let data = [w, vec![1.0; n], b, vec![0.0; n], vec![1.0 - eps; n]];
+        keys.into_iter()
+            .zip(data)
+            .map(|((k, s), d)| (k, s, d))
+            .collect()
     }
 }
 
@@ -233,19 +197,6 @@ struct Se {
     /// `w1, b1, w2, b2` and their gradients.
     p: [Vec<f32>; 4],
     g: [Vec<f32>; 4],
-}
-
-impl Se {
-    fn keys(spec: &SeSpec) -> [(String, Vec<usize>); 4] {
-        let (c, q) = (spec.channels, spec.squeeze);
-        let k = |n: &str| format!("{}.{n}", spec.prefix);
-        [
-            (k("fc1.weight"), vec![q, c, 1, 1]),
-            (k("fc1.bias"), vec![q]),
-            (k("fc2.weight"), vec![c, q, 1, 1]),
-            (k("fc2.bias"), vec![c]),
-        ]
-    }
 }
 
 /// Forward values of one block kept for its backward pass.
@@ -440,11 +391,10 @@ impl TailBlock {
 /// The trainable top of a MobileNet: its last `blocks` inverted-residual blocks and the last
 /// convolution (with the pool).
 pub struct Tail {
-    arch: Arch,
     blocks: Vec<TailBlock>,
     /// The last conv.
     pub last: LastConv,
-    /// Spatial size of the tail's input (set by the last forward).
+    /// Images in the last forward.
     n: usize,
 }
 
@@ -470,9 +420,8 @@ impl Tail {
             .map(|b| {
                 let se = match &b.se {
                     Some(sp) => {
-                        let keys = Se::keys(sp);
-                        let p = keys
-                            .clone()
+                        let p = sp
+                            .tensors()
                             .map(|(k, shape)| r.take(&k, &shape).map(<[f32]>::to_vec));
                         let [a, bb, c, d] = p;
                         let p = [a?, bb?, c?, d?];
@@ -500,9 +449,8 @@ impl Tail {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Tail {
-            arch,
             blocks: tail,
-            last: LastConv::from_weights(arch, width_mult, weights)?,
+            last: LastConv::new(Conv::new(&r, &spec.last, eps)?, eps),
             n: 0,
         })
     }
@@ -534,12 +482,14 @@ impl Tail {
                 self.cin()
             )));
         }
-        let (mut cur, mut size) = (x.to_vec(), hw);
+        let mut out: Option<(Vec<f32>, (usize, usize))> = None;
         for b in &mut self.blocks {
-            (cur, size) = b.forward(&cur, n, size)?;
+            let (input, size) = out.as_ref().map_or((x, hw), |(v, s)| (v.as_slice(), *s));
+            out = Some(b.forward(input, n, size)?);
         }
         self.n = n;
-        self.last.forward(&cur, n, size.0 * size.1, pooled)
+        let (input, size) = out.as_ref().map_or((x, hw), |(v, s)| (v.as_slice(), *s));
+        self.last.forward(input, n, size.0 * size.1, pooled)
     }
 
     /// Parameter gradients from `dpooled`.
@@ -564,31 +514,19 @@ impl Tail {
 
     /// `weights` with every trained layer in place of the original (see [`LastConv::export`]).
     pub fn export(&self, weights: &Weights) -> Result<Weights> {
-        let eps = self.arch.bn_eps();
-        let mut replaced: Vec<String> = Vec::new();
+        let eps = self.last.eps;
+        let mut tensors = Tensors::new();
         for b in &self.blocks {
             for c in b.expand.iter().chain([&b.dw, &b.project]) {
-                replaced.extend(c.keys());
+                tensors.extend(c.tensors(eps));
             }
             if let Some(se) = &b.se {
-                replaced.extend(Se::keys(&se.spec).map(|(k, _)| k));
+                let keys = se.spec.tensors().into_iter();
+                tensors.extend(keys.zip(&se.p).map(|((k, shape), v)| (k, shape, v.clone())));
             }
         }
-        let mut out = self
-            .last
-            .export(weights)?
-            .rename(|k| (!replaced.iter().any(|r| r == k)).then(|| k.to_string()))?;
-        for b in &self.blocks {
-            for c in b.expand.iter().chain([&b.dw, &b.project]) {
-                c.export(&mut out, eps)?;
-            }
-            if let Some(se) = &b.se {
-                for ((k, shape), v) in Se::keys(&se.spec).into_iter().zip(&se.p) {
-                    out.insert(&k, shape, v.clone())?;
-                }
-            }
-        }
-        Ok(out)
+        tensors.extend(self.last.conv.tensors(eps));
+        replace(weights, tensors)
     }
 }
 
@@ -616,7 +554,7 @@ impl<F: FnMut(&[usize], &mut [f32]) -> Result<()>> Batches for FineTune<'_, F> {
             .forward(&self.acts, n, self.hw, &mut self.pooled)?;
         normalize(
             &self.pooled,
-            self.tail.last.cout,
+            self.tail.last.cout(),
             &mut self.u,
             &mut self.norms,
         );
@@ -629,7 +567,13 @@ impl<F: FnMut(&[usize], &mut [f32]) -> Result<()>> Batches for FineTune<'_, F> {
 
     fn backward(&mut self, dx: &[f32]) -> Result<()> {
         let mut dpooled = vec![0f32; dx.len()];
-        normalize_backward(&self.u, &self.norms, dx, self.tail.last.cout, &mut dpooled);
+        normalize_backward(
+            &self.u,
+            &self.norms,
+            dx,
+            self.tail.last.cout(),
+            &mut dpooled,
+        );
         self.tail.backward(&dpooled)
     }
 

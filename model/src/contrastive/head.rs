@@ -6,7 +6,9 @@
 //! initialisation (uniform in ±1/√in for weights and biases). Products run on the GEMM
 //! kernels in `f32` (see [`Real`]); every buffer is reused across batches.
 
+use super::backprop::{pointwise_backward, pointwise_forward};
 use super::real::Real;
+use crate::buffers::grow;
 use crate::error::{Error, Result};
 use crate::rng::SplitMix;
 use crate::weights::Weights;
@@ -43,23 +45,8 @@ pub struct ProjectionHead<T = f32> {
     /// Per layer: its input batch (row-major), then the final output.
     acts: Vec<Vec<T>>,
     rows: usize,
-    scratch: Vec<T>,
-    scratch2: Vec<T>,
-}
-
-/// `out[j·rows + i] = m[i·cols + j]`.
-fn transpose<T: Copy>(m: &[T], rows: usize, cols: usize, out: &mut [T]) {
-    for (i, row) in m.chunks_exact(cols).take(rows).enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            out[j * rows + i] = v;
-        }
-    }
-}
-
-fn grow<T: Clone + Default>(v: &mut Vec<T>, len: usize) {
-    if v.len() < len {
-        v.resize(len, T::default());
-    }
+    /// ∂L/∂input of the last [`Self::backward`].
+    dx: Vec<T>,
 }
 
 impl<T: Real> ProjectionHead<T> {
@@ -101,8 +88,7 @@ impl<T: Real> ProjectionHead<T> {
             acts: vec![Vec::new(); layers.len() + 1],
             layers,
             rows: 0,
-            scratch: Vec::new(),
-            scratch2: Vec::new(),
+            dx: Vec::new(),
         })
     }
 
@@ -140,12 +126,9 @@ impl<T: Real> ProjectionHead<T> {
             let (input, output) = (&inp[l][..rows * layer.inputs], &mut out[0]);
             grow(output, rows * layer.outputs);
             let y = &mut output[..rows * layer.outputs];
-            T::gemm_nt(input, rows, &layer.w, layer.outputs, layer.inputs, y)?;
-            for row in y.chunks_exact_mut(layer.outputs) {
-                for (v, b) in row.iter_mut().zip(&layer.b) {
-                    let s = v.f64() + b.f64();
-                    *v = T::of(if l < last { s.max(0.0) } else { s });
-                }
+            pointwise_forward(input, rows, layer.inputs, &layer.w, &layer.b, y)?;
+            if l < last {
+                y.iter_mut().for_each(|v| *v = T::of(v.f64().max(0.0)));
             }
         }
         let n = rows * self.output_dim();
@@ -164,29 +147,11 @@ impl<T: Real> ProjectionHead<T> {
         let mut grad = dy.to_vec();
         for l in (0..self.layers.len()).rev() {
             let layer = &mut self.layers[l];
-            let (i, o) = (layer.inputs, layer.outputs);
-            let x = &self.acts[l][..rows * i];
-            // db = Σ_rows dy; dW = dyᵀ·x.
-            for (j, db) in layer.db.iter_mut().enumerate() {
-                *db = T::of(grad.chunks_exact(o).map(|r| r[j].f64()).sum());
-            }
-            grow(&mut self.scratch, rows * o);
-            grow(&mut self.scratch2, rows * i);
-            transpose(&grad, rows, o, &mut self.scratch[..rows * o]);
-            transpose(x, rows, i, &mut self.scratch2[..rows * i]);
-            T::gemm_nt(
-                &self.scratch[..rows * o],
-                o,
-                &self.scratch2[..rows * i],
-                i,
-                rows,
-                &mut layer.dw,
-            )?;
-            // dx = dy·W, then through the ReLU that produced x (all layers but the first).
-            grow(&mut self.scratch2, i * o);
-            transpose(&layer.w, o, i, &mut self.scratch2[..i * o]);
-            let mut dx = vec![T::default(); rows * i];
-            T::gemm_nt(&grad, rows, &self.scratch2[..i * o], i, o, &mut dx)?;
+            let x = &self.acts[l][..rows * layer.inputs];
+            let mut dx = vec![T::default(); x.len()];
+            let (w, dw, db) = (&layer.w, &mut layer.dw, &mut layer.db);
+            pointwise_backward(x, rows, layer.inputs, w, &grad, Some(&mut dx), dw, db)?;
+            // Through the ReLU that produced x (every layer's input but the first's).
             if l > 0 {
                 for (g, a) in dx.iter_mut().zip(x) {
                     if a.f64() <= 0.0 {
@@ -196,8 +161,8 @@ impl<T: Real> ProjectionHead<T> {
             }
             grad = dx;
         }
-        self.scratch = grad;
-        Ok(&self.scratch[..rows * self.input_dim()])
+        self.dx = grad;
+        Ok(&self.dx)
     }
 
     /// Every parameter tensor with its gradient, in order (`0.weight`, `0.bias`, …).

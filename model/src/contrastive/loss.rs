@@ -20,6 +20,7 @@
 //! Buffers live in a reusable [`LossWorkspace`].
 
 use super::real::Real;
+use crate::buffers::{grow, transpose_into};
 use crate::error::{Error, Result};
 
 /// Floor of a norm in normalisation (PyTorch `F.normalize`'s `eps`).
@@ -85,12 +86,6 @@ pub struct LossWorkspace<T> {
     trans: Vec<T>,
     du: Vec<T>,
     w: Vec<f64>,
-}
-
-fn grow<V: Clone + Default>(v: &mut Vec<V>, len: usize) {
-    if v.len() < len {
-        v.resize(len, V::default());
-    }
 }
 
 /// Checks a `rows × dim` batch: non-empty, the right length, finite.
@@ -189,11 +184,7 @@ fn apply<T: Real>(
     out: &mut [T],
 ) -> Result<()> {
     grow(trans, cols * dim);
-    for (j, yr) in y.chunks_exact(dim).take(cols).enumerate() {
-        for (k, &v) in yr.iter().enumerate() {
-            trans[k * cols + j] = v;
-        }
-    }
+    transpose_into(y, cols, dim, &mut trans[..cols * dim]);
     T::gemm_nt(c, rows, &trans[..cols * dim], dim, cols, out)
 }
 

@@ -15,9 +15,9 @@ use ruvector_cnn_kernels::Activation;
 use ruvector_cnn_kernels::KernelTable;
 use ruvector_cnn_kernels::ops::Error as KernelError;
 use ruvector_cnn_kernels::ops::{
-    Conv2d, Conv2dDesc, ConvAlgorithm, DepthwiseConv2d, Dequantize, Nhwc, Padding, Pointwise,
-    QuantAdd, QuantChannelScale, QuantDepthwise, QuantDepthwiseDesc, QuantGlobalAvgPool,
-    QuantParams, QuantPointwise, QuantPointwiseDesc, Quantize,
+    Conv2d, ConvAlgorithm, DepthwiseConv2d, Dequantize, Nhwc, Padding, Pointwise, QuantAdd,
+    QuantChannelScale, QuantDepthwise, QuantDepthwiseDesc, QuantGlobalAvgPool, QuantParams,
+    QuantPointwise, QuantPointwiseDesc, Quantize,
 };
 use ruvector_cnn_kernels::pack::QuantWeights;
 use ruvector_cnn_kernels::parallel::ThreadPool;
@@ -26,7 +26,7 @@ use ruvector_cnn_kernels::quant::{HardSwish, QuantOut, check_multiplier};
 use super::calibrate::Ranges;
 use crate::arch::{Arch, ConvBn, SeSpec, Spec};
 use crate::error::{Error, OpContext, Result};
-use crate::network::{F32Blocks, Workspace, depthwise, fold, pointwise};
+use crate::network::{F32Blocks, Workspace, dense, depthwise, fold, pointwise};
 use crate::split;
 use crate::weights::{Reader, Weights};
 
@@ -491,23 +491,7 @@ impl QuantNetwork {
         let eps = arch.bn_eps();
         let r = Reader::new(weights);
         let p = |name: &str| ranges.params(name);
-        let (w, b) = fold(&r, &spec.stem, eps)?;
-        let stem = Conv2d::new(
-            &Conv2dDesc {
-                cin: spec.stem.cin,
-                cout: spec.stem.cout,
-                kernel: spec.stem.kernel,
-                stride: spec.stem.stride,
-                padding: Padding::same((spec.stem.kernel - 1) / 2),
-                weights: &w,
-                bias: Some(&b),
-                activation: spec.stem.act,
-                residual: false,
-                algorithm: ConvAlgorithm::Auto,
-            },
-            table,
-        )
-        .layer("features.0")?;
+        let stem = dense(&r, &spec.stem, eps, false, ConvAlgorithm::Auto, table)?;
         let n_head = spec
             .blocks
             .iter()
