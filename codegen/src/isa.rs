@@ -18,17 +18,20 @@ pub enum Isa {
     Avx512Vnni,
     /// aarch64 Advanced SIMD (NEON), 4 lanes; tails through partial loads and stores.
     Neon,
+    /// aarch64 NEON + dot product (`sdot`, via inline asm on stable); INT8 families only.
+    NeonDot,
 }
 
 impl Isa {
     /// Every ISA, lowest tier first.
-    pub const ALL: [Isa; 6] = [
+    pub const ALL: [Isa; 7] = [
         Isa::Scalar,
         Isa::Avx2Fma,
         Isa::AvxVnni,
         Isa::Avx512F,
         Isa::Avx512Vnni,
         Isa::Neon,
+        Isa::NeonDot,
     ];
 
     /// The short name used in kernel ids, module names and `RVCNN_ISA`.
@@ -40,6 +43,7 @@ impl Isa {
             Isa::Avx512F => "avx512f",
             Isa::Avx512Vnni => "avx512vnni",
             Isa::Neon => "neon",
+            Isa::NeonDot => "neondot",
         }
     }
 
@@ -52,6 +56,7 @@ impl Isa {
             Isa::Avx512F => "Isa::Avx512F",
             Isa::Avx512Vnni => "Isa::Avx512Vnni",
             Isa::Neon => "Isa::Neon",
+            Isa::NeonDot => "Isa::NeonDot",
         }
     }
 
@@ -64,6 +69,7 @@ impl Isa {
             Isa::Avx512F => Some("avx512f"),
             Isa::Avx512Vnni => Some("avx512f,avx512bw,avx512vl,avx512vnni"),
             Isa::Neon => Some("neon"),
+            Isa::NeonDot => Some("neon,dotprod"),
         }
     }
 
@@ -74,7 +80,7 @@ impl Isa {
             Isa::Avx2Fma | Isa::AvxVnni | Isa::Avx512F | Isa::Avx512Vnni => {
                 Some(r#"any(target_arch = "x86", target_arch = "x86_64")"#)
             }
-            Isa::Neon => Some(r#"target_arch = "aarch64""#),
+            Isa::Neon | Isa::NeonDot => Some(r#"target_arch = "aarch64""#),
         }
     }
 
@@ -84,7 +90,7 @@ impl Isa {
             Isa::Scalar => 1,
             Isa::Avx2Fma | Isa::AvxVnni => 8,
             Isa::Avx512F | Isa::Avx512Vnni => 16,
-            Isa::Neon => 4,
+            Isa::Neon | Isa::NeonDot => 4,
         }
     }
 
@@ -92,7 +98,7 @@ impl Isa {
     pub fn vector_regs(self) -> usize {
         match self {
             Isa::Scalar | Isa::Avx2Fma | Isa::AvxVnni => 16,
-            Isa::Avx512F | Isa::Avx512Vnni | Isa::Neon => 32,
+            Isa::Avx512F | Isa::Avx512Vnni | Isa::Neon | Isa::NeonDot => 32,
         }
     }
 
@@ -102,7 +108,7 @@ impl Isa {
             Isa::Scalar => &Scalar,
             Isa::Avx2Fma | Isa::AvxVnni => &Avx2Fma,
             Isa::Avx512F | Isa::Avx512Vnni => &Avx512F,
-            Isa::Neon => &Neon,
+            Isa::Neon | Isa::NeonDot => &Neon,
         }
     }
 }
@@ -370,8 +376,14 @@ impl Isa {
             Isa::Scalar => Some(&ScalarInt),
             Isa::Avx2Fma => Some(&Avx2Int { dot: Dot4::Split }),
             Isa::AvxVnni => Some(&Avx2Int { dot: Dot4::VexVnni }),
-            Isa::Avx512F | Isa::Neon => None,
+            Isa::Avx512F => None,
             Isa::Avx512Vnni => Some(&Avx512Int),
+            Isa::Neon => Some(&NeonInt {
+                dot: NeonDot4::Widen,
+            }),
+            Isa::NeonDot => Some(&NeonInt {
+                dot: NeonDot4::Sdot,
+            }),
         }
     }
 
@@ -387,6 +399,32 @@ impl Isa {
     }
 }
 
+/// How a kernel's 4-way u8 × s8 dot product wants its weights packed (mirrors
+/// `ruvector_cnn_kernels::ukernels::DotForm`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DotForm {
+    /// The signed weight bytes as they are.
+    Direct,
+    /// Each weight as `2·hi + lo` (`hi` in `-64..=63`, `lo` in `0..=1`) so 16-bit pair sums
+    /// cannot saturate (AVX2 `vpmaddubsw`).
+    Split,
+    /// The signed weight bytes, with `128·Σw` added to the bias: the kernel flips the top bit
+    /// of every activation byte (`x − 128` as s8) and takes a signed × signed dot product
+    /// (NEON `sdot`).
+    Offset,
+}
+
+impl DotForm {
+    /// The matching `ruvector_cnn_kernels` value.
+    pub fn rust_variant(self) -> &'static str {
+        match self {
+            DotForm::Direct => "DotForm::Direct",
+            DotForm::Split => "DotForm::Split",
+            DotForm::Offset => "DotForm::Offset",
+        }
+    }
+}
+
 /// Source-text spelling of one ISA's INT8 operations (vectors of `i32` lanes, the same count
 /// as its f32 lanes). Arguments are plain variables or pointer expressions.
 pub trait IntVocab {
@@ -398,9 +436,12 @@ pub trait IntVocab {
     fn load_f32(&self, p: &str) -> String;
     /// The `i32` vector type.
     fn ity(&self) -> &'static str;
-    /// Whether the 4-way dot product needs each weight split into `2·hi + lo` (`hi` in
-    /// `-64..=63`, `lo` in `0..=1`) so 16-bit pair sums cannot saturate (AVX2 `vpmaddubsw`).
-    fn split(&self) -> bool;
+    /// How the 4-way dot product wants its weights packed.
+    fn form(&self) -> DotForm;
+    /// Whether weights are split in `hi`/`lo` halves ([`DotForm::Split`]).
+    fn split(&self) -> bool {
+        self.form() == DotForm::Split
+    }
     /// Constants [`IntVocab::dot4`] needs, declared once per kernel.
     fn dot4_consts(&self) -> &'static [&'static str];
     /// Unaligned load of one vector of `i32` from `p: *const i32`.
@@ -475,8 +516,8 @@ impl IntVocab for ScalarInt {
     fn ity(&self) -> &'static str {
         "i32"
     }
-    fn split(&self) -> bool {
-        false
+    fn form(&self) -> DotForm {
+        DotForm::Direct
     }
     fn dot4_consts(&self) -> &'static [&'static str] {
         &[]
@@ -593,8 +634,12 @@ impl IntVocab for Avx2Int {
     fn ity(&self) -> &'static str {
         "__m256i"
     }
-    fn split(&self) -> bool {
-        self.dot == Dot4::Split
+    fn form(&self) -> DotForm {
+        if self.dot == Dot4::Split {
+            DotForm::Split
+        } else {
+            DotForm::Direct
+        }
     }
     fn dot4_consts(&self) -> &'static [&'static str] {
         if self.split() {
@@ -746,8 +791,8 @@ impl IntVocab for Avx512Int {
     fn ity(&self) -> &'static str {
         "__m512i"
     }
-    fn split(&self) -> bool {
-        false
+    fn form(&self) -> DotForm {
+        DotForm::Direct
     }
     fn dot4_consts(&self) -> &'static [&'static str] {
         &[]
@@ -831,5 +876,140 @@ impl IntVocab for Avx512Int {
         format!(
             "_mm512_mask_cvtepi32_storeu_epi8({p} as *mut i8, ((1u32 << {count}) - 1) as __mmask16, {v});"
         )
+    }
+}
+
+/// How NEON INT8 code forms a 4-way u8 × s8 dot product.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NeonDot4 {
+    /// Baseline NEON: activations and weights widened to 16 bits (every u8 × s8 product fits
+    /// `i16`: −32640..=32385), multiplied, and pairwise-added into the `i32` lanes.
+    Widen,
+    /// ARMv8.2 dot product: `sdot` on activations with the top bit flipped (`x − 128`), the
+    /// `128·Σw` it takes away folded into the packed bias ([`DotForm::Offset`]).
+    Sdot,
+}
+
+/// aarch64 NEON INT8, 4 `i32` lanes; tails and narrowing stores through the helpers of
+/// `crate::simd::neon`.
+struct NeonInt {
+    dot: NeonDot4,
+}
+
+impl IntVocab for NeonInt {
+    fn lanes(&self) -> usize {
+        4
+    }
+    fn fx(&self) -> &'static dyn Vocab {
+        &Neon
+    }
+    fn load_f32(&self, p: &str) -> String {
+        format!("vld1q_f32({p})")
+    }
+    fn ity(&self) -> &'static str {
+        "int32x4_t"
+    }
+    fn form(&self) -> DotForm {
+        match self.dot {
+            NeonDot4::Widen => DotForm::Direct,
+            NeonDot4::Sdot => DotForm::Offset,
+        }
+    }
+    fn dot4_consts(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn load_i32(&self, p: &str) -> String {
+        format!("vld1q_s32({p})")
+    }
+    fn splat_i32(&self, x: &str) -> String {
+        format!("vdupq_n_s32({x})")
+    }
+    fn bcast4(&self, x: &str) -> String {
+        match self.dot {
+            NeonDot4::Widen => format!("vreinterpretq_u8_u32(vdupq_n_u32({x}))"),
+            NeonDot4::Sdot => format!("vreinterpretq_u8_u32(vdupq_n_u32({x} ^ 0x8080_8080))"),
+        }
+    }
+    fn dot4(&self, acc: &str, x: &str, w: &str, _w_lo: &str) -> String {
+        match self.dot {
+            NeonDot4::Widen => {
+                format!("{acc} = dot4_widen({acc}, {x}, vld1q_s8({w} as *const i8))")
+            }
+            NeonDot4::Sdot => format!(
+                "{{ let wv = vld1q_u8({w}); core::arch::asm!(\"sdot {{0:v}}.4s, {{1:v}}.16b, {{2:v}}.16b\", \
+                 inout(vreg) {acc}, in(vreg) {x}, in(vreg) wv, options(pure, nomem, nostack)); }}"
+            ),
+        }
+    }
+    fn load_bytes(&self, p: &str) -> String {
+        format!("vld1q_u8({p})")
+    }
+    fn load_bytes_part(&self, p: &str, count: &str) -> String {
+        format!("load_bytes_partial({p}, {count})")
+    }
+    fn splat_bytes(&self, b: &str) -> String {
+        format!("vdupq_n_u8({b})")
+    }
+    fn interleave4(&self) -> &'static [&'static str] {
+        const ZIP: [&str; 4] = [
+            "let (l01, h01) = (vzip1q_u8(b0, b1), vzip2q_u8(b0, b1));",
+            "let (l23, h23) = (vzip1q_u8(b2, b3), vzip2q_u8(b2, b3));",
+            "let (x0, x1) = (zip1_u16(l01, l23), zip2_u16(l01, l23));",
+            "let (x2, x3) = (zip1_u16(h01, h23), zip2_u16(h01, h23));",
+        ];
+        const FLIP_ZIP: [&str; 6] = [
+            "let f = vdupq_n_u8(0x80);",
+            "let (b0, b1, b2, b3) = (veorq_u8(b0, f), veorq_u8(b1, f), veorq_u8(b2, f), veorq_u8(b3, f));",
+            ZIP[0],
+            ZIP[1],
+            ZIP[2],
+            ZIP[3],
+        ];
+        match self.dot {
+            NeonDot4::Widen => &ZIP,
+            NeonDot4::Sdot => &FLIP_ZIP,
+        }
+    }
+    fn pack4_store(&self, p: &str) -> String {
+        format!("vst1q_u8({p}, pack4_u8(o0, o1, o2, o3));")
+    }
+    fn pack4_store_part(&self, p: &str, count: &str) -> String {
+        format!("store_bytes_partial({p}, {count}, pack4_u8(o0, o1, o2, o3));")
+    }
+    fn load_u8_i32(&self, p: &str) -> String {
+        format!("load_u8x4({p}, 4)")
+    }
+    fn load_u8_i32_part(&self, p: &str, count: &str) -> String {
+        format!("load_u8x4({p}, {count})")
+    }
+    fn f32_to_i32(&self, v: &str) -> String {
+        format!("vcvtnq_s32_f32({v})")
+    }
+    fn i32_to_f32(&self, v: &str) -> String {
+        format!("vcvtq_f32_s32({v})")
+    }
+    fn sub_i32(&self, a: &str, b: &str) -> String {
+        format!("vsubq_s32({a}, {b})")
+    }
+    fn mul_i32(&self, a: &str, b: &str) -> String {
+        format!("vmulq_s32({a}, {b})")
+    }
+    fn sra_i32(&self, a: &str, s: &str) -> String {
+        format!("vshlq_s32({a}, vnegq_s32({s}))")
+    }
+    fn add_i32(&self, a: &str, b: &str) -> String {
+        format!("vaddq_s32({a}, {b})")
+    }
+    fn max_i32(&self, a: &str, b: &str) -> String {
+        format!("vmaxq_s32({a}, {b})")
+    }
+    fn min_i32(&self, a: &str, b: &str) -> String {
+        format!("vminq_s32({a}, {b})")
+    }
+    fn store_u8(&self, p: &str, v: &str) -> String {
+        format!("store_u8x4({p}, 4, {v});")
+    }
+    fn store_u8_part(&self, p: &str, v: &str, count: &str) -> String {
+        format!("store_u8x4({p}, {count}, {v});")
     }
 }

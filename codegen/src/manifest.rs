@@ -142,12 +142,12 @@ impl Family {
                 | Family::Qadd
                 | Family::Qchscale
         ) {
-            // No dot products: AVX2 serves AVX-VNNI CPUs.
-            isa.int_vocab().is_some() && isa != Isa::AvxVnni
+            // No dot products: AVX2 serves AVX-VNNI CPUs, NEON dot-product ones.
+            isa.int_vocab().is_some() && !matches!(isa, Isa::AvxVnni | Isa::NeonDot)
         } else if self.is_int8() {
             isa.int_vocab().is_some()
         } else {
-            !matches!(isa, Isa::AvxVnni | Isa::Avx512Vnni)
+            !matches!(isa, Isa::AvxVnni | Isa::Avx512Vnni | Isa::NeonDot)
         }
     }
 
@@ -439,7 +439,7 @@ struct IsaRow {
     qconvert: Option<(usize, usize)>,
 }
 
-const ROWS: [IsaRow; 6] = [
+const ROWS: [IsaRow; 7] = [
     IsaRow {
         isa: Isa::Scalar,
         f32: Some(F32Tiles {
@@ -522,8 +522,15 @@ const ROWS: [IsaRow; 6] = [
             vact_n: 16,
             wino_cb: 4,
         }),
-        qgemm: &[],
-        qdw_cbs: &[],
+        qgemm: &[(4, 16), (1, 16)],
+        qdw_cbs: &[16],
+        qconvert: Some((16, 8)),
+    },
+    IsaRow {
+        isa: Isa::NeonDot,
+        f32: None,
+        qgemm: &[(4, 16), (1, 16)],
+        qdw_cbs: &[16],
         qconvert: None,
     },
 ];

@@ -2,7 +2,8 @@
 //!
 //! `cpufeatures` detects AVX2/FMA and AVX-512F/BW/VL (it also checks that the OS saves the
 //! wider registers). Levels that `cpufeatures` cannot see (AVX-512 VNNI, AVX-VNNI, aarch64
-//! dotprod) use `std::arch::is_*_feature_detected!`.
+//! dotprod) use `std::arch::is_*_feature_detected!`. On aarch64, NEON is the baseline and
+//! `neondot` (INT8 `sdot` kernels) is added when the CPU has the dot product.
 //!
 //! The levels are ordered by tier (`Scalar < Avx2Fma < AvxVnni < Avx512F < Avx512Vnni`) for
 //! `RVCNN_ISA` caps, but a CPU may have a level without the ones below it (AVX-512 VNNI CPUs
@@ -28,19 +29,22 @@ pub enum Isa {
     Avx512F = 3,
     /// x86 AVX-512 F/BW/VL + VNNI (512-bit `vpdpbusd`): INT8 kernels only.
     Avx512Vnni = 4,
-    /// aarch64 Advanced SIMD (NEON), always present on aarch64: f32 kernels.
+    /// aarch64 Advanced SIMD (NEON), always present on aarch64: f32 and INT8 kernels.
     Neon = 5,
+    /// aarch64 NEON + the ARMv8.2 dot product (`sdot`): INT8 kernels only.
+    NeonDot = 6,
 }
 
 impl Isa {
     /// Every level, lowest tier first.
-    pub const ALL: [Isa; 6] = [
+    pub const ALL: [Isa; 7] = [
         Isa::Scalar,
         Isa::Avx2Fma,
         Isa::AvxVnni,
         Isa::Avx512F,
         Isa::Avx512Vnni,
         Isa::Neon,
+        Isa::NeonDot,
     ];
 
     /// Short name used in kernel ids and `RVCNN_ISA` (`"avx512f"`).
@@ -52,6 +56,7 @@ impl Isa {
             Isa::Avx512F => "avx512f",
             Isa::Avx512Vnni => "avx512vnni",
             Isa::Neon => "neon",
+            Isa::NeonDot => "neondot",
         }
     }
 
@@ -61,18 +66,19 @@ impl Isa {
             Isa::Scalar => 1,
             Isa::Avx2Fma | Isa::AvxVnni => 8,
             Isa::Avx512F | Isa::Avx512Vnni => 16,
-            Isa::Neon => 4,
+            Isa::Neon | Isa::NeonDot => 4,
         }
     }
 
-    /// Whether f32 kernels are generated for this level (the VNNI levels add INT8 only).
+    /// Whether f32 kernels are generated for this level (the VNNI and dot-product levels add
+    /// INT8 only).
     pub const fn has_f32_kernels(self) -> bool {
-        !matches!(self, Isa::AvxVnni | Isa::Avx512Vnni)
+        !matches!(self, Isa::AvxVnni | Isa::Avx512Vnni | Isa::NeonDot)
     }
 
     /// Whether INT8 kernels are generated for this level.
     pub const fn has_int8_kernels(self) -> bool {
-        !matches!(self, Isa::Avx512F | Isa::Neon)
+        !matches!(self, Isa::Avx512F)
     }
 
     /// Parses a name produced by [`Isa::name`].
@@ -199,10 +205,15 @@ pub fn detected() -> IsaSet {
         {
             x86::detect()
         }
-        // NEON is part of the aarch64 baseline.
+        // NEON is part of the aarch64 baseline; the dot product (ARMv8.2) is optional.
         #[cfg(target_arch = "aarch64")]
         {
-            IsaSet::scalar().with(Isa::Neon)
+            let set = IsaSet::scalar().with(Isa::Neon);
+            if std::arch::is_aarch64_feature_detected!("dotprod") {
+                set.with(Isa::NeonDot)
+            } else {
+                set
+            }
         }
         #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
         {

@@ -9,7 +9,7 @@ use crate::ops::Error;
 use crate::ops::Result;
 use crate::ops::shape::{check_len, product};
 use crate::quant;
-use crate::ukernels::{QdwconvTile, QgemmTile};
+use crate::ukernels::{DotForm, QdwconvTile, QgemmTile};
 
 /// Length of a packed buffer: `ceil(channels / nr)` panels of `nr·(taps + 1)` floats.
 pub fn packed_len(channels: usize, nr: usize, taps: usize) -> Result<usize> {
@@ -138,7 +138,7 @@ impl QuantWeights<'_> {
 /// Bytes of INT8 GEMM weights packed for `tile`: per NR-column panel a header of
 /// [`QUANT_HEADER_ARRAYS`] NR-long 4-byte arrays, then `ceil(k/4)` steps of NR×4 bytes (twice that for split tiles).
 pub fn qgemm_packed_len(n: usize, k: usize, tile: QgemmTile) -> Result<usize> {
-    let step = if tile.split { 8 } else { 4 };
+    let step = step_bytes(tile.form);
     let per_panel = product(&[k.div_ceil(4), step * tile.nr], "packed weights")?
         .checked_add(4 * QUANT_HEADER_ARRAYS * tile.nr)
         .ok_or(Error::SizeOverflow("packed weights"))?;
@@ -147,17 +147,18 @@ pub fn qgemm_packed_len(n: usize, k: usize, tile: QgemmTile) -> Result<usize> {
 
 /// Packs a quantized GEMM layer for `tile` (see [`crate::ukernels::qgemm`]): the input zero
 /// point is folded into the bias (`bias − z_x·Σw`), columns past `n` and reduction indices
-/// past `k` are zero, and split tiles store each weight as `hi = w >> 1`, `lo = w & 1`.
+/// past `k` are zero, split tiles store each weight as `hi = w >> 1`, `lo = w & 1`, and
+/// [`DotForm::Offset`] tiles add `128·Σw` to the bias.
 pub fn qgemm(q: &QuantWeights, tile: QgemmTile) -> Result<Vec<u8>> {
     q.validate()?;
     let (n, k, nr) = (q.outputs, q.taps, tile.nr);
     let mut out = vec![0u8; qgemm_packed_len(n, k, tile)?];
     let panel = out.len() / n.div_ceil(nr);
-    let step = if tile.split { 8 * nr } else { 4 * nr };
+    let step = step_bytes(tile.form) * nr;
     for col in 0..n {
         let base = (col / nr) * panel;
         let j = col % nr;
-        put_channel(&mut out, q, col, (base, nr, j), step, tile.split);
+        put_channel(&mut out, q, col, (base, nr, j), step, tile.form);
     }
     Ok(out)
 }
@@ -166,15 +167,24 @@ pub fn qgemm(q: &QuantWeights, tile: QgemmTile) -> Result<Vec<u8>> {
 /// `i32` bias with `−z_x·Σw` folded in, then the `f32` requantization multiplier.
 pub const QUANT_HEADER_ARRAYS: usize = 2;
 
-/// The header values of one output channel (see [`QUANT_HEADER_ARRAYS`]).
+/// Weight bytes per reduction index and column of a [`DotForm`] (`hi` and `lo` for split).
+fn step_bytes(form: DotForm) -> usize {
+    if form == DotForm::Split { 8 } else { 4 }
+}
+
+/// The header values of one output channel (see [`QUANT_HEADER_ARRAYS`]): the bias with
+/// `−z_x·Σw` folded in (and `+128·Σw` for [`DotForm::Offset`]), wrapping like the kernels'
+/// accumulators, whose true final values fit `i32`.
 fn quant_header(
     bias: i32,
     weights: &[i8],
     zero_point: u8,
     m: f32,
+    form: DotForm,
 ) -> [[u8; 4]; QUANT_HEADER_ARRAYS] {
     let sum: i64 = weights.iter().map(|&w| i64::from(w)).sum();
-    let folded = i64::from(bias) - i64::from(zero_point) * sum;
+    let offset = if form == DotForm::Offset { 128 } else { 0 };
+    let folded = i64::from(bias) + (offset - i64::from(zero_point)) * sum;
     [(folded as i32).to_ne_bytes(), m.to_ne_bytes()]
 }
 
@@ -187,18 +197,18 @@ fn put_channel(
     ch: usize,
     (base, width, slot): (usize, usize, usize),
     step: usize,
-    split: bool,
+    form: DotForm,
 ) {
     let k = q.taps;
     let row = &q.weights[ch * k..(ch + 1) * k];
-    let header = quant_header(q.bias[ch], row, q.input_zero_point, q.scale[ch]);
+    let header = quant_header(q.bias[ch], row, q.input_zero_point, q.scale[ch], form);
     for (a, v) in header.iter().enumerate() {
         let at = base + 4 * (a * width + slot);
         out[at..at + 4].copy_from_slice(v);
     }
     for (t, &w) in row.iter().enumerate() {
         let at = base + 4 * QUANT_HEADER_ARRAYS * width + (t / 4) * step + 4 * slot + t % 4;
-        if split {
+        if form == DotForm::Split {
             out[at] = (w >> 1) as u8;
             out[at + 4 * width] = (w & 1) as u8;
         } else {
@@ -229,7 +239,7 @@ pub fn qdwconv(q: &QuantWeights, tile: QdwconvTile) -> Result<Vec<u8>> {
         )));
     }
     let taps = q.taps;
-    let group = if tile.split { 8 * cb } else { 4 * cb };
+    let group = step_bytes(tile.form) * cb;
     let block = product(&[taps.div_ceil(4), group], "packed weights")?
         .checked_add(4 * QUANT_HEADER_ARRAYS * cb)
         .ok_or(Error::SizeOverflow("packed weights"))?;
@@ -245,7 +255,7 @@ pub fn qdwconv(q: &QuantWeights, tile: QdwconvTile) -> Result<Vec<u8>> {
     };
     for ch in 0..q.outputs {
         let (base, slot) = ((ch / cb) * block, slot_of(ch % cb));
-        put_channel(&mut out, q, ch, (base, cb, slot), group, tile.split);
+        put_channel(&mut out, q, ch, (base, cb, slot), group, tile.form);
     }
     Ok(out)
 }

@@ -4,7 +4,12 @@
 //! rvcnn-kbench [--model small|large|all] [--batch N] [--isa LEVEL]
 //!              [--only SUBSTRING] [--samples N] [--int8]
 //! rvcnn-kbench --resnet [--batch N] [--isa LEVEL] [--samples N]
+//! rvcnn-kbench --ratios [--model small|large|all] [--only SUBSTRING] [--samples N]
 //! ```
+//! `--ratios` times every layer (f32, INT8, plus the extra families and one Winograd layer)
+//! at each ISA level this CPU has, in one run, and prints each level's speed over the scalar
+//! level's per layer and per kernel (geometric mean over the layers it runs): the way to
+//! compare SIMD variants under emulation (qemu), where only ratios mean anything.
 //! `--resnet` times the ResNet 3x3 layers (56x56x64 … 7x7x512, stride 1) with the direct
 //! and the Winograd method in one run and prints the speedup; GFLOP/s there count the direct
 //! method's FLOPs for both ("effective" for Winograd).
@@ -20,8 +25,8 @@
 use std::process::ExitCode;
 
 use ruvector_cnn_benches::{
-    MODELS, NOMINAL_PEAK_GFLOPS, RESNET_3X3, conv3x3_bench, copy_roofline_secs, int8_benches,
-    model_benches, time,
+    Bench, MODELS, NOMINAL_PEAK_GFLOPS, RESNET_3X3, conv3x3_bench, copy_roofline_secs,
+    extra_benches, int8_benches, model_benches, time,
 };
 use ruvector_cnn_kernels::isa::{self, IsaSet};
 use ruvector_cnn_kernels::ops::ConvAlgorithm;
@@ -36,6 +41,7 @@ struct Args {
     samples: usize,
     int8: bool,
     resnet: bool,
+    ratios: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -47,6 +53,7 @@ fn parse() -> Result<Args, String> {
         samples: 15,
         int8: false,
         resnet: false,
+        ratios: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -59,6 +66,7 @@ fn parse() -> Result<Args, String> {
             "--samples" => a.samples = val()?.parse().map_err(|e| format!("--samples: {e}"))?,
             "--int8" => a.int8 = true,
             "--resnet" => a.resnet = true,
+            "--ratios" => a.ratios = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }
@@ -77,11 +85,14 @@ fn main() -> ExitCode {
                 eprintln!("rvcnn-kbench: {e}");
             }
             eprintln!(
-                "usage: rvcnn-kbench [--model small|large|all] [--batch N] [--isa LEVEL] [--only SUBSTRING] [--samples N] [--int8]\n       rvcnn-kbench --resnet [--batch N] [--isa LEVEL] [--samples N]"
+                "usage: rvcnn-kbench [--model small|large|all] [--batch N] [--isa LEVEL] [--only SUBSTRING] [--samples N] [--int8]\n       rvcnn-kbench --resnet [--batch N] [--isa LEVEL] [--samples N]\n       rvcnn-kbench --ratios [--model small|large|all] [--only SUBSTRING] [--samples N]"
             );
             return ExitCode::from(2);
         }
     };
+    if args.ratios {
+        return ratios(&args);
+    }
     let table = KernelTable::with_isa(IsaSet::up_to(args.isa));
     let level = table.isa_set().top();
     let peak = fma_peak_gflops(level, 200_000_000).unwrap_or(f64::NAN);
@@ -173,6 +184,80 @@ fn resnet(args: &Args, table: &KernelTable, peak: f64) -> ExitCode {
                 speedup
             );
         }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Every benchmark of the selected models at `table`'s level: f32 and INT8 layers, the
+/// families the layer tables miss, and one Winograd layer.
+fn all_benches(args: &Args, table: &KernelTable) -> ruvector_cnn_kernels::ops::Result<Vec<Bench>> {
+    let mut out = Vec::new();
+    for (name, md) in MODELS {
+        if args.model == "all" || name.ends_with(&args.model) {
+            out.extend(model_benches(md, args.batch, table)?);
+            out.extend(int8_benches(md, args.batch, table)?);
+        }
+    }
+    out.extend(extra_benches(table)?);
+    out.push(conv3x3_bench(
+        14,
+        32,
+        args.batch,
+        ConvAlgorithm::Winograd,
+        table,
+    )?);
+    out.retain(|b| b.name.contains(&args.only));
+    Ok(out)
+}
+
+/// Speed of every level over scalar, per layer and per kernel, timed in one run.
+fn ratios(args: &Args) -> ExitCode {
+    let levels: Vec<Isa> = isa::available().iter().collect();
+    let mut runs = Vec::new();
+    for &level in &levels {
+        let table = KernelTable::with_isa(IsaSet::up_to(level).intersect(isa::available()));
+        let benches = match all_benches(args, &table) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("rvcnn-kbench: {level}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let timed: Vec<(String, String, f64)> = benches
+            .into_iter()
+            .map(|mut b| {
+                let secs = time(&mut b, args.samples, 20.0);
+                (b.name, b.kernel, secs)
+            })
+            .collect();
+        runs.push(timed);
+    }
+    let scalar = &runs[0];
+    print!("{:<34} {:>10}", "layer", "scalar µs");
+    for level in &levels[1..] {
+        print!(" {:>44}", format!("{level}: kernel, speedup"));
+    }
+    println!();
+    // Per kernel id: the log-speedups of the layers it ran.
+    let mut per_kernel: Vec<(String, Vec<f64>)> = Vec::new();
+    for (i, (name, _, base)) in scalar.iter().enumerate() {
+        print!("{name:<34} {:>10.1}", base * 1e6);
+        for run in &runs[1..] {
+            let (_, kernel, secs) = &run[i];
+            let speedup = base / secs;
+            print!(" {kernel:>36} {speedup:>6.2}x");
+            match per_kernel.iter_mut().find(|(k, _)| k == kernel) {
+                Some((_, v)) => v.push(speedup.ln()),
+                None => per_kernel.push((kernel.clone(), vec![speedup.ln()])),
+            }
+        }
+        println!();
+    }
+    println!("\n{:<44} {:>7} {:>10}", "kernel", "layers", "speedup");
+    per_kernel.sort_by(|a, b| a.0.cmp(&b.0));
+    for (kernel, logs) in per_kernel {
+        let mean = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
+        println!("{kernel:<44} {:>7} {mean:>9.2}x", logs.len());
     }
     ExitCode::SUCCESS
 }

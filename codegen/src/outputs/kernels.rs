@@ -74,15 +74,16 @@ fn render_descriptor_into(w: &mut Writer, v: &Variant) {
         Tile::Channels { cb } => format!("ChannelTile {{ cb: {cb} }}"),
         Tile::Elems { n } => format!("ElemTile {{ n: {n} }}"),
         Tile::Qgemm { mr, nr } => {
-            let split = v.int_vocab().is_some_and(|x| x.split());
-            format!("QgemmTile {{ mr: {mr}, nr: {nr}, split: {split} }}")
+            format!("QgemmTile {{ mr: {mr}, nr: {nr}, form: {} }}", dot_form(v))
         }
         Tile::Winograd { cb, residual } => {
             format!("WinogradTile {{ cb: {cb}, residual: {residual} }}")
         }
         Tile::Qdwconv { k, s, cb } => {
-            let split = v.int_vocab().is_some_and(|x| x.split());
-            format!("QdwconvTile {{ k: {k}, s: {s}, cb: {cb}, split: {split} }}")
+            format!(
+                "QdwconvTile {{ k: {k}, s: {s}, cb: {cb}, form: {} }}",
+                dot_form(v)
+            )
         }
     };
     w.line(format!("/// Descriptor of [`{}`].", v.fn_name()));
@@ -101,4 +102,12 @@ fn render_descriptor_into(w: &mut Writer, v: &Variant) {
             w.line(format!("func: {},", v.fn_name()));
         },
     );
+}
+
+/// The `DotForm` an INT8 variant's weights are packed in.
+fn dot_form(v: &Variant) -> &'static str {
+    v.int_vocab()
+        .expect("INT8 tiles belong to ISAs with an IntVocab")
+        .form()
+        .rust_variant()
 }

@@ -41,6 +41,22 @@ pub use pool::PoolArgs;
 pub use qdwconv::{QdwconvArgs, QdwconvTile, QdwconvUkernel};
 pub use qgemm::{QgemmArgs, QgemmTile, QgemmUkernel};
 
+/// How an INT8 kernel's 4-way u8 × s8 dot product wants its weights packed (see
+/// [`crate::pack::qgemm`] and [`crate::pack::qdwconv`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DotForm {
+    /// The signed weight bytes as they are (scalar, VNNI `vpdpbusd`, NEON widening
+    /// multiplies).
+    Direct,
+    /// Each weight as `2·hi + lo` (`hi = w >> 1` in `-64..=63`, `lo = w & 1`), so AVX2's
+    /// `vpmaddubsw` cannot saturate its 16-bit pair sums even at 255·−128.
+    Split,
+    /// The signed weight bytes, with `128·Σw` added to the bias: the kernel flips the top bit
+    /// of every activation byte (`x − 128` as s8) and uses a signed × signed dot product
+    /// (NEON `sdot`), so `Σ(x − 128)·w + 128·Σw = Σx·w` exactly.
+    Offset,
+}
+
 /// Descriptor of one generated kernel.
 pub struct Ukernel<F: 'static, T: 'static> {
     /// Display id `"{isa}/{fn}"`, e.g. `"avx512f/f32_gemm_relu_12x32"`.

@@ -5,7 +5,7 @@
 //! two CB-long arrays (the `i32` bias with the input zero point folded in, the `f32`
 //! requantization multiplier; see [`crate::quant`]) followed by K·K taps of CB weight bytes.
 
-use super::Ukernel;
+use super::{DotForm, Ukernel};
 use crate::Activation;
 use crate::isa::Isa;
 use crate::quant::HardSwish;
@@ -62,8 +62,8 @@ pub struct QdwconvTile {
     pub s: usize,
     /// Channels per block (4 × the ISA's `i32` lanes).
     pub cb: usize,
-    /// Whether the packed weights are split into `hi`/`lo` halves (AVX2 without VNNI).
-    pub split: bool,
+    /// How the packed weights are laid out for the kernel's dot product.
+    pub form: DotForm,
 }
 
 /// An INT8 depthwise kernel.

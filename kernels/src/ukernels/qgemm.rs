@@ -8,7 +8,7 @@
 //! `ceil(k / 4)` steps of NR×4 weight bytes (`split` tiles: NR×4 `hi` bytes then NR×4 `lo`
 //! bytes per step, with `w = 2·hi + lo`).
 
-use super::Ukernel;
+use super::{DotForm, Ukernel};
 use crate::Activation;
 use crate::isa::Isa;
 use crate::quant::HardSwish;
@@ -61,8 +61,8 @@ pub struct QgemmTile {
     pub mr: usize,
     /// Columns per packed panel.
     pub nr: usize,
-    /// Whether the packed weights are split into `hi`/`lo` halves (AVX2 without VNNI).
-    pub split: bool,
+    /// How the packed weights are laid out for the kernel's dot product.
+    pub form: DotForm,
 }
 
 /// An INT8 GEMM kernel.
