@@ -426,7 +426,8 @@ rvcnn_status rvcnn_embedder_embed_batch(const rvcnn_embedder *embedder,
 // Writes the name of the ISA level objects created now run at: the CPU's best level, capped
 // by the `RVCNN_ISA` environment variable and by `rvcnn_isa_cap` — `"scalar"`, `"avx2fma"`,
 // `"avxvnni"`, `"avx512f"` or `"avx512vnni"` on x86 (tiers in that order; the VNNI levels add
-// INT8 kernels), `"scalar"`, `"neon"` or `"neondot"` (dot-product INT8 kernels) on aarch64. `*name` receives a static NUL-terminated string.
+// INT8 kernels), `"scalar"`, `"neon"` or `"neondot"` (dot-product INT8 kernels) on aarch64, `"scalar"` or `"wasm128"` on
+// WebAssembly. `*name` receives a static NUL-terminated string.
 //
 // # Safety
 // `name` must be NULL or valid for writing one pointer.
@@ -440,7 +441,7 @@ rvcnn_status rvcnn_isa_detected(const char **name);
 
 // Caps the ISA level of objects created from now on (embedders and operators; existing
 // objects keep their kernels): `"scalar"`, `"avx2fma"`, `"avxvnni"`, `"avx512f"`,
-// `"avx512vnni"`, `"neon"` or `"neondot"`, or NULL to remove the cap. A cap above what the CPU has
+// `"avx512vnni"`, `"neon"`, `"neondot"` or `"wasm128"`, or NULL to remove the cap. A cap above what the CPU has
 // changes nothing. Process-wide and thread-safe.
 //
 // # Safety

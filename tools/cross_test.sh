@@ -1,43 +1,58 @@
 #!/usr/bin/env bash
-# Runs this workspace's tests for aarch64 (NEON) under qemu-user, on an x86_64 Debian machine
-# whose rustup has only the x86_64 target: Debian's rustc-web toolchain builds for aarch64
-# against its multiarch arm64 std, and qemu-aarch64 runs the test binaries.
+# Runs this workspace's tests for aarch64 (NEON, dotprod) under qemu-user and for
+# wasm32-wasip1 (SIMD128) under node, on an x86_64 Debian machine whose rustup has only the
+# x86_64 target: Debian's rustc-web toolchain builds for aarch64 against its multiarch arm64
+# std, and for wasm32 with -Zbuild-std (its rust-web-src) linked by wasm-ld against Debian's
+# wasi-libc.
 #
-#   tools/cross_test.sh [--no-install] [CARGO TEST ARGS...]
-#   e.g. tools/cross_test.sh -p ruvector-cnn-kernels --lib
+#   tools/cross_test.sh [--no-install] [--only aarch64|wasm] [CARGO TEST ARGS...]
+#   e.g. tools/cross_test.sh --only aarch64 -p ruvector-cnn-kernels --lib
 #   tools/cross_test.sh [--no-install] --kbench [RVCNN-KBENCH ARGS...]
 #   e.g. tools/cross_test.sh --kbench --ratios --model small --samples 3
 #
-# `--kbench` builds `rvcnn-kbench` (release) for aarch64 and runs it under qemu instead of
-# testing: with `--ratios`, the speed of each NEON/dotprod kernel over the scalar one, per layer
-# (emulated times are not native; only the ratios mean something).
-#
-# Default test selection (no args): the kernels crate's per-variant proptests on two emulated
-# CPUs, cortex-a53 (no dot product: `neon` required) and `max` (`neon,neondot` required), then
-# on `max` the cross-crate tests of dispatch levels, convolution algorithms and the f32 and
-# INT8 models. With args, the runner's CPU is RVCNN_QEMU_CPU and RVCNN_REQUIRE_ISA is the
-# caller's.
-# Env: RVCNN_QEMU_CPU (args only; default `max`; `cortex-a53` is a CPU without dotprod),
+# Default test selection (no args):
+#   aarch64: the kernels crate's per-variant proptests on two emulated CPUs, cortex-a53 (no
+#     dot product: `neon` required) and `max` (`neon,neondot` required), then on `max` the
+#     cross-crate tests of dispatch levels, convolution algorithms and the f32 and INT8 models;
+#   wasm: the kernels crate's per-variant proptests built with +simd128 (`wasm128` required),
+#     then dispatch levels, convolution algorithms and the f32 and INT8 models, under node's
+#     WASI (single-threaded).
+# With args, they go to `cargo test` for the selected targets (both unless --only); the
+# aarch64 runner's CPU is RVCNN_QEMU_CPU and RVCNN_REQUIRE_ISA is the caller's.
+# `--kbench` builds `rvcnn-kbench` (release) for the selected targets and runs it under qemu /
+# node instead of testing: with `--ratios`, the speed of each NEON/dotprod/SIMD128 kernel over
+# the scalar one, per layer (emulated times are not native; only the ratios mean something).
+# Env: RVCNN_QEMU_CPU (default `max`; `cortex-a53` is a CPU without dotprod),
 #      RVCNN_CROSS_TARGET_DIR (default target/cross: Debian's rustc must not share a target
 #      directory with rustup's, whatever CARGO_TARGET_DIR says).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-install=1
-if [ "${1:-}" = --no-install ]; then install=0; shift; fi
-kbench=0
-if [ "${1:-}" = --kbench ]; then kbench=1; shift; fi
+install=1 kbench=0 only=all
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-install) install=0; shift ;;
+    --only) only="$2"; shift 2 ;;
+    --kbench) kbench=1; shift; break ;;
+    *) break ;;
+  esac
+done
+case "$only" in all|aarch64|wasm) ;; *) echo "--only aarch64|wasm" >&2; exit 2 ;; esac
+
 if [ "$install" = 1 ]; then
   export DEBIAN_FRONTEND=noninteractive
   missing=()
-  for p in rustc-web cargo-web gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  pkgs=(rustc-web cargo-web)
+  [ "$only" = wasm ] || pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
+  [ "$only" = aarch64 ] || pkgs+=(rust-web-src lld-22 wasi-libc nodejs)
+  for p in "${pkgs[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || command -v "${p%js}" >/dev/null 2>&1 || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
-  if ! dpkg -s libstd-rust-web-dev:arm64 >/dev/null 2>&1; then
+  if [ "$only" != wasm ] && ! dpkg -s libstd-rust-web-dev:arm64 >/dev/null 2>&1; then
     dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
     apt-get update -qq
     version=$(dpkg-query -W -f='${Version}' rustc-web)
@@ -50,6 +65,7 @@ export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS
 export CARGO_TARGET_DIR="${RVCNN_CROSS_TARGET_DIR:-$PWD/target/cross}"
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
 # The qemu-user runner for CPU model $1. With the arm64 libc installed (multiarch), its loader
 # must be the one used: adding `-L /usr/aarch64-linux-gnu` mixes two glibcs and hangs threads.
 run_on() {
@@ -57,28 +73,61 @@ run_on() {
   [ -e /lib/ld-linux-aarch64.so.1 ] || r="$r -L /usr/aarch64-linux-gnu"
   export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$r"
 }
-export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
-cargo_test() { /usr/bin/cargo test --locked --target aarch64-unknown-linux-gnu "$@"; }
+arm_test() { /usr/bin/cargo test --locked --target aarch64-unknown-linux-gnu "$@"; }
+# wasm32-wasip1 with SIMD128, std rebuilt (panic=abort: the first failure ends a test
+# binary); `wasm_cargo test|build ARGS`.
+wasm_runner="node --no-warnings $PWD/tools/wasi/run.mjs"
+wasm_cargo() {
+  local cmd=$1 wasi=/usr/lib/wasm32-wasi flags
+  shift
+  flags="-C target-feature=+simd128 -C link-self-contained=no -L native=$wasi"
+  flags="$flags -C link-arg=--allow-undefined-file=$PWD/tools/wasi/undefined.txt"
+  RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_WASIP1_LINKER="$PWD/tools/wasi/ld.sh" \
+    CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="$flags" \
+    CARGO_TARGET_WASM32_WASIP1_RUNNER="$wasm_runner" \
+    /usr/bin/cargo "$cmd" --locked --target wasm32-wasip1 -Zbuild-std=std,panic_abort "$@"
+}
+wasm_test() { wasm_cargo test "$@"; }
+
 if [ "$kbench" = 1 ]; then
-  /usr/bin/cargo build --locked --release --target aarch64-unknown-linux-gnu \
-    -p ruvector-cnn-benches --bin rvcnn-kbench
-  run_on "${RVCNN_QEMU_CPU:-max}"
-  exec $CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER \
-    "$CARGO_TARGET_DIR/aarch64-unknown-linux-gnu/release/rvcnn-kbench" "$@"
-fi
-if [ $# -gt 0 ]; then
-  run_on "${RVCNN_QEMU_CPU:-max}"
-  cargo_test "$@"
+  kb=(-p ruvector-cnn-benches --bin rvcnn-kbench --release)
+  if [ "$only" != wasm ]; then
+    echo "== aarch64 (qemu-aarch64 -cpu ${RVCNN_QEMU_CPU:-max})"
+    /usr/bin/cargo build --locked --target aarch64-unknown-linux-gnu "${kb[@]}"
+    run_on "${RVCNN_QEMU_CPU:-max}"
+    $CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER \
+      "$CARGO_TARGET_DIR/aarch64-unknown-linux-gnu/release/rvcnn-kbench" "$@"
+  fi
+  if [ "$only" != aarch64 ]; then
+    echo "== wasm32-wasip1 +simd128 (node $(node --version))"
+    wasm_cargo build "${kb[@]}"
+    $wasm_runner "$CARGO_TARGET_DIR/wasm32-wasip1/release/rvcnn-kbench.wasm" "$@"
+  fi
   exit
 fi
-# Default: two CPU models, each with every level it has required (a skipped variant fails).
-# cortex-a53 (ARMv8.0, no dot product): every f32 and baseline-NEON INT8 variant.
-run_on cortex-a53
-RVCNN_REQUIRE_ISA=neon cargo_test -p ruvector-cnn-kernels --lib
-# max (has dotprod): the kernels again with the `neondot` INT8 variants, then dispatch levels,
-# convolution algorithms, and the f32 and INT8 models.
-run_on max
-export RVCNN_REQUIRE_ISA=neon,neondot
-cargo_test -p ruvector-cnn-kernels --lib
-cargo_test -p ruvector-cnn-tests --test dispatch_levels --test conv_algorithms \
-  --test model_golden --test int8_model
+if [ $# -gt 0 ]; then
+  rc=0
+  if [ "$only" != wasm ]; then run_on "${RVCNN_QEMU_CPU:-max}"; arm_test "$@" || rc=1; fi
+  if [ "$only" != aarch64 ]; then wasm_test "$@" || rc=1; fi
+  exit $rc
+fi
+# Default: every level each target has required (a skipped variant fails).
+if [ "$only" != wasm ]; then
+  # cortex-a53 (ARMv8.0, no dot product): every f32 and baseline-NEON INT8 variant.
+  run_on cortex-a53
+  RVCNN_REQUIRE_ISA=neon arm_test -p ruvector-cnn-kernels --lib
+  # max (has dotprod): the kernels again with the `neondot` INT8 variants, then dispatch
+  # levels, convolution algorithms, and the f32 and INT8 models.
+  run_on max
+  RVCNN_REQUIRE_ISA=neon,neondot arm_test -p ruvector-cnn-kernels --lib
+  RVCNN_REQUIRE_ISA=neon,neondot arm_test -p ruvector-cnn-tests --test dispatch_levels \
+    --test conv_algorithms --test model_golden --test int8_model
+fi
+if [ "$only" != aarch64 ]; then
+  # SIMD128 (`wasm128` required): the kernels, then dispatch levels, convolution algorithms
+  # and the f32 and INT8 models (single-threaded: wasm32-wasip1 has no threads).
+  export RVCNN_REQUIRE_ISA=wasm128
+  wasm_test -p ruvector-cnn-kernels --lib
+  wasm_test -p ruvector-cnn-tests --test dispatch_levels --test conv_algorithms \
+    --test model_golden --test int8_model
+fi

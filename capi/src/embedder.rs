@@ -102,10 +102,13 @@ pub struct rvcnn_image {
     pub format: u32,
 }
 
-// Layout checks mirrored by `_Static_assert`s in tests/c/capi_tests.c.
+// Layout checks mirrored by `_Static_assert`s in tests/c/capi_tests.c (the pointer-holding
+// image struct on 64-bit ABIs; wasm32 has its own, which cbindgen's header follows).
 const _: () = assert!(std::mem::size_of::<rvcnn_embedder_options>() == 28);
 const _: () = assert!(std::mem::align_of::<rvcnn_embedder_options>() == 4);
+#[cfg(target_pointer_width = "64")]
 const _: () = assert!(std::mem::size_of::<rvcnn_image>() == 40);
+#[cfg(target_pointer_width = "64")]
 const _: () = assert!(std::mem::align_of::<rvcnn_image>() == 8);
 
 impl From<Error> for Failure {

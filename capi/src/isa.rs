@@ -38,13 +38,15 @@ fn isa_name(level: Isa) -> *const c_char {
         Isa::Avx512Vnni => c"avx512vnni".as_ptr(),
         Isa::Neon => c"neon".as_ptr(),
         Isa::NeonDot => c"neondot".as_ptr(),
+        Isa::Wasm128 => c"wasm128".as_ptr(),
     }
 }
 
 /// Writes the name of the ISA level objects created now run at: the CPU's best level, capped
 /// by the `RVCNN_ISA` environment variable and by `rvcnn_isa_cap` — `"scalar"`, `"avx2fma"`,
 /// `"avxvnni"`, `"avx512f"` or `"avx512vnni"` on x86 (tiers in that order; the VNNI levels add
-/// INT8 kernels), `"scalar"`, `"neon"` or `"neondot"` (dot-product INT8 kernels) on aarch64. `*name` receives a static NUL-terminated string.
+/// INT8 kernels), `"scalar"`, `"neon"` or `"neondot"` (dot-product INT8 kernels) on aarch64, `"scalar"` or `"wasm128"` on
+/// WebAssembly. `*name` receives a static NUL-terminated string.
 ///
 /// # Safety
 /// `name` must be NULL or valid for writing one pointer.
@@ -74,7 +76,7 @@ pub unsafe extern "C" fn rvcnn_isa_detected(name: *mut *const c_char) -> rvcnn_s
 
 /// Caps the ISA level of objects created from now on (embedders and operators; existing
 /// objects keep their kernels): `"scalar"`, `"avx2fma"`, `"avxvnni"`, `"avx512f"`,
-/// `"avx512vnni"`, `"neon"` or `"neondot"`, or NULL to remove the cap. A cap above what the CPU has
+/// `"avx512vnni"`, `"neon"`, `"neondot"` or `"wasm128"`, or NULL to remove the cap. A cap above what the CPU has
 /// changes nothing. Process-wide and thread-safe.
 ///
 /// # Safety

@@ -283,9 +283,12 @@ pub struct rvcnn_se_desc {
     pub fc2_bias: *const f32,
 }
 
-// Layout checks mirrored by `_Static_assert`s in tests/c/ops_tests.c.
+// Layout checks mirrored by `_Static_assert`s in tests/c/ops_tests.c (64-bit ABIs; 32-bit
+// targets such as wasm32 have their own offsets, which cbindgen's header follows).
 const _: () = assert!(size_of::<rvcnn_shape>() == 4 * size_of::<usize>());
+#[cfg(target_pointer_width = "64")]
 const _: () = assert!(std::mem::offset_of!(rvcnn_conv2d_desc, cin) == 8);
+#[cfg(target_pointer_width = "64")]
 const _: () = assert!(std::mem::offset_of!(rvcnn_batchnorm_desc, eps) == 48);
 
 /// The operator behind a handle.

@@ -20,11 +20,13 @@ pub enum Isa {
     Neon,
     /// aarch64 NEON + dot product (`sdot`, via inline asm on stable); INT8 families only.
     NeonDot,
+    /// WebAssembly SIMD128, 4 lanes, compiled in with `-C target-feature=+simd128`; no FMA.
+    Wasm128,
 }
 
 impl Isa {
     /// Every ISA, lowest tier first.
-    pub const ALL: [Isa; 7] = [
+    pub const ALL: [Isa; 8] = [
         Isa::Scalar,
         Isa::Avx2Fma,
         Isa::AvxVnni,
@@ -32,6 +34,7 @@ impl Isa {
         Isa::Avx512Vnni,
         Isa::Neon,
         Isa::NeonDot,
+        Isa::Wasm128,
     ];
 
     /// The short name used in kernel ids, module names and `RVCNN_ISA`.
@@ -44,6 +47,7 @@ impl Isa {
             Isa::Avx512Vnni => "avx512vnni",
             Isa::Neon => "neon",
             Isa::NeonDot => "neondot",
+            Isa::Wasm128 => "wasm128",
         }
     }
 
@@ -57,13 +61,15 @@ impl Isa {
             Isa::Avx512Vnni => "Isa::Avx512Vnni",
             Isa::Neon => "Isa::Neon",
             Isa::NeonDot => "Isa::NeonDot",
+            Isa::Wasm128 => "Isa::Wasm128",
         }
     }
 
     /// The `#[target_feature(enable = ...)]` list, if any.
     pub fn target_feature(self) -> Option<&'static str> {
         match self {
-            Isa::Scalar => None,
+            // SIMD128 is a whole-module feature (`cfg(target_feature = "simd128")`).
+            Isa::Scalar | Isa::Wasm128 => None,
             Isa::Avx2Fma => Some("avx2,fma"),
             Isa::AvxVnni => Some("avx2,fma,avxvnni"),
             Isa::Avx512F => Some("avx512f"),
@@ -81,6 +87,7 @@ impl Isa {
                 Some(r#"any(target_arch = "x86", target_arch = "x86_64")"#)
             }
             Isa::Neon | Isa::NeonDot => Some(r#"target_arch = "aarch64""#),
+            Isa::Wasm128 => Some(r#"all(target_arch = "wasm32", target_feature = "simd128")"#),
         }
     }
 
@@ -90,14 +97,15 @@ impl Isa {
             Isa::Scalar => 1,
             Isa::Avx2Fma | Isa::AvxVnni => 8,
             Isa::Avx512F | Isa::Avx512Vnni => 16,
-            Isa::Neon | Isa::NeonDot => 4,
+            Isa::Neon | Isa::NeonDot | Isa::Wasm128 => 4,
         }
     }
 
     /// Architectural vector registers (the register budget emitters plan with).
     pub fn vector_regs(self) -> usize {
         match self {
-            Isa::Scalar | Isa::Avx2Fma | Isa::AvxVnni => 16,
+            // SIMD128 engines map v128 onto the host's registers: plan for 16 (x86-64 SSE).
+            Isa::Scalar | Isa::Avx2Fma | Isa::AvxVnni | Isa::Wasm128 => 16,
             Isa::Avx512F | Isa::Avx512Vnni | Isa::Neon | Isa::NeonDot => 32,
         }
     }
@@ -109,6 +117,7 @@ impl Isa {
             Isa::Avx2Fma | Isa::AvxVnni => &Avx2Fma,
             Isa::Avx512F | Isa::Avx512Vnni => &Avx512F,
             Isa::Neon | Isa::NeonDot => &Neon,
+            Isa::Wasm128 => &Wasm128,
         }
     }
 }
@@ -384,6 +393,7 @@ impl Isa {
             Isa::NeonDot => Some(&NeonInt {
                 dot: NeonDot4::Sdot,
             }),
+            Isa::Wasm128 => Some(&WasmInt),
         }
     }
 
@@ -485,7 +495,8 @@ pub trait IntVocab {
     fn sub_i32(&self, a: &str, b: &str) -> String;
     /// `a · b` (low 32 bits).
     fn mul_i32(&self, a: &str, b: &str) -> String;
-    /// `a >> s` per lane (arithmetic; `s` a vector of counts in `0..32`).
+    /// `a >> s` per lane (arithmetic; `s` a vector whose lanes all hold the same count in
+    /// `0..32`: SIMD128 shifts by one scalar count).
     fn sra_i32(&self, a: &str, s: &str) -> String;
     /// `a + b` (wrapping).
     fn add_i32(&self, a: &str, b: &str) -> String;
@@ -1005,6 +1016,163 @@ impl IntVocab for NeonInt {
     }
     fn min_i32(&self, a: &str, b: &str) -> String {
         format!("vminq_s32({a}, {b})")
+    }
+    fn store_u8(&self, p: &str, v: &str) -> String {
+        format!("store_u8x4({p}, 4, {v});")
+    }
+    fn store_u8_part(&self, p: &str, v: &str, count: &str) -> String {
+        format!("store_u8x4({p}, {count}, {v});")
+    }
+}
+
+/// WebAssembly SIMD128: `v128` holding 4 f32; no fused multiply-add (`mul` then `add`, within
+/// the crate's tolerance rule like the scalar code); a mask is a lane count and tails go
+/// through `crate::simd::wasm::{load_partial, store_partial}`; `max`/`min` are the
+/// pseudo-min/max with swapped operands, which give the x86 NaN rule exactly.
+struct Wasm128;
+
+impl Vocab for Wasm128 {
+    fn imports(&self) -> &'static [&'static str] {
+        &[
+            "use core::arch::wasm32::*;",
+            "#[allow(unused_imports)] // not every family has tails",
+            "use crate::simd::wasm::*;",
+        ]
+    }
+    fn vec_ty(&self) -> &'static str {
+        "v128"
+    }
+    fn zero(&self) -> String {
+        "f32x4_splat(0.0)".into()
+    }
+    fn splat(&self, x: &str) -> String {
+        format!("f32x4_splat({x})")
+    }
+    fn load(&self, p: &str) -> String {
+        format!("v128_load({p} as *const v128)")
+    }
+    fn store(&self, p: &str, v: &str) -> String {
+        format!("v128_store({p} as *mut v128, {v})")
+    }
+    fn mask(&self, count: &str) -> String {
+        count.to_string()
+    }
+    fn load_masked(&self, p: &str, m: &str) -> String {
+        format!("load_partial({p}, {m})")
+    }
+    fn store_masked(&self, p: &str, m: &str, v: &str) -> String {
+        format!("store_partial({p}, {m}, {v})")
+    }
+    fn fma(&self, a: &str, b: &str, c: &str) -> String {
+        format!("f32x4_add(f32x4_mul({a}, {b}), {c})")
+    }
+    fn add(&self, a: &str, b: &str) -> String {
+        format!("f32x4_add({a}, {b})")
+    }
+    fn sub(&self, a: &str, b: &str) -> String {
+        format!("f32x4_sub({a}, {b})")
+    }
+    fn mul(&self, a: &str, b: &str) -> String {
+        format!("f32x4_mul({a}, {b})")
+    }
+    fn max(&self, a: &str, b: &str) -> String {
+        // pmax(b, a) = b < a ? a : b: `a` when a > b, else (and when unordered) `b`.
+        format!("f32x4_pmax({b}, {a})")
+    }
+    fn min(&self, a: &str, b: &str) -> String {
+        // pmin(b, a) = a < b ? a : b.
+        format!("f32x4_pmin({b}, {a})")
+    }
+}
+
+/// WebAssembly SIMD128 INT8, 4 `i32` lanes: the 4-way dot product widens to 16 bits and uses
+/// `i32x4.dot_i16x8_s` (every u8 × s8 product and pair sum fits); helpers in
+/// `crate::simd::wasm`.
+struct WasmInt;
+
+impl IntVocab for WasmInt {
+    fn lanes(&self) -> usize {
+        4
+    }
+    fn fx(&self) -> &'static dyn Vocab {
+        &Wasm128
+    }
+    fn load_f32(&self, p: &str) -> String {
+        format!("v128_load({p} as *const v128)")
+    }
+    fn ity(&self) -> &'static str {
+        "v128"
+    }
+    fn form(&self) -> DotForm {
+        DotForm::Direct
+    }
+    fn dot4_consts(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn load_i32(&self, p: &str) -> String {
+        format!("v128_load({p} as *const v128)")
+    }
+    fn splat_i32(&self, x: &str) -> String {
+        format!("i32x4_splat({x})")
+    }
+    fn bcast4(&self, x: &str) -> String {
+        format!("u32x4_splat({x})")
+    }
+    fn dot4(&self, acc: &str, x: &str, w: &str, _w_lo: &str) -> String {
+        format!("{acc} = dot4_widen({acc}, {x}, v128_load({w} as *const v128))")
+    }
+    fn load_bytes(&self, p: &str) -> String {
+        format!("v128_load({p} as *const v128)")
+    }
+    fn load_bytes_part(&self, p: &str, count: &str) -> String {
+        format!("load_bytes_partial({p}, {count})")
+    }
+    fn splat_bytes(&self, b: &str) -> String {
+        format!("u8x16_splat({b})")
+    }
+    fn interleave4(&self) -> &'static [&'static str] {
+        &[
+            "let (l01, h01) = (zip1_u8(b0, b1), zip2_u8(b0, b1));",
+            "let (l23, h23) = (zip1_u8(b2, b3), zip2_u8(b2, b3));",
+            "let (x0, x1) = (zip1_u16(l01, l23), zip2_u16(l01, l23));",
+            "let (x2, x3) = (zip1_u16(h01, h23), zip2_u16(h01, h23));",
+        ]
+    }
+    fn pack4_store(&self, p: &str) -> String {
+        format!("v128_store({p} as *mut v128, pack4_u8(o0, o1, o2, o3));")
+    }
+    fn pack4_store_part(&self, p: &str, count: &str) -> String {
+        format!("store_bytes_partial({p}, {count}, pack4_u8(o0, o1, o2, o3));")
+    }
+    fn load_u8_i32(&self, p: &str) -> String {
+        format!("load_u8x4({p}, 4)")
+    }
+    fn load_u8_i32_part(&self, p: &str, count: &str) -> String {
+        format!("load_u8x4({p}, {count})")
+    }
+    fn f32_to_i32(&self, v: &str) -> String {
+        format!("i32x4_trunc_sat_f32x4(f32x4_nearest({v}))")
+    }
+    fn i32_to_f32(&self, v: &str) -> String {
+        format!("f32x4_convert_i32x4({v})")
+    }
+    fn sub_i32(&self, a: &str, b: &str) -> String {
+        format!("i32x4_sub({a}, {b})")
+    }
+    fn mul_i32(&self, a: &str, b: &str) -> String {
+        format!("i32x4_mul({a}, {b})")
+    }
+    fn sra_i32(&self, a: &str, s: &str) -> String {
+        format!("i32x4_shr({a}, i32x4_extract_lane::<0>({s}) as u32)")
+    }
+    fn add_i32(&self, a: &str, b: &str) -> String {
+        format!("i32x4_add({a}, {b})")
+    }
+    fn max_i32(&self, a: &str, b: &str) -> String {
+        format!("i32x4_max({a}, {b})")
+    }
+    fn min_i32(&self, a: &str, b: &str) -> String {
+        format!("i32x4_min({a}, {b})")
     }
     fn store_u8(&self, p: &str, v: &str) -> String {
         format!("store_u8x4({p}, 4, {v});")

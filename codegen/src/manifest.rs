@@ -439,7 +439,7 @@ struct IsaRow {
     qconvert: Option<(usize, usize)>,
 }
 
-const ROWS: [IsaRow; 7] = [
+const ROWS: [IsaRow; 8] = [
     IsaRow {
         isa: Isa::Scalar,
         f32: Some(F32Tiles {
@@ -532,6 +532,21 @@ const ROWS: [IsaRow; 7] = [
         qgemm: &[(4, 16), (1, 16)],
         qdw_cbs: &[16],
         qconvert: None,
+    },
+    IsaRow {
+        isa: Isa::Wasm128,
+        f32: Some(F32Tiles {
+            gemm: &[(6, 8), (4, 8), (1, 8)],
+            dw: &[(8, 4)],
+            conv: (4, 8),
+            stem: (4, 8),
+            chan_cb: 8,
+            vact_n: 16,
+            wino_cb: 4,
+        }),
+        qgemm: &[(3, 8), (1, 8)],
+        qdw_cbs: &[16],
+        qconvert: Some((16, 8)),
     },
 ];
 

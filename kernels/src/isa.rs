@@ -33,11 +33,14 @@ pub enum Isa {
     Neon = 5,
     /// aarch64 NEON + the ARMv8.2 dot product (`sdot`): INT8 kernels only.
     NeonDot = 6,
+    /// WebAssembly SIMD128, present when the module is built with `+simd128` (there is no
+    /// run-time detection in WebAssembly; a scalar build is the fallback).
+    Wasm128 = 7,
 }
 
 impl Isa {
     /// Every level, lowest tier first.
-    pub const ALL: [Isa; 7] = [
+    pub const ALL: [Isa; 8] = [
         Isa::Scalar,
         Isa::Avx2Fma,
         Isa::AvxVnni,
@@ -45,6 +48,7 @@ impl Isa {
         Isa::Avx512Vnni,
         Isa::Neon,
         Isa::NeonDot,
+        Isa::Wasm128,
     ];
 
     /// Short name used in kernel ids and `RVCNN_ISA` (`"avx512f"`).
@@ -57,6 +61,7 @@ impl Isa {
             Isa::Avx512Vnni => "avx512vnni",
             Isa::Neon => "neon",
             Isa::NeonDot => "neondot",
+            Isa::Wasm128 => "wasm128",
         }
     }
 
@@ -66,7 +71,7 @@ impl Isa {
             Isa::Scalar => 1,
             Isa::Avx2Fma | Isa::AvxVnni => 8,
             Isa::Avx512F | Isa::Avx512Vnni => 16,
-            Isa::Neon | Isa::NeonDot => 4,
+            Isa::Neon | Isa::NeonDot | Isa::Wasm128 => 4,
         }
     }
 
@@ -215,7 +220,18 @@ pub fn detected() -> IsaSet {
                 set
             }
         }
-        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+        // WebAssembly has no run-time detection: SIMD128 is there if the module was built
+        // with it (a module using it does not even load on an engine without it).
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            IsaSet::scalar().with(Isa::Wasm128)
+        }
+        #[cfg(not(any(
+            target_arch = "x86",
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            all(target_arch = "wasm32", target_feature = "simd128")
+        )))]
         {
             IsaSet::scalar()
         }

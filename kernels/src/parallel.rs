@@ -365,6 +365,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(target_os = "wasi", ignore = "wasm32-wasip1 has no threads")]
     fn every_part_runs_once_on_its_own_chunk() {
         for threads in [1, 2, 3, 8] {
             let pool = ThreadPool::new(threads).unwrap();
@@ -388,6 +389,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(target_os = "wasi", ignore = "wasm32-wasip1 has no threads")]
     fn for_each_mut_gives_every_item_to_one_part() {
         let pool = ThreadPool::new(3).unwrap();
         let mut items: Vec<Vec<u32>> = (0..5).map(|_| Vec::with_capacity(100)).collect();
@@ -405,6 +407,16 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "wasi")]
+    fn without_threads_one_way_runs_on_the_caller_and_more_is_an_error() {
+        assert!(ThreadPool::new(2).is_err());
+        let pool = ThreadPool::new(1).unwrap();
+        let mut data = vec![0.0f32; 8];
+        pool.split_mut(&mut data, &[0, 8], |_, c| c.fill(3.0));
+        assert!(data.iter().all(|&v| v == 3.0));
+    }
+
+    #[test]
     fn even_bounds_cover_and_align() {
         let mut b = [0usize; 9];
         let n = even_bounds(100, 3, 8, &mut b);
@@ -415,6 +427,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        target_os = "wasi",
+        ignore = "no threads, and panics abort on wasm32-wasip1"
+    )]
     fn a_panicking_part_reaches_the_caller_and_the_pool_survives() {
         let pool = ThreadPool::new(2).unwrap();
         let mut data = vec![0.0f32; 8];
@@ -427,6 +443,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(target_os = "wasi", ignore = "wasm32-wasip1 has no threads")]
     fn concurrent_callers_share_one_pool() {
         let pool = ThreadPool::new(2).unwrap();
         std::thread::scope(|s| {
@@ -446,6 +463,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(target_os = "wasi", ignore = "wasm32-wasip1 has no threads")]
     fn idle_workers_sleep_and_wake() {
         let pool = ThreadPool::new(2).unwrap();
         let mut data = vec![0.0f32; 10];

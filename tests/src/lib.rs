@@ -28,6 +28,16 @@ fn levels_where(test: &str, keep: fn(Isa) -> bool) -> Vec<Isa> {
         .collect()
 }
 
+/// Loads `model/tests/fixtures/<name>` (panics with the path and error: fixtures are committed).
+/// The path has no `..` component: WASI runtimes (node) refuse those.
+pub fn load_fixture(name: &str) -> ruvector_cnn_model::Weights {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate sits in the workspace");
+    let path = root.join("model/tests/fixtures").join(name);
+    ruvector_cnn_model::Weights::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// The table for exactly the levels up to `level`.
 pub fn table_at(level: Isa) -> ruvector_cnn_kernels::KernelTable {
     let t = ruvector_cnn_kernels::KernelTable::with_isa(IsaSet::up_to(level));

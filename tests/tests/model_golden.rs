@@ -6,23 +6,12 @@
 //! are computed in float64 from the stored weights and inputs, so the whole difference is
 //! this library's f32 rounding through ~50 layers).
 
-use std::path::PathBuf;
-
 use ruvector_cnn_kernels::ops::{ConvAlgorithm, Nhwc};
 use ruvector_cnn_model::preprocess::nchw_to_nhwc;
-use ruvector_cnn_model::{Arch, Network, Output, ResNet, ResNetOptions, Weights};
-use ruvector_cnn_tests::{levels, table_at};
+use ruvector_cnn_model::{Arch, Network, Output, ResNet, ResNetOptions};
+use ruvector_cnn_tests::{levels, load_fixture as load, table_at};
 
 const TOLERANCE: f32 = 1e-4;
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model/tests/fixtures")
-}
-
-fn load(name: &str) -> Weights {
-    let path = fixtures().join(name);
-    Weights::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// The fixture inputs as `(name, NHWC shape, NHWC values)`.
 fn inputs() -> Vec<(String, Nhwc, Vec<f32>)> {

@@ -285,6 +285,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(target_os = "wasi", ignore = "panics abort on wasm32-wasip1")]
     fn a_required_isa_that_is_missing_fails() {
         let scalar_only = IsaSet::scalar();
         assert!(!check_support(
