@@ -16,13 +16,14 @@
 #     cross-crate tests of dispatch levels, convolution algorithms and the f32 and INT8 models;
 #   wasm: the kernels crate's per-variant proptests built with +simd128 (`wasm128` required),
 #     then dispatch levels, convolution algorithms and the f32 and INT8 models, under node's
-#     WASI (single-threaded).
+#     WASI (single-threaded); then the kernels of a build without SIMD128 (scalar fallback).
 # With args, they go to `cargo test` for the selected targets (both unless --only); the
 # aarch64 runner's CPU is RVCNN_QEMU_CPU and RVCNN_REQUIRE_ISA is the caller's.
 # `--kbench` builds `rvcnn-kbench` (release) for the selected targets and runs it under qemu /
 # node instead of testing: with `--ratios`, the speed of each NEON/dotprod/SIMD128 kernel over
 # the scalar one, per layer (emulated times are not native; only the ratios mean something).
-# Env: RVCNN_QEMU_CPU (default `max`; `cortex-a53` is a CPU without dotprod),
+# Env: RVCNN_WASM_SIMD=0 (args only) builds wasm32 without SIMD128,
+#      RVCNN_QEMU_CPU (default `max`; `cortex-a53` is a CPU without dotprod),
 #      RVCNN_CROSS_TARGET_DIR (default target/cross: Debian's rustc must not share a target
 #      directory with rustup's, whatever CARGO_TARGET_DIR says).
 set -euo pipefail
@@ -77,12 +78,19 @@ arm_test() { /usr/bin/cargo test --locked --target aarch64-unknown-linux-gnu "$@
 # wasm32-wasip1 with SIMD128, std rebuilt (panic=abort: the first failure ends a test
 # binary); `wasm_cargo test|build ARGS`.
 wasm_runner="node --no-warnings $PWD/tools/wasi/run.mjs"
+# RVCNN_WASM_SIMD=0 builds without SIMD128 (the scalar fallback), in its own target directory.
 wasm_cargo() {
-  local cmd=$1 wasi=/usr/lib/wasm32-wasi flags
+  local cmd=$1 wasi=/usr/lib/wasm32-wasi flags target_dir=$CARGO_TARGET_DIR
   shift
-  flags="-C target-feature=+simd128 -C link-self-contained=no -L native=$wasi"
+  flags="-C link-self-contained=no -L native=$wasi"
+  if [ "${RVCNN_WASM_SIMD:-1}" = 1 ]; then
+    flags="-C target-feature=+simd128 $flags"
+  else
+    target_dir="$CARGO_TARGET_DIR/wasm-scalar"
+  fi
   flags="$flags -C link-arg=--allow-undefined-file=$PWD/tools/wasi/undefined.txt"
-  RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_WASIP1_LINKER="$PWD/tools/wasi/ld.sh" \
+  CARGO_TARGET_DIR="$target_dir" RUSTC_BOOTSTRAP=1 \
+    CARGO_TARGET_WASM32_WASIP1_LINKER="$PWD/tools/wasi/ld.sh" \
     CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="$flags" \
     CARGO_TARGET_WASM32_WASIP1_RUNNER="$wasm_runner" \
     /usr/bin/cargo "$cmd" --locked --target wasm32-wasip1 -Zbuild-std=std,panic_abort "$@"
@@ -130,4 +138,7 @@ if [ "$only" != aarch64 ]; then
   wasm_test -p ruvector-cnn-kernels --lib
   wasm_test -p ruvector-cnn-tests --test dispatch_levels --test conv_algorithms \
     --test model_golden --test int8_model
+  # The fallback for engines without SIMD128: a build without it has only the scalar
+  # kernels, and they pass.
+  RVCNN_WASM_SIMD=0 RVCNN_REQUIRE_ISA= wasm_test -p ruvector-cnn-kernels --lib
 fi
