@@ -1,14 +1,18 @@
 """ruvector-cnn vs ONNX Runtime on the same weights, in one run on this machine.
 
     benches/compare/run.sh [--models mobilenet_v3_small,...] [--batch 1] [--threads 1] [--runs 200]
+                           [--rounds 5]
     benches/compare/run.sh --int8 [--models mobilenet_v3_large,...] [--calib 8]
 
 For each model: weights come from a .safetensors file (the cached pretrained MobileNetV2, or
 torchvision-style random weights exported by rvcnn-mbench: speed does not depend on the
 values); the ONNX graph is built from that file with the `onnx` package; both engines get the
 same input, their outputs are compared (max abs diff), then both are timed with warm-up,
-pinned to the same thread count, median of many runs. Prints the ratio (ours / ORT: < 1 means
-ruvector-cnn is faster).
+pinned to the same thread count, in alternating rounds (--rounds, default 5; each engine
+--runs / rounds runs per round), so a slow phase of a shared machine hits both engines rather
+than one. Prints each engine's median time (the median of its round medians) and the ratio
+ours / ORT (the median of the per-round ratios, with their range; < 1 means ruvector-cnn is
+faster).
 
 With --int8 (one thread, batch 1): ONNX Runtime's INT8 model is the f32 graph quantized by
 `onnxruntime.quantization.quantize_static` (QDQ, per-channel s8 weights, u8 activations,
@@ -49,6 +53,9 @@ def weights_for(arch, tmp):
     path = os.path.join(tmp, f"{arch}.safetensors")
     subprocess.run([MBENCH, "--export-random", arch, path], check=True)
     return path, "random init"
+
+
+MODELS = ("mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v2")
 
 
 def time_ort(sess, x, runs, warmup):
@@ -128,7 +135,14 @@ def main():
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--int8", action="store_true", help="compare INT8 models (one thread)")
     ap.add_argument("--calib", type=int, default=8, help="calibration images for --int8")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="alternating timing rounds per engine (f32 comparison)")
     args = ap.parse_args()
+    for arch in args.models.split(","):
+        if arch not in MODELS:
+            ap.error(f"unknown model {arch!r} (known: {', '.join(MODELS)})")
+    if args.runs < 1 or args.rounds < 1 or args.rounds > args.runs:
+        ap.error("need 1 <= --rounds <= --runs")
     if args.int8:
         print(f"onnxruntime {ort.__version__}; INT8, batch 1, {args.size}x{args.size}, 1 thread, "
               f"median of {args.runs} runs; calibration on {args.calib} images")
@@ -139,9 +153,12 @@ def main():
                 wpath, kind = weights_for(arch, tmp)
                 int8_compare(args, tmp, arch, wpath, kind)
         return
+    per_round = args.runs // args.rounds
     print(f"onnxruntime {ort.__version__}; batch {args.batch}, {args.size}x{args.size}, "
-          f"{args.threads} thread(s), median of {args.runs} runs after {args.warmup} warm-up")
-    print(f"{'model':<20} {'weights':<12} {'max|y|':>9} {'max|diff|':>10} {'ours ms':>9} {'ORT ms':>9} {'ours/ORT':>9}")
+          f"{args.threads} thread(s), {args.rounds} alternating rounds of {per_round} runs per "
+          f"engine after {args.warmup} warm-up")
+    print(f"{'model':<20} {'weights':<12} {'max|y|':>9} {'max|diff|':>10} {'ours ms':>9} "
+          f"{'ORT ms':>9} {'ours/ORT':>9} {'range':>11}")
     with tempfile.TemporaryDirectory() as tmp:
         rng = np.random.default_rng(0)
         x = rng.standard_normal((args.batch, 3, args.size, args.size), dtype=np.float32)
@@ -158,18 +175,29 @@ def main():
             sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
             want = sess.run(None, {"input": x})[0]
             yout = os.path.join(tmp, "y.f32")
-            res = subprocess.run(
-                [MBENCH, "--weights", wpath, "--input", xin,
-                 "--shape", f"{args.batch},3,{args.size},{args.size}", "--runs", str(args.runs),
-                 "--warmup", str(args.warmup), "--threads", str(args.threads), "--out", yout],
-                check=True, capture_output=True, text=True)
-            ours = json.loads(res.stdout)
+
+            def ours_ms(runs, out=()):
+                res = subprocess.run(
+                    [MBENCH, "--weights", wpath, "--input", xin,
+                     "--shape", f"{args.batch},3,{args.size},{args.size}", "--runs", str(runs),
+                     "--warmup", str(args.warmup), "--threads", str(args.threads), *out],
+                    check=True, capture_output=True, text=True)
+                return json.loads(res.stdout)["median_ms"]
+
+            ours_ms(1, ("--out", yout))
             got = np.fromfile(yout, dtype="<f4").reshape(want.shape)
             diff = float(np.abs(got - want).max())
-            ort_med, _ = time_ort(sess, x, args.runs, args.warmup)
+            rounds = []
+            for _ in range(args.rounds):
+                o = ours_ms(per_round)
+                t, _ = time_ort(sess, x, per_round, args.warmup)
+                rounds.append((o, t, o / t))
+            med = lambda v: sorted(v)[len(v) // 2]
+            ours_med, ort_med = med([r[0] for r in rounds]), med([r[1] for r in rounds])
+            ratios = [r[2] for r in rounds]
             scale = float(np.abs(want).max())
-            print(f"{arch:<20} {kind:<12} {scale:>9.2e} {diff:>10.2e} {ours['median_ms']:>9.3f} {ort_med:>9.3f} "
-                  f"{ours['median_ms'] / ort_med:>9.2f}")
+            print(f"{arch:<20} {kind:<12} {scale:>9.2e} {diff:>10.2e} {ours_med:>9.3f} "
+                  f"{ort_med:>9.3f} {med(ratios):>9.2f} {min(ratios):>5.2f}-{max(ratios):.2f}")
 
 
 if __name__ == "__main__":

@@ -387,13 +387,13 @@ impl Isa {
             Isa::AvxVnni => Some(&Avx2Int { dot: Dot4::VexVnni }),
             Isa::Avx512F => None,
             Isa::Avx512Vnni => Some(&Avx512Int),
-            Isa::Neon => Some(&NeonInt {
-                dot: NeonDot4::Widen,
+            Isa::Neon => Some(&Int4 {
+                isa: Int4Isa::NeonWiden,
             }),
-            Isa::NeonDot => Some(&NeonInt {
-                dot: NeonDot4::Sdot,
+            Isa::NeonDot => Some(&Int4 {
+                isa: Int4Isa::NeonSdot,
             }),
-            Isa::Wasm128 => Some(&WasmInt),
+            Isa::Wasm128 => Some(&Int4 { isa: Int4Isa::Wasm }),
         }
     }
 
@@ -890,141 +890,6 @@ impl IntVocab for Avx512Int {
     }
 }
 
-/// How NEON INT8 code forms a 4-way u8 × s8 dot product.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum NeonDot4 {
-    /// Baseline NEON: activations and weights widened to 16 bits (every u8 × s8 product fits
-    /// `i16`: −32640..=32385), multiplied, and pairwise-added into the `i32` lanes.
-    Widen,
-    /// ARMv8.2 dot product: `sdot` on activations with the top bit flipped (`x − 128`), the
-    /// `128·Σw` it takes away folded into the packed bias ([`DotForm::Offset`]).
-    Sdot,
-}
-
-/// aarch64 NEON INT8, 4 `i32` lanes; tails and narrowing stores through the helpers of
-/// `crate::simd::neon`.
-struct NeonInt {
-    dot: NeonDot4,
-}
-
-impl IntVocab for NeonInt {
-    fn lanes(&self) -> usize {
-        4
-    }
-    fn fx(&self) -> &'static dyn Vocab {
-        &Neon
-    }
-    fn load_f32(&self, p: &str) -> String {
-        format!("vld1q_f32({p})")
-    }
-    fn ity(&self) -> &'static str {
-        "int32x4_t"
-    }
-    fn form(&self) -> DotForm {
-        match self.dot {
-            NeonDot4::Widen => DotForm::Direct,
-            NeonDot4::Sdot => DotForm::Offset,
-        }
-    }
-    fn dot4_consts(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn load_i32(&self, p: &str) -> String {
-        format!("vld1q_s32({p})")
-    }
-    fn splat_i32(&self, x: &str) -> String {
-        format!("vdupq_n_s32({x})")
-    }
-    fn bcast4(&self, x: &str) -> String {
-        match self.dot {
-            NeonDot4::Widen => format!("vreinterpretq_u8_u32(vdupq_n_u32({x}))"),
-            NeonDot4::Sdot => format!("vreinterpretq_u8_u32(vdupq_n_u32({x} ^ 0x8080_8080))"),
-        }
-    }
-    fn dot4(&self, acc: &str, x: &str, w: &str, _w_lo: &str) -> String {
-        match self.dot {
-            NeonDot4::Widen => {
-                format!("{acc} = dot4_widen({acc}, {x}, vld1q_s8({w} as *const i8))")
-            }
-            NeonDot4::Sdot => format!(
-                "{{ let wv = vld1q_u8({w}); core::arch::asm!(\"sdot {{0:v}}.4s, {{1:v}}.16b, {{2:v}}.16b\", \
-                 inout(vreg) {acc}, in(vreg) {x}, in(vreg) wv, options(pure, nomem, nostack)); }}"
-            ),
-        }
-    }
-    fn load_bytes(&self, p: &str) -> String {
-        format!("vld1q_u8({p})")
-    }
-    fn load_bytes_part(&self, p: &str, count: &str) -> String {
-        format!("load_bytes_partial({p}, {count})")
-    }
-    fn splat_bytes(&self, b: &str) -> String {
-        format!("vdupq_n_u8({b})")
-    }
-    fn interleave4(&self) -> &'static [&'static str] {
-        const ZIP: [&str; 4] = [
-            "let (l01, h01) = (vzip1q_u8(b0, b1), vzip2q_u8(b0, b1));",
-            "let (l23, h23) = (vzip1q_u8(b2, b3), vzip2q_u8(b2, b3));",
-            "let (x0, x1) = (zip1_u16(l01, l23), zip2_u16(l01, l23));",
-            "let (x2, x3) = (zip1_u16(h01, h23), zip2_u16(h01, h23));",
-        ];
-        const FLIP_ZIP: [&str; 6] = [
-            "let f = vdupq_n_u8(0x80);",
-            "let (b0, b1, b2, b3) = (veorq_u8(b0, f), veorq_u8(b1, f), veorq_u8(b2, f), veorq_u8(b3, f));",
-            ZIP[0],
-            ZIP[1],
-            ZIP[2],
-            ZIP[3],
-        ];
-        match self.dot {
-            NeonDot4::Widen => &ZIP,
-            NeonDot4::Sdot => &FLIP_ZIP,
-        }
-    }
-    fn pack4_store(&self, p: &str) -> String {
-        format!("vst1q_u8({p}, pack4_u8(o0, o1, o2, o3));")
-    }
-    fn pack4_store_part(&self, p: &str, count: &str) -> String {
-        format!("store_bytes_partial({p}, {count}, pack4_u8(o0, o1, o2, o3));")
-    }
-    fn load_u8_i32(&self, p: &str) -> String {
-        format!("load_u8x4({p}, 4)")
-    }
-    fn load_u8_i32_part(&self, p: &str, count: &str) -> String {
-        format!("load_u8x4({p}, {count})")
-    }
-    fn f32_to_i32(&self, v: &str) -> String {
-        format!("vcvtnq_s32_f32({v})")
-    }
-    fn i32_to_f32(&self, v: &str) -> String {
-        format!("vcvtq_f32_s32({v})")
-    }
-    fn sub_i32(&self, a: &str, b: &str) -> String {
-        format!("vsubq_s32({a}, {b})")
-    }
-    fn mul_i32(&self, a: &str, b: &str) -> String {
-        format!("vmulq_s32({a}, {b})")
-    }
-    fn sra_i32(&self, a: &str, s: &str) -> String {
-        format!("vshlq_s32({a}, vnegq_s32({s}))")
-    }
-    fn add_i32(&self, a: &str, b: &str) -> String {
-        format!("vaddq_s32({a}, {b})")
-    }
-    fn max_i32(&self, a: &str, b: &str) -> String {
-        format!("vmaxq_s32({a}, {b})")
-    }
-    fn min_i32(&self, a: &str, b: &str) -> String {
-        format!("vminq_s32({a}, {b})")
-    }
-    fn store_u8(&self, p: &str, v: &str) -> String {
-        format!("store_u8x4({p}, 4, {v});")
-    }
-    fn store_u8_part(&self, p: &str, v: &str, count: &str) -> String {
-        format!("store_u8x4({p}, {count}, {v});")
-    }
-}
-
 /// WebAssembly SIMD128: `v128` holding 4 f32; no fused multiply-add (`mul` then `add`, within
 /// the crate's tolerance rule like the scalar code); a mask is a lane count and tails go
 /// through `crate::simd::wasm::{load_partial, store_partial}`; `max`/`min` are the
@@ -1085,61 +950,138 @@ impl Vocab for Wasm128 {
     }
 }
 
-/// WebAssembly SIMD128 INT8, 4 `i32` lanes: the 4-way dot product widens to 16 bits and uses
-/// `i32x4.dot_i16x8_s` (every u8 × s8 product and pair sum fits); helpers in
-/// `crate::simd::wasm`.
-struct WasmInt;
+/// Which 4-lane INT8 spelling an [`Int4`] uses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Int4Isa {
+    /// Baseline NEON: activations and weights widened to 16 bits (every u8 × s8 product fits
+    /// `i16`: −32640..=32385), multiplied, and pairwise-added into the `i32` lanes.
+    NeonWiden,
+    /// ARMv8.2 dot product: `sdot` on activations with the top bit flipped (`x − 128`), the
+    /// `128·Σw` it takes away folded into the packed bias ([`DotForm::Offset`]).
+    NeonSdot,
+    /// WebAssembly SIMD128: widened to 16 bits, `i32x4.dot_i16x8_s` on pairs, the pair sums
+    /// added lane by lane.
+    Wasm,
+}
 
-impl IntVocab for WasmInt {
+/// 4-lane INT8 (aarch64 NEON, WebAssembly SIMD128): the same structure, tails and narrowing
+/// stores through same-named helpers of `crate::simd::neon` / `crate::simd::wasm`
+/// (`load_bytes_partial`, `pack4_u8`, `load_u8x4`, `store_u8x4`, `zip*`, `dot4_widen`).
+struct Int4 {
+    isa: Int4Isa,
+}
+
+impl Int4 {
+    /// The NEON or the SIMD128 spelling of an operation.
+    fn pick(&self, neon: &'static str, wasm: &'static str) -> &'static str {
+        if self.isa == Int4Isa::Wasm {
+            wasm
+        } else {
+            neon
+        }
+    }
+
+    /// `name(a, b)` with the NEON or SIMD128 intrinsic name.
+    fn call2(&self, neon: &'static str, wasm: &'static str, a: &str, b: &str) -> String {
+        format!("{}({a}, {b})", self.pick(neon, wasm))
+    }
+
+    /// A vector load from `p` with the NEON intrinsic `neon` (SIMD128: `v128_load`).
+    fn load(&self, neon: &'static str, p: &str) -> String {
+        match self.isa {
+            Int4Isa::Wasm => format!("v128_load({p} as *const v128)"),
+            _ => format!("{neon}({p})"),
+        }
+    }
+}
+
+impl IntVocab for Int4 {
     fn lanes(&self) -> usize {
         4
     }
     fn fx(&self) -> &'static dyn Vocab {
-        &Wasm128
+        if self.isa == Int4Isa::Wasm {
+            &Wasm128
+        } else {
+            &Neon
+        }
     }
     fn load_f32(&self, p: &str) -> String {
-        format!("v128_load({p} as *const v128)")
+        self.load("vld1q_f32", p)
     }
     fn ity(&self) -> &'static str {
-        "v128"
+        self.pick("int32x4_t", "v128")
     }
     fn form(&self) -> DotForm {
-        DotForm::Direct
+        if self.isa == Int4Isa::NeonSdot {
+            DotForm::Offset
+        } else {
+            DotForm::Direct
+        }
     }
     fn dot4_consts(&self) -> &'static [&'static str] {
         &[]
     }
     fn load_i32(&self, p: &str) -> String {
-        format!("v128_load({p} as *const v128)")
+        self.load("vld1q_s32", p)
     }
     fn splat_i32(&self, x: &str) -> String {
-        format!("i32x4_splat({x})")
+        format!("{}({x})", self.pick("vdupq_n_s32", "i32x4_splat"))
     }
     fn bcast4(&self, x: &str) -> String {
-        format!("u32x4_splat({x})")
+        match self.isa {
+            Int4Isa::NeonWiden => format!("vreinterpretq_u8_u32(vdupq_n_u32({x}))"),
+            Int4Isa::NeonSdot => format!("vreinterpretq_u8_u32(vdupq_n_u32({x} ^ 0x8080_8080))"),
+            Int4Isa::Wasm => format!("u32x4_splat({x})"),
+        }
     }
     fn dot4(&self, acc: &str, x: &str, w: &str, _w_lo: &str) -> String {
-        format!("{acc} = dot4_widen({acc}, {x}, v128_load({w} as *const v128))")
+        match self.isa {
+            Int4Isa::NeonWiden => {
+                format!("{acc} = dot4_widen({acc}, {x}, vld1q_s8({w} as *const i8))")
+            }
+            Int4Isa::NeonSdot => format!(
+                "{{ let wv = vld1q_u8({w}); core::arch::asm!(\"sdot {{0:v}}.4s, {{1:v}}.16b, {{2:v}}.16b\", \
+                 inout(vreg) {acc}, in(vreg) {x}, in(vreg) wv, options(pure, nomem, nostack)); }}"
+            ),
+            Int4Isa::Wasm => format!("{acc} = dot4_widen({acc}, {x}, {})", self.load_bytes(w)),
+        }
     }
     fn load_bytes(&self, p: &str) -> String {
-        format!("v128_load({p} as *const v128)")
+        self.load("vld1q_u8", p)
     }
     fn load_bytes_part(&self, p: &str, count: &str) -> String {
         format!("load_bytes_partial({p}, {count})")
     }
     fn splat_bytes(&self, b: &str) -> String {
-        format!("u8x16_splat({b})")
+        format!("{}({b})", self.pick("vdupq_n_u8", "u8x16_splat"))
     }
     fn interleave4(&self) -> &'static [&'static str] {
-        &[
+        const ZIP: [&str; 4] = [
             "let (l01, h01) = (zip1_u8(b0, b1), zip2_u8(b0, b1));",
             "let (l23, h23) = (zip1_u8(b2, b3), zip2_u8(b2, b3));",
             "let (x0, x1) = (zip1_u16(l01, l23), zip2_u16(l01, l23));",
             "let (x2, x3) = (zip1_u16(h01, h23), zip2_u16(h01, h23));",
-        ]
+        ];
+        const FLIP_ZIP: [&str; 6] = [
+            "let f = vdupq_n_u8(0x80);",
+            "let (b0, b1, b2, b3) = (veorq_u8(b0, f), veorq_u8(b1, f), veorq_u8(b2, f), veorq_u8(b3, f));",
+            ZIP[0],
+            ZIP[1],
+            ZIP[2],
+            ZIP[3],
+        ];
+        if self.isa == Int4Isa::NeonSdot {
+            &FLIP_ZIP
+        } else {
+            &ZIP
+        }
     }
     fn pack4_store(&self, p: &str) -> String {
-        format!("v128_store({p} as *mut v128, pack4_u8(o0, o1, o2, o3));")
+        match self.isa {
+            Int4Isa::Wasm => format!("v128_store({p} as *mut v128, pack4_u8(o0, o1, o2, o3));"),
+            _ => format!("vst1q_u8({p}, pack4_u8(o0, o1, o2, o3));"),
+        }
     }
     fn pack4_store_part(&self, p: &str, count: &str) -> String {
         format!("store_bytes_partial({p}, {count}, pack4_u8(o0, o1, o2, o3));")
@@ -1151,28 +1093,34 @@ impl IntVocab for WasmInt {
         format!("load_u8x4({p}, {count})")
     }
     fn f32_to_i32(&self, v: &str) -> String {
-        format!("i32x4_trunc_sat_f32x4(f32x4_nearest({v}))")
+        match self.isa {
+            Int4Isa::Wasm => format!("i32x4_trunc_sat_f32x4(f32x4_nearest({v}))"),
+            _ => format!("vcvtnq_s32_f32({v})"),
+        }
     }
     fn i32_to_f32(&self, v: &str) -> String {
-        format!("f32x4_convert_i32x4({v})")
+        format!("{}({v})", self.pick("vcvtq_f32_s32", "f32x4_convert_i32x4"))
     }
     fn sub_i32(&self, a: &str, b: &str) -> String {
-        format!("i32x4_sub({a}, {b})")
+        self.call2("vsubq_s32", "i32x4_sub", a, b)
     }
     fn mul_i32(&self, a: &str, b: &str) -> String {
-        format!("i32x4_mul({a}, {b})")
+        self.call2("vmulq_s32", "i32x4_mul", a, b)
     }
     fn sra_i32(&self, a: &str, s: &str) -> String {
-        format!("i32x4_shr({a}, i32x4_extract_lane::<0>({s}) as u32)")
+        match self.isa {
+            Int4Isa::Wasm => format!("i32x4_shr({a}, i32x4_extract_lane::<0>({s}) as u32)"),
+            _ => format!("vshlq_s32({a}, vnegq_s32({s}))"),
+        }
     }
     fn add_i32(&self, a: &str, b: &str) -> String {
-        format!("i32x4_add({a}, {b})")
+        self.call2("vaddq_s32", "i32x4_add", a, b)
     }
     fn max_i32(&self, a: &str, b: &str) -> String {
-        format!("i32x4_max({a}, {b})")
+        self.call2("vmaxq_s32", "i32x4_max", a, b)
     }
     fn min_i32(&self, a: &str, b: &str) -> String {
-        format!("i32x4_min({a}, {b})")
+        self.call2("vminq_s32", "i32x4_min", a, b)
     }
     fn store_u8(&self, p: &str, v: &str) -> String {
         format!("store_u8x4({p}, 4, {v});")

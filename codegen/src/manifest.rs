@@ -439,6 +439,17 @@ struct IsaRow {
     qconvert: Option<(usize, usize)>,
 }
 
+/// The f32 tiles the 4-lane ISAs (NEON, SIMD128) share; each sets its own GEMM tiles.
+const LANE4_TILES: F32Tiles = F32Tiles {
+    gemm: &[],
+    dw: &[(8, 4)],
+    conv: (4, 8),
+    stem: (4, 8),
+    chan_cb: 8,
+    vact_n: 16,
+    wino_cb: 4,
+};
+
 const ROWS: [IsaRow; 8] = [
     IsaRow {
         isa: Isa::Scalar,
@@ -514,13 +525,9 @@ const ROWS: [IsaRow; 8] = [
     IsaRow {
         isa: Isa::Neon,
         f32: Some(F32Tiles {
+            // 32 registers: room for 8x8 and 6x16 accumulator blocks.
             gemm: &[(8, 8), (4, 8), (1, 8), (6, 16), (1, 16)],
-            dw: &[(8, 4)],
-            conv: (4, 8),
-            stem: (4, 8),
-            chan_cb: 8,
-            vact_n: 16,
-            wino_cb: 4,
+            ..LANE4_TILES
         }),
         qgemm: &[(4, 16), (1, 16)],
         qdw_cbs: &[16],
@@ -536,13 +543,9 @@ const ROWS: [IsaRow; 8] = [
     IsaRow {
         isa: Isa::Wasm128,
         f32: Some(F32Tiles {
+            // Engines map v128 onto 16 host registers: at most 12 accumulators.
             gemm: &[(6, 8), (4, 8), (1, 8)],
-            dw: &[(8, 4)],
-            conv: (4, 8),
-            stem: (4, 8),
-            chan_cb: 8,
-            vact_n: 16,
-            wino_cb: 4,
+            ..LANE4_TILES
         }),
         qgemm: &[(3, 8), (1, 8)],
         qdw_cbs: &[16],

@@ -61,6 +61,20 @@ pub fn dot4_widen(acc: int32x4_t, x: uint8x16_t, w: int8x16_t) -> int32x4_t {
     }
 }
 
+/// Interleaves the bytes of the low halves of `a` and `b`.
+#[inline(always)]
+pub fn zip1_u8(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+    // SAFETY: NEON is part of the aarch64 baseline.
+    unsafe { vzip1q_u8(a, b) }
+}
+
+/// Interleaves the bytes of the high halves of `a` and `b`.
+#[inline(always)]
+pub fn zip2_u8(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+    // SAFETY: NEON is part of the aarch64 baseline.
+    unsafe { vzip2q_u8(a, b) }
+}
+
 /// Interleaves the 16-bit pairs of the low halves of `a` and `b`.
 #[inline(always)]
 pub fn zip1_u16(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
