@@ -79,14 +79,18 @@ pub struct Conv2dDesc<'a> {
 /// A dense convolution with its weights prepared for the chosen algorithm.
 pub struct Conv2d {
     imp: Imp,
-    /// `act(y + r)` over the output, for residual ops not fused into their kernel (the
-    /// convolution then runs linear).
-    add: Option<&'static VaddUkernel>,
 }
 
 enum Imp {
-    Direct(Direct),
+    /// Winograd fuses bias, activation and residual into its output transform.
     Winograd(Winograd3x3),
+    /// The direct or im2col method, and for residual ops `act(y + r)` over its output (the
+    /// convolution then runs linear).
+    Unfused(Unfused, Option<&'static VaddUkernel>),
+}
+
+enum Unfused {
+    Direct(Direct),
     Im2col(Im2col),
 }
 
@@ -142,21 +146,25 @@ impl Conv2d {
         } else {
             desc.activation
         };
-        let imp = match algorithm {
-            ConvAlgorithm::Winograd => Imp::Winograd(Winograd3x3::new(
-                &WinogradDesc {
-                    cin: desc.cin,
-                    cout: desc.cout,
-                    padding: desc.padding,
-                    weights: desc.weights,
-                    bias: desc.bias,
-                    activation: desc.activation,
-                    residual: desc.residual,
-                },
-                table,
-            )?),
-            ConvAlgorithm::Direct => Imp::Direct(Direct::new(desc, act, table)?),
-            _ => Imp::Im2col(Im2col::new(
+        let unfused = match algorithm {
+            ConvAlgorithm::Winograd => {
+                return Ok(Conv2d {
+                    imp: Imp::Winograd(Winograd3x3::new(
+                        &WinogradDesc {
+                            cin: desc.cin,
+                            cout: desc.cout,
+                            padding: desc.padding,
+                            weights: desc.weights,
+                            bias: desc.bias,
+                            activation: desc.activation,
+                            residual: desc.residual,
+                        },
+                        table,
+                    )?),
+                });
+            }
+            ConvAlgorithm::Direct => Unfused::Direct(Direct::new(desc, act, table)?),
+            _ => Unfused::Im2col(Im2col::new(
                 desc.cin,
                 desc.cout,
                 k,
@@ -168,24 +176,26 @@ impl Conv2d {
                 table,
             )?),
         };
-        Ok(Conv2d { imp, add })
+        Ok(Conv2d {
+            imp: Imp::Unfused(unfused, add),
+        })
     }
 
     /// The algorithm in use (never `Auto`).
     pub fn algorithm(&self) -> ConvAlgorithm {
         match self.imp {
-            Imp::Direct(_) => ConvAlgorithm::Direct,
+            Imp::Unfused(Unfused::Direct(_), _) => ConvAlgorithm::Direct,
             Imp::Winograd(_) => ConvAlgorithm::Winograd,
-            Imp::Im2col(_) => ConvAlgorithm::Im2col,
+            Imp::Unfused(Unfused::Im2col(_), _) => ConvAlgorithm::Im2col,
         }
     }
 
     /// The output shape for `input`.
     pub fn output_shape(&self, input: Nhwc) -> Result<Nhwc> {
         match &self.imp {
-            Imp::Direct(d) => d.output_shape(input),
+            Imp::Unfused(Unfused::Direct(d), _) => d.output_shape(input),
             Imp::Winograd(w) => w.output_shape(input),
-            Imp::Im2col(g) => g.output_shape(input),
+            Imp::Unfused(Unfused::Im2col(g), _) => g.output_shape(input),
         }
     }
 
@@ -193,18 +203,18 @@ impl Conv2d {
     /// and im2col).
     pub fn kernel_id(&self) -> &'static str {
         match &self.imp {
-            Imp::Direct(d) => d.uk.id,
+            Imp::Unfused(Unfused::Direct(d), _) => d.uk.id,
             Imp::Winograd(w) => w.kernel_ids()[1],
-            Imp::Im2col(g) => g.kernel_id(),
+            Imp::Unfused(Unfused::Im2col(g), _) => g.kernel_id(),
         }
     }
 
     /// Floats of workspace `run` and `run_rows` need (0 for the direct method).
     pub fn workspace_len(&self) -> usize {
         match &self.imp {
-            Imp::Direct(_) => 0,
+            Imp::Unfused(Unfused::Direct(_), _) => 0,
             Imp::Winograd(w) => w.workspace_len(),
-            Imp::Im2col(g) => g.workspace_len(),
+            Imp::Unfused(Unfused::Im2col(g), _) => g.workspace_len(),
         }
     }
 
@@ -219,17 +229,19 @@ impl Conv2d {
         residual: Option<&[f32]>,
         workspace: &mut [f32],
     ) -> Result<Nhwc> {
-        let out = self.output_shape(input_shape)?;
         match &self.imp {
             Imp::Winograd(w) => w.run(input_shape, input, output, residual, workspace),
-            Imp::Direct(d) => {
-                check_residual(residual, self.add.is_some(), out.len()?)?;
+            // The direct method takes the whole batch at once.
+            Imp::Unfused(Unfused::Direct(d), add) => {
+                let out = self.output_shape(input_shape)?;
+                check_residual(residual, add.is_some(), out.len()?)?;
                 d.run(input_shape, input, output)?;
-                self.add_residual(residual, &mut output[..out.len()?]);
+                add_residual(*add, residual, &mut output[..out.len()?]);
                 Ok(out)
             }
-            Imp::Im2col(_) => {
-                check_residual(residual, self.add.is_some(), 0)?;
+            Imp::Unfused(Unfused::Im2col(_), add) => {
+                let out = self.output_shape(input_shape)?;
+                check_residual(residual, add.is_some(), 0)?;
                 per_image_rows(input_shape, out, input, output, residual, |one, x, y, r| {
                     self.run_rows(one, x, y, 0..out.h, r, workspace)
                 })?;
@@ -251,50 +263,40 @@ impl Conv2d {
         residual: Option<&[f32]>,
         workspace: &mut [f32],
     ) -> Result<()> {
-        if let Imp::Winograd(w) = &self.imp {
-            return w.run_rows(input_shape, input, output, rows, residual, workspace);
-        }
+        let (method, add) = match &self.imp {
+            Imp::Winograd(w) => {
+                return w.run_rows(input_shape, input, output, rows, residual, workspace);
+            }
+            Imp::Unfused(method, add) => (method, *add),
+        };
         let out = self.output_shape(input_shape)?;
         let len = check_row_request(input_shape, input.len(), out, &rows, output.len())?;
-        check_residual(residual, self.add.is_some(), len)?;
-        self.run_rows_unfused(input_shape, input, output, rows, workspace)?;
-        self.add_residual(residual, &mut output[..len]);
+        check_residual(residual, add.is_some(), len)?;
+        match method {
+            Unfused::Direct(d) => d.run_rows(input_shape, input, output, rows)?,
+            Unfused::Im2col(g) => {
+                check_buf("workspace", workspace.len(), g.workspace_len())?;
+                g.run_rows(input_shape, input, output, rows, workspace)?;
+            }
+        }
+        add_residual(add, residual, &mut output[..len]);
         Ok(())
     }
+}
 
-    /// Rows of one image by the direct or im2col method, before any residual (shapes and
-    /// buffers checked by the caller, except the workspace).
-    fn run_rows_unfused(
-        &self,
-        input_shape: Nhwc,
-        input: &[f32],
-        output: &mut [f32],
-        rows: std::ops::Range<usize>,
-        workspace: &mut [f32],
-    ) -> Result<()> {
-        match &self.imp {
-            Imp::Direct(d) => d.run_rows(input_shape, input, output, rows),
-            Imp::Im2col(g) => {
-                check_buf("workspace", workspace.len(), g.workspace_len())?;
-                g.run_rows(input_shape, input, output, rows, workspace)
-            }
-            Imp::Winograd(_) => unreachable!("Winograd rows are run by the Winograd op"),
-        }
-    }
-
-    /// Applies `act(y + r)` to the computed `output` for residual ops (lengths checked).
-    fn add_residual(&self, residual: Option<&[f32]>, output: &mut [f32]) {
-        if let (Some(r), Some(add)) = (residual, self.add) {
-            let args = VaddArgs {
-                a: output.as_ptr(),
-                b: r.as_ptr(),
-                output: output.as_mut_ptr(),
-                n: output.len().min(r.len()),
-            };
-            // SAFETY: `output` and `r` hold at least `n` floats; the output is also the
-            // first addend, which the kernel allows; the ISA is in the creating table.
-            unsafe { (add.func)(&args) };
-        }
+/// Applies `act(y + r)` with `add` to the computed `output` for residual ops (lengths
+/// checked).
+fn add_residual(add: Option<&'static VaddUkernel>, residual: Option<&[f32]>, output: &mut [f32]) {
+    if let (Some(r), Some(add)) = (residual, add) {
+        let args = VaddArgs {
+            a: output.as_ptr(),
+            b: r.as_ptr(),
+            output: output.as_mut_ptr(),
+            n: output.len().min(r.len()),
+        };
+        // SAFETY: `output` and `r` hold at least `n` floats; the output is also the first
+        // addend, which the kernel allows; the ISA is in the creating table.
+        unsafe { (add.func)(&args) };
     }
 }
 
