@@ -155,6 +155,11 @@ pub trait Vocab {
     fn max(&self, a: &str, b: &str) -> String;
     /// `a < b ? a : b` per lane (`b` when unordered).
     fn min(&self, a: &str, b: &str) -> String;
+    /// A statement hinting the cache line at `p: *const f32` into L1, if the ISA has a
+    /// prefetch instruction (it never faults; `p` must still be in bounds for Rust).
+    fn prefetch(&self, _p: &str) -> Option<String> {
+        None
+    }
 }
 
 /// Portable scalar code: one f32 per "vector", masks are booleans.
@@ -225,6 +230,9 @@ impl Vocab for Avx2Fma {
     fn imports(&self) -> &'static [&'static str] {
         X86_IMPORTS
     }
+    fn prefetch(&self, p: &str) -> Option<String> {
+        Some(format!("_mm_prefetch::<_MM_HINT_T0>({p} as *const i8)"))
+    }
     fn vec_ty(&self) -> &'static str {
         "__m256"
     }
@@ -277,6 +285,9 @@ struct Avx512F;
 impl Vocab for Avx512F {
     fn imports(&self) -> &'static [&'static str] {
         X86_IMPORTS
+    }
+    fn prefetch(&self, p: &str) -> Option<String> {
+        Some(format!("_mm_prefetch::<_MM_HINT_T0>({p} as *const i8)"))
     }
     fn vec_ty(&self) -> &'static str {
         "__m512"

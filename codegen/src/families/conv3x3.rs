@@ -54,6 +54,19 @@ pub fn emit(w: &mut Writer, v: &Variant) {
             w.line("let wk = wp.add(NR);");
             w.block("for oy in 0..p.out_h", "", |w| {
                 w.line("let iy0 = (oy * S) as isize - p.pad_top as isize;");
+                if let (Some(_), Some(pf)) = (cin, x.prefetch("irow.add(i)")) {
+                    // The stem reads the image once, cold: the hardware prefetcher stops at
+                    // every 4 KiB page of its three row streams, so the rows the next output
+                    // row adds are fetched one output row ahead.
+                    w.block("for r in iy0 + 3..iy0 + 3 + S as isize", "", |w| {
+                        w.block("if r >= 0 && r < in_h", "", |w| {
+                            w.line("let irow = p.input.add(r as usize * row_stride);");
+                            w.block("for i in (0..row_stride).step_by(16)", "", |w| {
+                                w.line(format!("{pf};"));
+                            });
+                        });
+                    });
+                }
                 tap_range(w, "ky_lo", "ky_hi", "iy0", "in_h", "3");
                 w.line("let orow = p.output.add(oy * p.out_w * cout + co);");
                 w.line("let mut ox = 0usize;");
