@@ -22,6 +22,7 @@
 //! FMA peak, so 400% is the VNNI rate of 4 MACs per f32 FMA lane). Machines are shared and noisy: compare
 //! numbers from one run, not across runs.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use ruvector_cnn_benches::{
@@ -103,10 +104,7 @@ fn main() -> ExitCode {
     if args.resnet {
         return resnet(&args, &table, peak);
     }
-    for (name, md) in MODELS {
-        if args.model != "all" && !name.ends_with(&args.model) {
-            continue;
-        }
+    for (name, md) in selected_models(&args) {
         let benches = match model_benches(md, args.batch, &table).and_then(|mut b| {
             if args.int8 {
                 b.extend(int8_benches(md, args.batch, &table)?);
@@ -188,15 +186,20 @@ fn resnet(args: &Args, table: &KernelTable, peak: f64) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The `(name, layer table)` of the models `--model` selects.
+fn selected_models(args: &Args) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+    MODELS
+        .into_iter()
+        .filter(|(name, _)| args.model == "all" || name.ends_with(&args.model))
+}
+
 /// Every benchmark of the selected models at `table`'s level: f32 and INT8 layers, the
 /// families the layer tables miss, and one Winograd layer.
 fn all_benches(args: &Args, table: &KernelTable) -> ruvector_cnn_kernels::ops::Result<Vec<Bench>> {
     let mut out = Vec::new();
-    for (name, md) in MODELS {
-        if args.model == "all" || name.ends_with(&args.model) {
-            out.extend(model_benches(md, args.batch, table)?);
-            out.extend(int8_benches(md, args.batch, table)?);
-        }
+    for (_, md) in selected_models(args) {
+        out.extend(model_benches(md, args.batch, table)?);
+        out.extend(int8_benches(md, args.batch, table)?);
     }
     out.extend(extra_benches(table)?);
     out.push(conv3x3_bench(
@@ -215,7 +218,7 @@ fn ratios(args: &Args) -> ExitCode {
     let levels: Vec<Isa> = isa::available().iter().collect();
     let mut runs = Vec::new();
     for &level in &levels {
-        let table = KernelTable::with_isa(IsaSet::up_to(level).intersect(isa::available()));
+        let table = KernelTable::with_isa(IsaSet::up_to(level));
         let benches = match all_benches(args, &table) {
             Ok(b) => b,
             Err(e) => {
@@ -239,22 +242,18 @@ fn ratios(args: &Args) -> ExitCode {
     }
     println!();
     // Per kernel id: the log-speedups of the layers it ran.
-    let mut per_kernel: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut per_kernel: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for (i, (name, _, base)) in scalar.iter().enumerate() {
         print!("{name:<34} {:>10.1}", base * 1e6);
         for run in &runs[1..] {
             let (_, kernel, secs) = &run[i];
             let speedup = base / secs;
             print!(" {kernel:>36} {speedup:>6.2}x");
-            match per_kernel.iter_mut().find(|(k, _)| k == kernel) {
-                Some((_, v)) => v.push(speedup.ln()),
-                None => per_kernel.push((kernel.clone(), vec![speedup.ln()])),
-            }
+            per_kernel.entry(kernel).or_default().push(speedup.ln());
         }
         println!();
     }
     println!("\n{:<44} {:>7} {:>10}", "kernel", "layers", "speedup");
-    per_kernel.sort_by(|a, b| a.0.cmp(&b.0));
     for (kernel, logs) in per_kernel {
         let mean = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
         println!("{kernel:<44} {:>7} {mean:>9.2}x", logs.len());
