@@ -436,6 +436,12 @@ pub enum DotForm {
 }
 
 impl DotForm {
+    /// Packed bytes per weight (`hi` and `lo` for [`DotForm::Split`]), as
+    /// `ruvector_cnn_kernels::ukernels::DotForm::weight_bytes`.
+    pub fn weight_bytes(self) -> usize {
+        if self == DotForm::Split { 2 } else { 1 }
+    }
+
     /// The matching `ruvector_cnn_kernels` value.
     pub fn rust_variant(self) -> &'static str {
         match self {
@@ -459,10 +465,6 @@ pub trait IntVocab {
     fn ity(&self) -> &'static str;
     /// How the 4-way dot product wants its weights packed.
     fn form(&self) -> DotForm;
-    /// Whether weights are split in `hi`/`lo` halves ([`DotForm::Split`]).
-    fn split(&self) -> bool {
-        self.form() == DotForm::Split
-    }
     /// Constants [`IntVocab::dot4`] needs, declared once per kernel.
     fn dot4_consts(&self) -> &'static [&'static str];
     /// Unaligned load of one vector of `i32` from `p: *const i32`.
@@ -522,6 +524,11 @@ pub trait IntVocab {
     fn store_u8_part(&self, p: &str, v: &str, count: &str) -> String;
 }
 
+/// Path of the tail helper reading a prefix into a full array (`crate::simd::prefix`).
+const READ_PREFIX: &str = "crate::simd::prefix::read_prefix";
+/// Path of the tail helper writing a prefix of a full array.
+const WRITE_PREFIX: &str = "crate::simd::prefix::write_prefix";
+
 /// Portable INT8: one column per "vector", helpers in `crate::simd::scalar`.
 struct ScalarInt;
 
@@ -560,7 +567,7 @@ impl IntVocab for ScalarInt {
         format!("({p} as *const [u8; 4]).read_unaligned()")
     }
     fn load_bytes_part(&self, p: &str, count: &str) -> String {
-        format!("load4_part({p}, {count})")
+        format!("{READ_PREFIX}::<u8, 4>({p}, {count})")
     }
     fn splat_bytes(&self, b: &str) -> String {
         format!("[{b}; 4]")
@@ -577,9 +584,7 @@ impl IntVocab for ScalarInt {
         format!("({p} as *mut [u8; 4]).write_unaligned([o0 as u8, o1 as u8, o2 as u8, o3 as u8]);")
     }
     fn pack4_store_part(&self, p: &str, count: &str) -> String {
-        format!(
-            "core::ptr::copy_nonoverlapping([o0 as u8, o1 as u8, o2 as u8, o3 as u8].as_ptr(), {p}, {count});"
-        )
+        format!("{WRITE_PREFIX}([o0 as u8, o1 as u8, o2 as u8, o3 as u8], {p}, {count});")
     }
     fn load_u8_i32(&self, p: &str) -> String {
         format!("i32::from(*{p})")
@@ -664,7 +669,7 @@ impl IntVocab for Avx2Int {
         }
     }
     fn dot4_consts(&self) -> &'static [&'static str] {
-        if self.split() {
+        if self.form() == DotForm::Split {
             &[
                 "let v_one16 = _mm256_set1_epi16(1);",
                 "let v_two16 = _mm256_set1_epi16(2);",
@@ -706,8 +711,7 @@ impl IntVocab for Avx2Int {
             );
         }
         format!(
-            "{{ let mut t = [0u8; 32]; core::ptr::copy_nonoverlapping({p}, t.as_mut_ptr(), {count}); \
-             _mm256_loadu_si256(t.as_ptr() as *const __m256i) }}"
+            "_mm256_loadu_si256({READ_PREFIX}::<u8, 32>({p}, {count}).as_ptr() as *const __m256i)"
         )
     }
     fn splat_bytes(&self, b: &str) -> String {
@@ -736,7 +740,7 @@ impl IntVocab for Avx2Int {
         format!(
             "{{ let mut t = [0u8; 32]; \
              _mm256_storeu_si256(t.as_mut_ptr() as *mut __m256i, _mm256_packus_epi16(_mm256_packus_epi32(o0, o1), _mm256_packus_epi32(o2, o3))); \
-             core::ptr::copy_nonoverlapping(t.as_ptr(), {p}, {count}); }}"
+             {WRITE_PREFIX}(t, {p}, {count}); }}"
         )
     }
     fn load_u8_i32(&self, p: &str) -> String {
@@ -749,8 +753,7 @@ impl IntVocab for Avx2Int {
             );
         }
         format!(
-            "{{ let mut t = [0u8; 8]; core::ptr::copy_nonoverlapping({p}, t.as_mut_ptr(), {count}); \
-             _mm256_cvtepu8_epi32(_mm_loadl_epi64(t.as_ptr() as *const __m128i)) }}"
+            "_mm256_cvtepu8_epi32(_mm_loadl_epi64({READ_PREFIX}::<u8, 8>({p}, {count}).as_ptr() as *const __m128i))"
         )
     }
     fn f32_to_i32(&self, v: &str) -> String {
@@ -792,7 +795,7 @@ impl IntVocab for Avx2Int {
         format!(
             "{{ let t = _mm_packus_epi32(_mm256_castsi256_si128({v}), _mm256_extracti128_si256::<1>({v})); \
              let b = (_mm_cvtsi128_si64(_mm_packus_epi16(t, t)) as u64).to_le_bytes(); \
-             core::ptr::copy_nonoverlapping(b.as_ptr(), {p}, {count}); }}"
+             {WRITE_PREFIX}(b, {p}, {count}); }}"
         )
     }
 }

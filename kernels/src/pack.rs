@@ -138,7 +138,7 @@ impl QuantWeights<'_> {
 /// Bytes of INT8 GEMM weights packed for `tile`: per NR-column panel a header of
 /// [`QUANT_HEADER_ARRAYS`] NR-long 4-byte arrays, then `ceil(k/4)` steps of NR×4 bytes (twice that for split tiles).
 pub fn qgemm_packed_len(n: usize, k: usize, tile: QgemmTile) -> Result<usize> {
-    let step = step_bytes(tile.form);
+    let step = 4 * tile.form.weight_bytes();
     let per_panel = product(&[k.div_ceil(4), step * tile.nr], "packed weights")?
         .checked_add(4 * QUANT_HEADER_ARRAYS * tile.nr)
         .ok_or(Error::SizeOverflow("packed weights"))?;
@@ -154,7 +154,7 @@ pub fn qgemm(q: &QuantWeights, tile: QgemmTile) -> Result<Vec<u8>> {
     let (n, k, nr) = (q.outputs, q.taps, tile.nr);
     let mut out = vec![0u8; qgemm_packed_len(n, k, tile)?];
     let panel = out.len() / n.div_ceil(nr);
-    let step = step_bytes(tile.form) * nr;
+    let step = 4 * nr * tile.form.weight_bytes();
     for col in 0..n {
         let base = (col / nr) * panel;
         let j = col % nr;
@@ -166,11 +166,6 @@ pub fn qgemm(q: &QuantWeights, tile: QgemmTile) -> Result<Vec<u8>> {
 /// 4-byte arrays in the header of a packed INT8 panel or block (one entry per column): the
 /// `i32` bias with `−z_x·Σw` folded in, then the `f32` requantization multiplier.
 pub const QUANT_HEADER_ARRAYS: usize = 2;
-
-/// Weight bytes per reduction index and column of a [`DotForm`] (`hi` and `lo` for split).
-fn step_bytes(form: DotForm) -> usize {
-    if form == DotForm::Split { 8 } else { 4 }
-}
 
 /// The header values of one output channel (see [`QUANT_HEADER_ARRAYS`]): the bias with
 /// `−z_x·Σw` folded in (and `+128·Σw` for [`DotForm::Offset`]), wrapping like the kernels'
@@ -239,7 +234,7 @@ pub fn qdwconv(q: &QuantWeights, tile: QdwconvTile) -> Result<Vec<u8>> {
         )));
     }
     let taps = q.taps;
-    let group = step_bytes(tile.form) * cb;
+    let group = 4 * cb * tile.form.weight_bytes();
     let block = product(&[taps.div_ceil(4), group], "packed weights")?
         .checked_add(4 * QUANT_HEADER_ARRAYS * cb)
         .ok_or(Error::SizeOverflow("packed weights"))?;

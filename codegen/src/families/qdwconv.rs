@@ -32,7 +32,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
         "a qdwconv block is one register of bytes"
     );
     let groups = (k * k).div_ceil(4);
-    let group_bytes = if x.split() { 8 * cb } else { 4 * cb };
+    let group_bytes = 4 * cb * x.form().weight_bytes();
     let summary = format!(
         "INT8 depthwise {k}x{k} stride-{s} convolution (u8 × s8 → u8), {cb} channels per step."
     );

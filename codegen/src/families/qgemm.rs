@@ -25,7 +25,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
     let l = v.isa.lanes();
     let nv = nr / l;
     // Bytes of one reduction step of a panel (doubled when weights are split in hi/lo).
-    let step = if x.split() { 8 * nr } else { 4 * nr };
+    let step = 4 * nr * x.form().weight_bytes();
     let summary = format!(
         "`C[m×n] = requant(A[m×k]·W + bias)` (u8 × s8 → u8) for `m ≤ {mr}` rows over {nr}-column panels."
     );

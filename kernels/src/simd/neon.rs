@@ -4,18 +4,17 @@
 
 use core::arch::aarch64::*;
 
+use super::prefix::{read_prefix, write_prefix};
+use super::scalar::tail_u32;
+
 /// The first `n ≤ 4` floats at `p`, the other lanes zero; nothing past them is read.
 ///
 /// # Safety
 /// `p` must be valid for reading `n` floats.
 #[inline(always)]
 pub unsafe fn load_partial(p: *const f32, n: usize) -> float32x4_t {
-    let mut buf = [0f32; 4];
-    // SAFETY: the caller vouches for `n ≤ 4` readable floats; `buf` holds 4.
-    unsafe {
-        core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n.min(4));
-        vld1q_f32(buf.as_ptr())
-    }
+    // SAFETY: the caller vouches for `n ≤ 4` readable floats; the array holds 4.
+    unsafe { vld1q_f32(read_prefix::<f32, 4>(p, n).as_ptr()) }
 }
 
 /// Stores the first `n ≤ 4` lanes of `v` at `p`; nothing past them is written.
@@ -28,7 +27,7 @@ pub unsafe fn store_partial(p: *mut f32, n: usize, v: float32x4_t) {
     // SAFETY: `buf` holds 4 floats; the caller vouches for `n ≤ 4` writable floats at `p`.
     unsafe {
         vst1q_f32(buf.as_mut_ptr(), v);
-        core::ptr::copy_nonoverlapping(buf.as_ptr(), p, n.min(4));
+        write_prefix(buf, p, n);
     }
 }
 
@@ -106,12 +105,8 @@ pub fn pack4_u8(o0: int32x4_t, o1: int32x4_t, o2: int32x4_t, o3: int32x4_t) -> u
 /// `p` must be valid for reading `n` bytes.
 #[inline(always)]
 pub unsafe fn load_bytes_partial(p: *const u8, n: usize) -> uint8x16_t {
-    let mut buf = [0u8; 16];
-    // SAFETY: the caller vouches for `n` readable bytes; `buf` holds 16.
-    unsafe {
-        core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n.min(16));
-        vld1q_u8(buf.as_ptr())
-    }
+    // SAFETY: the caller vouches for `n` readable bytes; the array holds 16.
+    unsafe { vld1q_u8(read_prefix::<u8, 16>(p, n).as_ptr()) }
 }
 
 /// Stores the first `n < 16` bytes of `v` at `p`; nothing past them is written.
@@ -124,7 +119,7 @@ pub unsafe fn store_bytes_partial(p: *mut u8, n: usize, v: uint8x16_t) {
     // SAFETY: `buf` holds 16 bytes; the caller vouches for `n` writable bytes at `p`.
     unsafe {
         vst1q_u8(buf.as_mut_ptr(), v);
-        core::ptr::copy_nonoverlapping(buf.as_ptr(), p, n.min(16));
+        write_prefix(buf, p, n);
     }
 }
 
@@ -135,10 +130,8 @@ pub unsafe fn store_bytes_partial(p: *mut u8, n: usize, v: uint8x16_t) {
 /// `p` must be valid for reading `n` bytes.
 #[inline(always)]
 pub unsafe fn load_u8x4(p: *const u8, n: usize) -> int32x4_t {
-    let mut buf = [0u8; 4];
-    // SAFETY: the caller vouches for `n` readable bytes; `buf` holds 4.
-    unsafe { core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n.min(4)) };
-    let bytes = u32::from_le_bytes(buf);
+    // SAFETY: the caller vouches for `n` readable bytes.
+    let bytes = unsafe { tail_u32(p, n) };
     // SAFETY: NEON is part of the aarch64 baseline.
     unsafe {
         let b = vcreate_u8(u64::from(bytes));
@@ -160,5 +153,5 @@ pub unsafe fn store_u8x4(p: *mut u8, n: usize, v: int32x4_t) {
         vget_lane_u32::<0>(vreinterpret_u32_u8(b))
     };
     // SAFETY: the caller vouches for `n ≤ 4` writable bytes at `p`.
-    unsafe { core::ptr::copy_nonoverlapping(bytes.to_le_bytes().as_ptr(), p, n.min(4)) };
+    unsafe { write_prefix(bytes.to_le_bytes(), p, n) };
 }

@@ -2,6 +2,8 @@
 //! the same NaN behaviour as x86 `maxps`/`minps`: the second operand is
 //! returned when the comparison is unordered, so `max(0.0, x)` keeps a NaN `x`.
 
+use super::prefix::read_prefix;
+
 /// `if a > b { a } else { b }`.
 #[inline(always)]
 pub fn max(a: f32, b: f32) -> f32 {
@@ -54,7 +56,7 @@ pub unsafe fn dot4(acc: i32, a: u32, w: *const u8) -> i32 {
     })
 }
 
-/// The `n < 4` bytes at `p` as the low bytes of a `u32` (the rest zero), without reading
+/// The `n ≤ 4` bytes at `p` as the low bytes of a `u32` (the rest zero), without reading
 /// past them.
 ///
 /// # Safety
@@ -62,17 +64,7 @@ pub unsafe fn dot4(acc: i32, a: u32, w: *const u8) -> i32 {
 #[inline(always)]
 pub unsafe fn tail_u32(p: *const u8, n: usize) -> u32 {
     // SAFETY: only the `n` bytes the caller vouches for are read.
-    (0..n).fold(0, |v, t| v | (unsafe { *p.add(t) } as u32) << (8 * t))
-}
-
-/// The `n < 4` bytes at `p`, then zeros, without reading past them.
-///
-/// # Safety
-/// `p` must be valid for reading `n` bytes.
-#[inline(always)]
-pub unsafe fn load4_part(p: *const u8, n: usize) -> [u8; 4] {
-    // SAFETY: `tail_u32` reads only the `n` bytes the caller vouches for.
-    unsafe { tail_u32(p, n) }.to_le_bytes()
+    u32::from_le_bytes(unsafe { read_prefix(p, n) })
 }
 
 /// `v` rounded to the nearest integer, ties to even (like `cvtps2dq`); `|v| ≤ 2³⁰`.

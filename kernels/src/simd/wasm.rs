@@ -5,18 +5,17 @@
 
 use core::arch::wasm32::*;
 
+use super::prefix::{read_prefix, write_prefix};
+use super::scalar::tail_u32;
+
 /// The first `n ≤ 4` floats at `p`, the other lanes zero; nothing past them is read.
 ///
 /// # Safety
 /// `p` must be valid for reading `n` floats.
 #[inline(always)]
 pub unsafe fn load_partial(p: *const f32, n: usize) -> v128 {
-    let mut buf = [0f32; 4];
-    // SAFETY: the caller vouches for `n ≤ 4` readable floats; `buf` holds 4.
-    unsafe {
-        core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n.min(4));
-        v128_load(buf.as_ptr() as *const v128)
-    }
+    // SAFETY: the caller vouches for `n ≤ 4` readable floats; the array holds 4.
+    unsafe { v128_load(read_prefix::<f32, 4>(p, n).as_ptr() as *const v128) }
 }
 
 /// Stores the first `n ≤ 4` lanes of `v` at `p`; nothing past them is written.
@@ -29,7 +28,7 @@ pub unsafe fn store_partial(p: *mut f32, n: usize, v: v128) {
     // SAFETY: `buf` holds 4 floats; the caller vouches for `n ≤ 4` writable floats at `p`.
     unsafe {
         v128_store(buf.as_mut_ptr() as *mut v128, v);
-        core::ptr::copy_nonoverlapping(buf.as_ptr(), p, n.min(4));
+        write_prefix(buf, p, n);
     }
 }
 
@@ -84,12 +83,8 @@ pub fn pack4_u8(o0: v128, o1: v128, o2: v128, o3: v128) -> v128 {
 /// `p` must be valid for reading `n` bytes.
 #[inline(always)]
 pub unsafe fn load_bytes_partial(p: *const u8, n: usize) -> v128 {
-    let mut buf = [0u8; 16];
-    // SAFETY: the caller vouches for `n` readable bytes; `buf` holds 16.
-    unsafe {
-        core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n.min(16));
-        v128_load(buf.as_ptr() as *const v128)
-    }
+    // SAFETY: the caller vouches for `n` readable bytes; the array holds 16.
+    unsafe { v128_load(read_prefix::<u8, 16>(p, n).as_ptr() as *const v128) }
 }
 
 /// Stores the first `n < 16` bytes of `v` at `p`; nothing past them is written.
@@ -102,7 +97,7 @@ pub unsafe fn store_bytes_partial(p: *mut u8, n: usize, v: v128) {
     // SAFETY: `buf` holds 16 bytes; the caller vouches for `n` writable bytes at `p`.
     unsafe {
         v128_store(buf.as_mut_ptr() as *mut v128, v);
-        core::ptr::copy_nonoverlapping(buf.as_ptr(), p, n.min(16));
+        write_prefix(buf, p, n);
     }
 }
 
@@ -113,10 +108,8 @@ pub unsafe fn store_bytes_partial(p: *mut u8, n: usize, v: v128) {
 /// `p` must be valid for reading `n` bytes.
 #[inline(always)]
 pub unsafe fn load_u8x4(p: *const u8, n: usize) -> v128 {
-    let mut buf = [0u8; 4];
-    // SAFETY: the caller vouches for `n` readable bytes; `buf` holds 4.
-    unsafe { core::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), n.min(4)) };
-    let b = u32x4_splat(u32::from_le_bytes(buf));
+    // SAFETY: the caller vouches for `n` readable bytes.
+    let b = u32x4_splat(unsafe { tail_u32(p, n) });
     u32x4_extend_low_u16x8(u16x8_extend_low_u8x16(b))
 }
 
@@ -130,5 +123,5 @@ pub unsafe fn store_u8x4(p: *mut u8, n: usize, v: v128) {
     let h = u16x8_narrow_i32x4(v, v);
     let bytes = u32x4_extract_lane::<0>(u8x16_narrow_i16x8(h, h)).to_le_bytes();
     // SAFETY: the caller vouches for `n ≤ 4` writable bytes at `p`.
-    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), p, n.min(4)) };
+    unsafe { write_prefix(bytes, p, n) };
 }

@@ -57,6 +57,13 @@ pub enum DotForm {
     Offset,
 }
 
+impl DotForm {
+    /// Packed bytes per weight (`hi` and `lo` for [`DotForm::Split`]).
+    pub fn weight_bytes(self) -> usize {
+        if self == DotForm::Split { 2 } else { 1 }
+    }
+}
+
 /// Descriptor of one generated kernel.
 pub struct Ukernel<F: 'static, T: 'static> {
     /// Display id `"{isa}/{fn}"`, e.g. `"avx512f/f32_gemm_relu_12x32"`.
