@@ -475,7 +475,7 @@ pub trait IntVocab {
     /// [`IntVocab::dot4`] takes.
     fn bcast4(&self, x: &str) -> String;
     /// `acc += Σₜ x[t]·w[lane][t]` for the lanes' 4 signed weights at `w: *const u8` (lane-major,
-    /// 4 bytes per lane); for [`IntVocab::split`] ISAs `w` holds the `hi` bytes and `w_lo` the
+    /// 4 bytes per lane); for [`DotForm::Split`] ISAs `w` holds the `hi` bytes and `w_lo` the
     /// `lo` bytes. A statement, no `;`.
     fn dot4(&self, acc: &str, x: &str, w: &str, w_lo: &str) -> String;
     /// One register of bytes (`4·lanes` of them) from `p: *const u8`.
