@@ -8,6 +8,7 @@
 #   tools/cross_test.sh [--no-install] [--only aarch64|wasm] [CARGO TEST ARGS...]
 #   e.g. tools/cross_test.sh --only aarch64 -p ruvector-cnn-kernels --lib
 #   tools/cross_test.sh [--no-install] --kbench [RVCNN-KBENCH ARGS...]
+#   tools/cross_test.sh [--only aarch64|wasm] --install-only   (the packages, no tests)
 #   e.g. tools/cross_test.sh --kbench --ratios --model small --samples 3
 #
 # Default test selection (no args):
@@ -29,10 +30,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-install=1 kbench=0 only=all
+install=1 kbench=0 only=all install_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-install) install=0; shift ;;
+    --install-only) install_only=1; shift ;;
     --only) only="$2"; shift 2 ;;
     --kbench) kbench=1; shift; break ;;
     *) break ;;
@@ -60,6 +62,8 @@ if [ "$install" = 1 ]; then
     apt-get install -y -qq --no-install-recommends "libstd-rust-web-dev:arm64=$version" >/dev/null
   fi
 fi
+
+[ "$install_only" = 0 ] || exit 0
 
 # Debian's cargo and rustc (rustup's proxies come first on PATH otherwise).
 export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc

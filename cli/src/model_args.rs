@@ -168,28 +168,19 @@ impl ModelArgs {
             return Weights::random(arch, self.width.unwrap_or(1.0), None, seed)
                 .map_err(|e| e.to_string());
         }
-        match &self.weights {
-            Some(path) => {
-                let mut w = Weights::load(path).map_err(|e| e.to_string())?;
-                if let Some(arch) = arch {
-                    w.set_metadata("arch", arch.torchvision_name());
-                }
-                if let Some(width) = self.width {
-                    w.set_metadata("width_mult", &width.to_string());
-                }
-                Ok(w)
-            }
-            None => match arch {
-                None | Some(pretrained::ARCH) => {
-                    pretrained::load_default().map_err(|e| e.to_string())
-                }
-                Some(other) => Err(format!(
-                    "no pretrained {other} weights are available from a package registry; pass \
-                     --weights FILE.safetensors (tools/export_torchvision.py writes one) or \
-                     --random-init SEED"
-                )),
-            },
+        let mut w = match &self.weights {
+            Some(path) => Some(Weights::load(path).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        if let (Some(w), Some(width)) = (w.as_mut(), self.width) {
+            w.set_metadata("width_mult", &width.to_string());
         }
+        pretrained::select(arch, w).map_err(|e| match self.weights {
+            None if arch.is_some_and(|a| a != pretrained::ARCH) => {
+                format!("{e}: pass --weights FILE.safetensors or --random-init SEED")
+            }
+            _ => e.to_string(),
+        })
     }
 
     /// A label for the model (for outputs and logs).

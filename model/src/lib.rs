@@ -10,11 +10,13 @@
 //!   convolution in INT8 ([`quantized::QuantNetwork`]).
 //! - [`ResNet`]: ResNet-18/-34 (torchvision layout), whose 3x3 convolutions run on
 //!   Winograd F(2x2, 3x3) where it pays.
+//! - [`EmbedderConfig`]: embedder settings by name, what the language bindings build from.
 //! - [`pretrained`]: the default ImageNet model (MobileNetV2) fetched from a registry package
 //!   and converted without PyTorch.
 
 pub mod arch;
 mod buffers;
+pub mod config;
 pub mod contrastive;
 pub mod embedder;
 pub mod error;
@@ -28,6 +30,7 @@ mod split;
 pub mod weights;
 
 pub use arch::Arch;
+pub use config::EmbedderConfig;
 pub use embedder::{Embedder, EmbedderOptions};
 pub use error::{Error, Result};
 pub use network::{LayerTime, Network, Output, Workspace};

@@ -66,6 +66,25 @@ pub fn load_default() -> Result<Weights> {
     Weights::load(&path)
 }
 
+/// The weights an embedder of architecture `arch` (`None`: the default) runs: `weights` when
+/// given — relabelled as `arch` when one is named, so a file without metadata can be used —
+/// else the cached pretrained default, the only architecture with registry weights. What the
+/// CLI's `--model/--weights` and every binding's `model`/`weights` options resolve through.
+pub fn select(arch: Option<Arch>, weights: Option<Weights>) -> Result<Weights> {
+    match (weights, arch) {
+        (Some(mut w), arch) => {
+            if let Some(arch) = arch {
+                w.set_metadata("arch", arch.torchvision_name());
+            }
+            Ok(w)
+        }
+        (None, None | Some(ARCH)) => load_default(),
+        (None, Some(other)) => Err(Error::InvalidArgument(format!(
+            "no pretrained {other} weights are available from a package registry; pass weights              (a .safetensors file with torchvision keys, as tools/export_torchvision.py writes)"
+        ))),
+    }
+}
+
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
