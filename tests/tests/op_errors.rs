@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use ruvector_cnn_kernels::ops::*;
 use ruvector_cnn_kernels::{Activation, KernelTable};
+use ruvector_cnn_tests::fuzz::{Bytes, OpCase, depthwise, exercise};
 
 fn t() -> &'static KernelTable {
     KernelTable::best()
@@ -193,234 +194,10 @@ fn descriptive_errors() {
     ));
 }
 
-fn dim() -> impl Strategy<Value = usize> {
-    prop_oneof![8 => 0usize..6, 2 => 6usize..40, 1 => Just(usize::MAX), 1 => Just(usize::MAX / 3), 1 => Just(1usize << 33)]
-}
-
-fn act() -> impl Strategy<Value = Activation> {
-    (0usize..Activation::COUNT).prop_map(|i| Activation::ALL[i])
-}
-
-fn pad() -> impl Strategy<Value = Padding> {
-    (0usize..3, 0usize..3, 0usize..3, 0usize..4).prop_map(|(top, left, bottom, right)| Padding {
-        top,
-        left,
-        bottom,
-        right,
-    })
-}
-
-#[derive(Debug, Clone)]
-struct Case {
-    a: usize,
-    b: usize,
-    k: usize,
-    s: usize,
-    pad: Padding,
-    act: Activation,
-    shape: Nhwc,
-    /// Size weights and buffers exactly (when small enough) instead of using the lengths below.
-    exact: bool,
-    wlen: usize,
-    xlen: usize,
-    ylen: usize,
-}
-
-fn case() -> impl Strategy<Value = Case> {
-    let sizes = (
-        prop::bool::weighted(0.8),
-        0usize..400,
-        0usize..3000,
-        0usize..3000,
-    );
-    let batch = prop_oneof![4 => 1usize..3, 1 => dim()];
-    let spatial = prop_oneof![4 => 1usize..20, 1 => dim()];
-    (
-        dim(),
-        dim(),
-        prop_oneof![3 => Just(3usize), 2 => Just(5usize), 2 => 0usize..7],
-        prop_oneof![4 => 1usize..3, 1 => 0usize..4],
-        pad(),
-        act(),
-        (
-            batch,
-            spatial.clone(),
-            spatial,
-            prop::option::weighted(0.8, Just(())),
-            dim(),
-        ),
-        sizes,
-    )
-        .prop_map(
-            |(a, b, k, s, pad, act, (n, h, w, same_c, c), (exact, wlen, xlen, ylen))| Case {
-                a,
-                b,
-                k,
-                s,
-                pad,
-                act,
-                shape: Nhwc::new(n, h, w, if same_c.is_some() { a } else { c }),
-                exact,
-                wlen,
-                xlen,
-                ylen,
-            },
-        )
-}
-
-const SMALL: usize = 1 << 20;
-
-impl Case {
-    /// A buffer of `need` floats when exact and small, else of `fallback` floats.
-    fn buf(&self, need: Option<usize>, fallback: usize, v: f32) -> Vec<f32> {
-        let len = match need {
-            Some(n) if self.exact && n <= SMALL => n,
-            _ => fallback,
-        };
-        vec![v; len]
-    }
-
-    fn weights(&self, dims: &[usize]) -> Vec<f32> {
-        self.buf(
-            dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)),
-            self.wlen,
-            0.25,
-        )
-    }
-
-    fn output(&self, out: Result<Nhwc>) -> Vec<f32> {
-        self.buf(out.ok().and_then(|o| o.len().ok()), self.ylen, 0.0)
-    }
-}
-
-/// Creates and runs every operator on the case; any panic fails the property.
-fn exercise(c: &Case) {
-    let t = t();
-    let x = c.buf(c.shape.len().ok(), c.xlen, 1.0);
-    let bias = (c.b < 100).then(|| vec![0.1f32; c.b]);
-    let bias = bias.as_deref();
-    let w = c.weights(&[c.a, c.b]);
-    if let Ok(op) = Pointwise::new(
-        &PointwiseDesc {
-            cin: c.a,
-            cout: c.b,
-            weights: &w,
-            bias,
-            activation: c.act,
-            residual: c.k == 0,
-        },
-        t,
-    ) {
-        let mut y = c.output(op.output_shape(c.shape));
-        let _ = op.run(c.shape, &x, &mut y, (c.k == 0).then_some(&x[..]));
-    }
-    let w = c.weights(&[c.b, c.a]);
-    if let Ok(op) = Linear::new(
-        &LinearDesc {
-            in_features: c.a,
-            out_features: c.b,
-            weights: &w,
-            bias,
-            activation: c.act,
-        },
-        t,
-    ) {
-        let mut y = c.buf(c.shape.n.checked_mul(c.b), c.ylen, 0.0);
-        let _ = op.run(c.shape.n, &x, &mut y);
-    }
-    let w = c.weights(&[c.a, c.k, c.k]);
-    let dbias = (c.a < 100).then(|| vec![0.1f32; c.a]);
-    if let Ok(op) = DepthwiseConv2d::new(
-        &DepthwiseDesc {
-            channels: c.a,
-            kernel: c.k,
-            stride: c.s,
-            padding: c.pad,
-            weights: &w,
-            bias: dbias.as_deref(),
-            activation: c.act,
-        },
-        t,
-    ) {
-        let mut y = c.output(op.output_shape(c.shape));
-        let _ = op.run(c.shape, &x, &mut y);
-    }
-    let w = c.weights(&[c.b, c.a, c.k, c.k]);
-    if let Ok(op) = Conv2d::new(
-        &Conv2dDesc {
-            cin: c.a,
-            cout: c.b,
-            kernel: c.k,
-            stride: c.s,
-            padding: c.pad,
-            weights: &w,
-            bias,
-            activation: c.act,
-            residual: false,
-            algorithm: ConvAlgorithm::Auto,
-        },
-        t,
-    ) {
-        let mut y = c.output(op.output_shape(c.shape));
-        let mut ws = vec![0.0; op.workspace_len().min(1 << 20)];
-        let _ = op.run(c.shape, &x, &mut y, None, &mut ws);
-    }
-    let p = c.weights(&[c.a]);
-    if let Ok(op) = BatchNorm::new(
-        &BatchNormDesc {
-            channels: c.a,
-            gamma: &p,
-            beta: &p,
-            mean: &p,
-            var: &p,
-            eps: 1e-3,
-            activation: c.act,
-        },
-        t,
-    ) {
-        let mut y = c.buf(c.shape.len().ok(), c.ylen, 0.0);
-        let _ = op.run(c.shape, &x, &mut y);
-    }
-    for kind in [
-        PoolKind::Max,
-        PoolKind::Average {
-            count_include_pad: c.s == 1,
-        },
-    ] {
-        if let Ok(op) = Pool::new(
-            &PoolDesc {
-                kind,
-                channels: c.a,
-                kernel: (c.k, c.b.min(9)),
-                stride: (c.s, c.s),
-                padding: c.pad,
-            },
-            t,
-        ) {
-            let mut y = c.output(op.output_shape(c.shape));
-            let _ = op.run(c.shape, &x, &mut y);
-        }
-    }
-    if let Ok(op) = GlobalAvgPool::new(c.a, t) {
-        let mut y = c.buf(c.shape.n.checked_mul(c.a), c.ylen, 0.0);
-        let _ = op.run(c.shape, &x, &mut y);
-    }
-    let w1 = c.weights(&[c.a, c.b]);
-    let se = SqueezeExciteDesc {
-        channels: c.a,
-        squeeze: c.b,
-        fc1_weights: &w1,
-        fc1_bias: None,
-        fc2_weights: &w1,
-        fc2_bias: dbias.as_deref(),
-        inner: c.act,
-        gate: Activation::Hsigmoid,
-    };
-    if let Ok(op) = SqueezeExcite::new(&se, t) {
-        let mut ws = c.buf(Some(op.workspace_len()), c.k * 20, 0.0);
-        let mut y = c.buf(c.shape.len().ok(), c.ylen, 0.0);
-        let _ = op.run(c.shape, &x, &mut y, &mut ws);
-    }
+/// Cases decoded from random bytes by the fuzz target's own decoder.
+fn case() -> impl Strategy<Value = OpCase> {
+    proptest::collection::vec(any::<u8>(), 16..80)
+        .prop_map(|bytes| OpCase::from_bytes(&mut Bytes::new(&bytes)))
 }
 
 /// How many generated cases got as far as a successful `run` (the property is not vacuous).
@@ -431,23 +208,8 @@ fn fuzz_reaches_run() {
     let mut ran = 0;
     for _ in 0..400 {
         let c = strategy.new_tree(&mut runner).unwrap().current();
-        let w = c.weights(&[c.a, c.k, c.k]);
         let x = c.buf(c.shape.len().ok(), c.xlen, 1.0);
-        if let Ok(op) = DepthwiseConv2d::new(
-            &DepthwiseDesc {
-                channels: c.a,
-                kernel: c.k,
-                stride: c.s,
-                padding: c.pad,
-                weights: &w,
-                bias: None,
-                activation: c.act,
-            },
-            t(),
-        ) {
-            let mut y = c.output(op.output_shape(c.shape));
-            ran += usize::from(op.run(c.shape, &x, &mut y).is_ok());
-        }
+        ran += usize::from(depthwise(&c, &x, None));
     }
     eprintln!("fuzz: {ran} of 400 cases ran a depthwise op");
     assert!(ran >= 40, "only {ran} of 400 fuzz cases ran a depthwise op");

@@ -5,7 +5,9 @@
 //! are written straight into the numpy array returned. Embedding runs with the GIL released.
 //! The Python package (`python/ruvector_cnn`) adds PIL support on top.
 
-use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::{
+    PyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use ruvector_cnn_model::{Embedder, EmbedderConfig, Error, ImageView, PixelFormat, Weights};
@@ -61,6 +63,19 @@ impl<'py> Pixels<'py> {
         let (w, h, format) = layout(shape)?;
         ImageView::packed(data, w, h, format).map_err(py_err)
     }
+}
+
+/// Runs `write` on the new array `out`'s memory with the GIL released.
+fn fill<D: numpy::ndarray::Dimension>(
+    py: Python<'_>,
+    out: &Bound<'_, PyArray<f32, D>>,
+    write: impl FnOnce(&mut [f32]) -> ruvector_cnn_model::Result<()> + Send,
+) -> PyResult<()> {
+    let mut rw = out.readwrite();
+    let slice = rw
+        .as_slice_mut()
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    py.detach(|| write(slice)).map_err(py_err)
 }
 
 /// Images → L2-normalised embedding vectors (see the Python package's `Embedder`).
@@ -140,14 +155,7 @@ impl PyEmbedder {
         let pixels = Pixels::new(image);
         let view = pixels.view(&shape)?;
         let out = PyArray1::<f32>::zeros(py, self.inner.dim(), false);
-        {
-            let mut rw = out.readwrite();
-            let slice = rw
-                .as_slice_mut()
-                .map_err(|e| PyValueError::new_err(e.to_string()))?;
-            py.detach(|| self.inner.embed_into(&view, slice))
-                .map_err(py_err)?;
-        }
+        fill(py, &out, |slice| self.inner.embed_into(&view, slice))?;
         Ok(out)
     }
 
@@ -166,14 +174,7 @@ impl PyEmbedder {
             .map(|(p, s)| p.view(s))
             .collect::<PyResult<Vec<_>>>()?;
         let out = PyArray2::<f32>::zeros(py, [views.len(), self.inner.dim()], false);
-        {
-            let mut rw = out.readwrite();
-            let slice = rw
-                .as_slice_mut()
-                .map_err(|e| PyValueError::new_err(e.to_string()))?;
-            py.detach(|| self.inner.embed_batch_into(&views, slice))
-                .map_err(py_err)?;
-        }
+        fill(py, &out, |slice| self.inner.embed_batch_into(&views, slice))?;
         Ok(out)
     }
 

@@ -61,6 +61,11 @@ impl Weights {
         self.tensors.get(key)
     }
 
+    /// Removes and returns the tensor named `key` (to replace it: `insert` checks the new one).
+    pub fn remove(&mut self, key: &str) -> Option<Tensor> {
+        self.tensors.remove(key)
+    }
+
     /// Whether a tensor named `key` exists.
     pub fn contains(&self, key: &str) -> bool {
         self.tensors.contains_key(key)
