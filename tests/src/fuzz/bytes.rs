@@ -40,7 +40,8 @@ impl<'a> Bytes<'a> {
             200..=239 => 6 + self.below(34),
             240..=243 => usize::MAX,
             244..=247 => usize::MAX / 3,
-            248..=251 => 1 << 33,
+            // Its square overflows usize (1 << 33 on 64-bit targets).
+            248..=251 => 1 << (usize::BITS / 2 + 1),
             _ => usize::from(self.u16()),
         }
     }
