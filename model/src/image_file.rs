@@ -38,16 +38,17 @@ impl DecodedImage {
 /// Decodes a PNG or JPEG held in memory. Sides above [`MAX_SIDE`] and images needing more
 /// than 512 MiB are errors before any pixel is allocated; so is anything undecodable.
 pub fn decode(bytes: &[u8]) -> Result<DecodedImage> {
-    let bad = |e: image::ImageError| Error::InvalidArgument(format!("cannot decode image: {e}"));
+    let bad =
+        |e: &dyn std::fmt::Display| Error::InvalidArgument(format!("cannot decode image: {e}"));
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| Error::InvalidArgument(format!("cannot decode image: {e}")))?;
+        .map_err(|e| bad(&e))?;
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_SIDE as u32);
     limits.max_image_height = Some(MAX_SIDE as u32);
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
-    let img = reader.decode().map_err(bad)?;
+    let img = reader.decode().map_err(|e| bad(&e))?;
     let (width, height) = (img.width() as usize, img.height() as usize);
     let (data, format) = if img.color().has_alpha() {
         (img.into_rgba8().into_raw(), PixelFormat::Rgba8)

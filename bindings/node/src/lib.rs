@@ -18,6 +18,7 @@ fn js_err(e: impl std::fmt::Display) -> napi::Error {
 
 /// Options of `new CnnEmbedder(options)`; every field is optional.
 #[napi(object)]
+#[derive(Default)]
 pub struct CnnEmbedderOptions {
     /// `"mobilenetv2"` (default, pretrained), `"mobilenetv3-small"` or `"mobilenetv3-large"`.
     pub model: Option<String>,
@@ -67,16 +68,7 @@ impl CnnEmbedder {
     /// Loads the model (see `CnnEmbedderOptions`).
     #[napi(constructor)]
     pub fn new(options: Option<CnnEmbedderOptions>) -> Result<Self> {
-        let o = options.unwrap_or(CnnEmbedderOptions {
-            model: None,
-            weights: None,
-            weights_bytes: None,
-            input_size: None,
-            normalize: None,
-            threads: None,
-            output: None,
-            fit: None,
-        });
+        let o = options.unwrap_or_default();
         let weights = match (&o.weights, &o.weights_bytes) {
             (Some(_), Some(_)) => return Err(js_err("pass weights or weightsBytes, not both")),
             (Some(path), None) => Some(Weights::load(path.as_ref()).map_err(js_err)?),

@@ -1,23 +1,19 @@
 //! Untrusted files and pixels: safetensors weight files, legacy PyTorch pickles, PNG/JPEG
 //! images and raw pixel buffers through preprocessing.
 
-use ruvector_cnn_kernels::KernelTable;
 use ruvector_cnn_model::weights::torch_legacy as legacy;
 use ruvector_cnn_model::{
-    Fit, ImageView, Network, PixelFormat, Preprocess, Weights, image_file, preprocess::Scratch,
-    pretrained, quantized,
+    Embedder, EmbedderOptions, Fit, ImageView, PixelFormat, Preprocess, Weights, image_file,
+    preprocess::Scratch, pretrained,
 };
 
 use super::Bytes;
 
-/// A safetensors file: parsed, then (if it parses) built into a network as its metadata
-/// says, f32 or INT8.
+/// A safetensors file: parsed, then (if it parses) built into an embedder as its metadata
+/// says, f32 or INT8 — the path every file given to the CLI, C API or a binding takes.
 pub fn weights(data: &[u8]) {
     if let Ok(w) = Weights::from_safetensors(data) {
-        let t = &KernelTable::generic();
-        if !matches!(quantized::from_weights(&w, t), Ok(Some(_))) {
-            let _ = Network::from_metadata(&w, t);
-        }
+        let _ = Embedder::from_weights(&w, EmbedderOptions::default());
     }
 }
 
