@@ -10,6 +10,7 @@
 # Env: RVCNN_SKIP_RAY=1 skips installing ray and its example test (~150 MB of wheels).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tools/step.sh
 root=$PWD
 target=${CARGO_TARGET_DIR:-$root/target}
 only=all browser=0
@@ -38,9 +39,9 @@ if lane python; then
   # The Ray Data example's test (2 local workers) needs ray; RVCNN_SKIP_RAY=1 leaves it out
   # (the test then SKIPs) — otherwise it is required, so it cannot skip silently.
   if [ "${RVCNN_SKIP_RAY:-0}" = 1 ]; then export RVCNN_REQUIRE_RAY=0; else pkgs+=("ray[data]==2.60.0"); export RVCNN_REQUIRE_RAY=1; fi
-  "$venv/bin/pip" install -q "${pkgs[@]}"
-  (cd bindings/python && VIRTUAL_ENV=$venv PATH=$venv/bin:$PATH maturin develop -q)
-  "$venv/bin/python" -m pytest -q bindings/python/tests
+  step "$venv/bin/pip" install -q "${pkgs[@]}"
+  (cd bindings/python && VIRTUAL_ENV=$venv PATH=$venv/bin:$PATH step maturin develop -q)
+  step "$venv/bin/python" -m pytest -q bindings/python/tests
 fi
 
 if lane node; then
@@ -48,22 +49,22 @@ if lane node; then
   command -v npm >/dev/null || { apt-get install -y -qq nodejs npm >/dev/null; }
   (
     cd bindings/node
-    [ -x node_modules/.bin/napi ] || npm ci --no-audit --no-fund --loglevel=error
-    npx napi build --platform   # the addon, index.js and the generated index.d.ts
-    node --test test/
+    [ -x node_modules/.bin/napi ] || step npm ci --no-audit --no-fund --loglevel=error
+    step npx napi build --platform   # the addon, index.js and the generated index.d.ts
+    step node --test test/
   )
 fi
 
 if lane wasm; then
   echo "bindings: wasm (wasm-bindgen; SIMD128 and scalar builds)"
-  tools/cross_test.sh --only wasm --install-only   # Debian rustc-web, rust-web-src, lld-22
+  step tools/cross_test.sh --only wasm --install-only   # Debian rustc-web, rust-web-src, lld-22
   export RVCNN_PRETRAINED
   RVCNN_PRETRAINED=$("$target/debug/rvcnn" fetch --print-path)
   (
     cd bindings/wasm
-    ./build.sh
-    [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error
-    node --test test/
+    step ./build.sh
+    [ -d node_modules/playwright-core ] || step npm ci --no-audit --no-fund --loglevel=error
+    step node --test test/
     if [ "$browser" = 1 ]; then
       command -v chromium >/dev/null ||
         { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }

@@ -29,6 +29,7 @@
 #      directory with rustup's, whatever CARGO_TARGET_DIR says).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tools/step.sh
 
 install=1 kbench=0 only=all install_only=0
 while [ $# -gt 0 ]; do
@@ -42,7 +43,7 @@ while [ $# -gt 0 ]; do
 done
 case "$only" in all|aarch64|wasm) ;; *) echo "--only aarch64|wasm" >&2; exit 2 ;; esac
 
-if [ "$install" = 1 ]; then
+install_packages() {
   export DEBIAN_FRONTEND=noninteractive
   missing=()
   pkgs=(rustc-web cargo-web)
@@ -61,7 +62,8 @@ if [ "$install" = 1 ]; then
     version=$(dpkg-query -W -f='${Version}' rustc-web)
     apt-get install -y -qq --no-install-recommends "libstd-rust-web-dev:arm64=$version" >/dev/null
   fi
-fi
+}
+[ "$install" = 0 ] || step install_packages
 
 [ "$install_only" = 0 ] || exit 0
 
@@ -127,22 +129,22 @@ fi
 if [ "$only" != wasm ]; then
   # cortex-a53 (ARMv8.0, no dot product): every f32 and baseline-NEON INT8 variant.
   run_on cortex-a53
-  RVCNN_REQUIRE_ISA=neon arm_test -p ruvector-cnn-kernels --lib
+  RVCNN_REQUIRE_ISA=neon step arm_test -p ruvector-cnn-kernels --lib
   # max (has dotprod): the `neondot` INT8 variants (the rest ran above), then dispatch
   # levels, convolution algorithms, and the f32 and INT8 models.
   run_on max
-  RVCNN_REQUIRE_ISA=neon,neondot arm_test -p ruvector-cnn-kernels --lib -- neondot
-  RVCNN_REQUIRE_ISA=neon,neondot arm_test -p ruvector-cnn-tests --test dispatch_levels \
+  RVCNN_REQUIRE_ISA=neon,neondot step arm_test -p ruvector-cnn-kernels --lib -- neondot
+  RVCNN_REQUIRE_ISA=neon,neondot step arm_test -p ruvector-cnn-tests --test dispatch_levels \
     --test conv_algorithms --test model_golden --test int8_model
 fi
 if [ "$only" != aarch64 ]; then
   # SIMD128 (`wasm128` required): the kernels, then dispatch levels, convolution algorithms
   # and the f32 and INT8 models (single-threaded: wasm32-wasip1 has no threads).
   export RVCNN_REQUIRE_ISA=wasm128
-  wasm_test -p ruvector-cnn-kernels --lib
-  wasm_test -p ruvector-cnn-tests --test dispatch_levels --test conv_algorithms \
+  step wasm_test -p ruvector-cnn-kernels --lib
+  step wasm_test -p ruvector-cnn-tests --test dispatch_levels --test conv_algorithms \
     --test model_golden --test int8_model
   # The fallback for engines without SIMD128: a build without it has only the scalar
   # kernels, and they pass.
-  RVCNN_WASM_SIMD=0 RVCNN_REQUIRE_ISA= wasm_test -p ruvector-cnn-kernels --lib
+  RVCNN_WASM_SIMD=0 RVCNN_REQUIRE_ISA= step wasm_test -p ruvector-cnn-kernels --lib
 fi
