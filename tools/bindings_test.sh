@@ -25,7 +25,7 @@ lane() { [ "$only" = all ] || [ "$only" = "$1" ]; }
 
 export RVCNN_REF_DIR=$target/bindings-ref
 mkdir -p "$RVCNN_REF_DIR"
-cargo build -q --locked -p rvcnn
+cargo build -q --locked --workspace   # as .ci/run builds it: no second compile of the kernels
 "$target/debug/rvcnn" embed bindings/testdata --out "$RVCNN_REF_DIR/default.jsonl"
 "$target/debug/rvcnn" embed bindings/testdata --out "$RVCNN_REF_DIR/v3small.jsonl" \
   --weights model/tests/fixtures/mobilenet_v3_small.safetensors

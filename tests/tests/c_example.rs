@@ -1,7 +1,7 @@
 //! `examples/c/embed.c` builds against `libruvector_cnn.a` and `.so` with the documented
 //! commands, and against an installed copy through pkg-config (`tools/install-capi.sh`), then
 //! embeds two images and prints their cosine similarity. Needs the library artifacts, which
-//! `.ci/run` builds first (`cargo build -p ruvector-cnn-capi`); without them the test fails
+//! `.ci/run` builds first (`cargo build --workspace`); without them the test fails
 //! and says so.
 
 use std::path::{Path, PathBuf};
@@ -106,7 +106,7 @@ fn library(name: &str) -> PathBuf {
     let p = target_dir().join(name);
     assert!(
         p.exists(),
-        "{} missing: build it first with `cargo build -p ruvector-cnn-capi` (.ci/run does)",
+        "{} missing: build it first with `cargo build --workspace` or `-p ruvector-cnn-capi` (.ci/run does)",
         p.display()
     );
     p
@@ -154,6 +154,8 @@ fn c_example_builds_from_an_installed_copy_with_pkg_config() {
     let out = Command::new(root().join("tools/install-capi.sh"))
         .arg(&prefix)
         .env("RVCNN_PROFILE", &profile)
+        .env("RVCNN_NO_BUILD", "1")
+        .env("CARGO_TARGET_DIR", target_dir().parent().unwrap())
         .output()
         .unwrap();
     assert!(

@@ -2,6 +2,8 @@
 //! as strict C99 and C++17. Regenerate with `cargo run -p ruvector-cnn-capi --example
 //! gen_header` (or `UPDATE_HEADER=1 cargo test -p ruvector-cnn-tests --test c_header`, which
 //! needs the C tests to build, i.e. a header that is not too stale).
+//! Host-only (x86_64): the header comes from the sources, whatever the target.
+#![cfg(target_arch = "x86_64")]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -42,7 +42,7 @@ fn replay(target: &str, what: &str, body: fn(&[u8]), data: &[u8]) {
 
 #[test]
 fn committed_corpus_replays_without_a_panic() {
-    for (target, body) in TARGETS {
+    for &(target, body) in TARGETS {
         let inputs = inputs(target);
         assert!(
             !inputs.is_empty(),
@@ -89,7 +89,7 @@ fn mutation_smoke_pass_without_a_panic() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
     let mut rng = Rng::new(0x5eed);
-    for (target, body) in TARGETS {
+    for &(target, body) in TARGETS {
         let inputs = inputs(target);
         for k in 0..per_target {
             let (_, seed) = &inputs[k % inputs.len()];

@@ -13,7 +13,7 @@
 
 use std::path::PathBuf;
 
-use ruvector_cnn_model::{Embedder, EmbedderOptions, ImageView, PixelFormat, Weights, pretrained};
+use ruvector_cnn_model::{Embedder, EmbedderOptions, Weights, image_file, pretrained};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -40,12 +40,8 @@ fn pretrained_pipeline_matches_pytorch() {
     assert_eq!(embedder.dim(), 1280);
     let mut failures = Vec::new();
     for name in golden.keys() {
-        let img = image::open(root().join("examples/images").join(name))
-            .unwrap()
-            .to_rgb8();
-        let (w, h) = (img.width() as usize, img.height() as usize);
-        let view = ImageView::packed(img.as_raw(), w, h, PixelFormat::Rgb8).unwrap();
-        let got = embedder.embed(&view).unwrap();
+        let img = image_file::open(&root().join("examples/images").join(name)).unwrap();
+        let got = embedder.embed(&img.view().unwrap()).unwrap();
         let want = &golden.get(name).unwrap().data;
         let err = got
             .iter()

@@ -3,7 +3,7 @@
 
 use ruvector_cnn_model::weights::torch_legacy as legacy;
 use ruvector_cnn_model::{
-    Embedder, EmbedderOptions, Fit, ImageView, PixelFormat, Preprocess, Weights, image_file,
+    Embedder, EmbedderOptions, Fit, ImageView, PixelFormat, Preprocess, Weights,
     preprocess::Scratch, pretrained,
 };
 
@@ -26,8 +26,9 @@ pub fn torch_legacy(data: &[u8]) {
 }
 
 /// A PNG or JPEG file, decoded as the CLI decodes, then preprocessed to a 16x16 input.
+#[cfg(feature = "image")]
 pub fn image(data: &[u8]) {
-    if let Ok(img) = image_file::decode(data)
+    if let Ok(img) = ruvector_cnn_model::image_file::decode(data)
         && let Ok(view) = img.view()
     {
         run(&view, 16, Fit::CenterCrop);

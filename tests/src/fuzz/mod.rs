@@ -11,7 +11,9 @@ mod ops;
 
 pub use bytes::Bytes;
 pub use capi::{CapiCase, capi_case};
-pub use files::{image, preprocess, torch_legacy, weights};
+#[cfg(feature = "image")]
+pub use files::image;
+pub use files::{preprocess, torch_legacy, weights};
 pub use ops::{OpCase, depthwise, exercise};
 
 /// The C API: an operator object from a fuzzed descriptor, then `output_shape`,
@@ -35,10 +37,11 @@ pub fn ops(data: &[u8]) {
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets by name (the names of `fuzz/fuzz_targets/*.rs` and of the corpus
-/// folders `fuzz/corpus/<name>`).
-pub const TARGETS: [(&str, Target); 6] = [
+/// folders `fuzz/corpus/<name>`). `image` needs the `image` feature (on by default).
+pub const TARGETS: &[(&str, Target)] = &[
     ("weights", weights),
     ("torch_legacy", torch_legacy),
+    #[cfg(feature = "image")]
     ("image", image),
     ("preprocess", preprocess),
     ("ops", ops),
