@@ -7,7 +7,9 @@
 # MobileNetV3-Small fixture weights, written to $RVCNN_REF_DIR (target/bindings-ref). Each
 # lane installs what it needs on first use (PyPI / npm / crates.io / Debian), under target/.
 # Needs the pretrained weights in the cache (`rvcnn fetch`, done by .ci/run's setup step).
-# Env: RVCNN_SKIP_RAY=1 skips installing ray and its example test (~150 MB of wheels).
+# Env: RVCNN_SKIP_RAY=1 skips installing ray and its example test (~150 MB of wheels);
+#      RVCNN_WASM_QUICK=0 builds the WASM packages with the release profile's LTO (default
+#      here 1: the same code without LTO, in less time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/step.sh
@@ -23,11 +25,14 @@ while [ $# -gt 0 ]; do
 done
 lane() { [ "$only" = all ] || [ "$only" = "$1" ]; }
 
+# The host triple named, as .ci/run does (napi and maturin pass it anyway): one artifact set.
+export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
+rvcnn=$target/$CARGO_BUILD_TARGET/debug/rvcnn
 export RVCNN_REF_DIR=$target/bindings-ref
 mkdir -p "$RVCNN_REF_DIR"
 cargo build -q --locked --workspace   # as .ci/run builds it: no second compile of the kernels
-"$target/debug/rvcnn" embed bindings/testdata --out "$RVCNN_REF_DIR/default.jsonl"
-"$target/debug/rvcnn" embed bindings/testdata --out "$RVCNN_REF_DIR/v3small.jsonl" \
+"$rvcnn" embed bindings/testdata --out "$RVCNN_REF_DIR/default.jsonl"
+"$rvcnn" embed bindings/testdata --out "$RVCNN_REF_DIR/v3small.jsonl" \
   --weights model/tests/fixtures/mobilenet_v3_small.safetensors
 
 if lane python; then
@@ -59,9 +64,10 @@ if lane wasm; then
   echo "bindings: wasm (wasm-bindgen; SIMD128 and scalar builds)"
   step tools/cross_test.sh --only wasm --install-only   # Debian rustc-web, rust-web-src, lld-22
   export RVCNN_PRETRAINED
-  RVCNN_PRETRAINED=$("$target/debug/rvcnn" fetch --print-path)
+  RVCNN_PRETRAINED=$("$rvcnn" fetch --print-path)
   (
     cd bindings/wasm
+    export RVCNN_WASM_QUICK=${RVCNN_WASM_QUICK:-1}   # no LTO: see build.sh
     step ./build.sh
     [ -d node_modules/playwright-core ] || step npm ci --no-audit --no-fund --loglevel=error
     step node --test test/

@@ -13,19 +13,21 @@
 #
 # Default test selection (no args):
 #   aarch64: the kernels crate's per-variant proptests on two emulated CPUs, cortex-a53 (no
-#     dot product: `neon` required) and `max` (`neon,neondot` required), then on `max` the
-#     cross-crate tests of dispatch levels, convolution algorithms and the f32 and INT8 models;
+#     dot product: `neon` required) and `max` (`neon,neondot` required);
 #   wasm: the kernels crate's per-variant proptests built with +simd128 (`wasm128` required)
-#     under node's WASI (single-threaded); with RVCNN_CROSS_FULL=1 also dispatch levels,
-#     convolution algorithms and the f32 and INT8 models, and the kernels of a build without
-#     SIMD128 (scalar fallback). The model tests skip the scalar level (RVCNN_TEST_SKIP_SCALAR).
+#     under node's WASI (single-threaded).
+#   RVCNN_CROSS_FULL=1 adds, on both targets, the cross-crate tests of dispatch levels,
+#     convolution algorithms and the f32 and INT8 models (skipping the scalar level:
+#     RVCNN_TEST_SKIP_SCALAR), and the kernels of a wasm32 build without SIMD128. (.ci/run
+#     keeps to the default for time; the WASM binding lane runs the models end to end in
+#     SIMD128 and scalar builds.)
 # With args, they go to `cargo test` for the selected targets (both unless --only); the
 # aarch64 runner's CPU is RVCNN_QEMU_CPU and RVCNN_REQUIRE_ISA is the caller's.
 # `--kbench` builds `rvcnn-kbench` (release) for the selected targets and runs it under qemu /
 # node instead of testing: with `--ratios`, the speed of each NEON/dotprod/SIMD128 kernel over
 # the scalar one, per layer (emulated times are not native; only the ratios mean something).
 # Env: RVCNN_WASM_SIMD=0 (args only) builds wasm32 without SIMD128,
-#      RVCNN_CROSS_FULL=1 (default lanes) adds the wasm32 model and scalar-fallback lanes,
+#      RVCNN_CROSS_FULL=1 (default lanes) adds the model tests and the wasm32 scalar lane,
 #      RVCNN_QEMU_CPU (default `max`; `cortex-a53` is a CPU without dotprod),
 #      RVCNN_CROSS_TARGET_DIR (default target/cross: Debian's rustc must not share a target
 #      directory with rustup's, whatever CARGO_TARGET_DIR says).
@@ -140,11 +142,14 @@ if [ "$only" != wasm ]; then
   # cortex-a53 (ARMv8.0, no dot product): every f32 and baseline-NEON INT8 variant.
   run_on cortex-a53
   RVCNN_REQUIRE_ISA=neon step arm_test -p ruvector-cnn-kernels --lib
-  # max (has dotprod): the `neondot` INT8 variants (the rest ran above), then dispatch
-  # levels, convolution algorithms, and the f32 and INT8 models.
+  # max (has dotprod): the `neondot` INT8 variants (the rest ran above); with
+  # RVCNN_CROSS_FULL=1 then dispatch levels, convolution algorithms, and the f32 and INT8
+  # models.
   run_on max
   RVCNN_REQUIRE_ISA=neon,neondot step arm_test -p ruvector-cnn-kernels --lib -- neondot
-  RVCNN_REQUIRE_ISA=neon,neondot step arm_test "${model_tests[@]}"
+  if [ "${RVCNN_CROSS_FULL:-0}" = 1 ]; then
+    RVCNN_REQUIRE_ISA=neon,neondot step arm_test "${model_tests[@]}"
+  fi
 fi
 if [ "$only" != aarch64 ]; then
   # SIMD128 (`wasm128` required): every kernel variant (single-threaded: wasm32-wasip1 has

@@ -14,10 +14,10 @@ bin="$(cargo test -q -p ruvector-cnn-tests --test c_api --no-run --message-forma
 echo "valgrind: $bin"
 "${vg[@]}" "$bin" --test-threads=1
 
-cargo build -q -p ruvector-cnn-capi
+cargo build -q --workspace   # as .ci/run builds it (a -p build would compile the kernels again)
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
-cc -std=c99 -O1 -g -Iinclude examples/c/embed.c target/debug/libruvector_cnn.a -lpthread -ldl -lm \
+cc -std=c99 -O1 -g -Iinclude examples/c/embed.c "${CARGO_TARGET_DIR:-target}/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}debug/libruvector_cnn.a" -lpthread -ldl -lm \
   -o "$dir/embed"
 python3 - "$dir" <<'PY'
 import sys

@@ -13,7 +13,19 @@ version=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
 bindgen=$target/bindings/tools/bin/wasm-bindgen
 if ! "$bindgen" --version 2>/dev/null | grep -q "$version"; then
   echo "build.sh: installing wasm-bindgen-cli $version (once)"
-  cargo install -q wasm-bindgen-cli --version "$version" --root "$target/bindings/tools"
+  # Only the `wasm-bindgen` binary, without the test runner's TLS stack (rustls + ring), and
+  # a quick profile: it only rewrites one module, and compiling it dominated this lane.
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false \
+    cargo install -q --locked wasm-bindgen-cli --version "$version" --no-default-features \
+    --bin wasm-bindgen --root "$target/bindings/tools"
+fi
+# RVCNN_WASM_QUICK=1 (the CI lane): no LTO and 16 codegen units — the same code, built in
+# less time; the sizes printed are then not the release sizes.
+quick=""
+if [ "${RVCNN_WASM_QUICK:-0}" = 1 ]; then
+  export CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+  quick=" (quick build, not the release size)"
 fi
 for variant in simd scalar; do
   flags="-C strip=debuginfo"
@@ -26,5 +38,5 @@ for variant in simd scalar; do
     /usr/bin/cargo build -q --locked --release --target wasm32-unknown-unknown \
     -Zbuild-std=std,panic_abort -p ruvector-cnn-wasm
   "$bindgen" --target web --out-dir $out "$dir/wasm32-unknown-unknown/release/ruvector_cnn_wasm.wasm"
-  echo "build.sh: $out/ruvector_cnn_wasm_bg.wasm $(stat -c %s $out/ruvector_cnn_wasm_bg.wasm) bytes"
+  echo "build.sh: $out/ruvector_cnn_wasm_bg.wasm $(stat -c %s $out/ruvector_cnn_wasm_bg.wasm) bytes$quick"
 done

@@ -10,6 +10,7 @@
 //!   `Elementwise`, `Pool`, `GlobalAvgPool`, `SqueezeExcite`) that validate every shape and
 //!   buffer, choose their kernel at creation and never allocate or re-detect when run.
 //! - [`reference`](mod@reference): safe, naive f64 implementations: the truth the kernels are tested against.
+//! - [`testkit`]: ISA-level selection, skips and data for test suites (this crate's and others').
 
 pub mod activation;
 pub mod isa;
@@ -20,9 +21,11 @@ pub mod quant;
 pub mod reference;
 pub mod simd;
 pub mod table;
+pub mod testkit;
 pub mod ukernels;
 
-#[cfg(any(test, feature = "testing"))]
+/// Per-family property tests of the generated kernels (this crate's own tests).
+#[cfg(test)]
 pub mod testing;
 
 pub use activation::Activation;

@@ -6,7 +6,7 @@ use ruvector_cnn as _;
 pub mod fuzz;
 
 use ruvector_cnn_kernels::isa::{Isa, IsaSet};
-use ruvector_cnn_kernels::testing::{Rng, supported};
+use ruvector_cnn_kernels::testkit::{self, Rng, supported};
 
 /// Every ISA level with f32 kernels this CPU supports, lowest first. Levels it lacks are
 /// reported as `SKIP <test> at <level>` (and fail if `RVCNN_REQUIRE_ISA` names them).
@@ -47,6 +47,16 @@ pub fn load_fixture(name: &str) -> ruvector_cnn_model::Weights {
         .expect("the tests crate sits in the workspace");
     let path = root.join("model/tests/fixtures").join(name);
     ruvector_cnn_model::Weights::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Property-test configuration of these tests: [`testkit::proptest_cases`] cases (as the
+/// kernels' own tests), no files written.
+pub fn proptest_config() -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases: testkit::proptest_cases(),
+        failure_persistence: None,
+        ..Default::default()
+    }
 }
 
 /// The table for exactly the levels up to `level`.

@@ -8,7 +8,7 @@ use ruvector_cnn_tests::fuzz::{Bytes, CapiCase, capi_case};
 
 /// Four times the per-variant case count (`RVCNN_PROPTEST_CASES`): each case is cheap.
 fn config() -> ProptestConfig {
-    let base = ruvector_cnn_kernels::testing::config();
+    let base = ruvector_cnn_tests::proptest_config();
     ProptestConfig {
         cases: base.cases * 4,
         ..base

@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use ruvector_cnn_kernels::testing::Rng;
+use ruvector_cnn_kernels::testkit::Rng;
 use ruvector_cnn_model::{Embedder, EmbedderConfig, ImageView, PixelFormat};
 use ruvector_cnn_tests::load_fixture;
 

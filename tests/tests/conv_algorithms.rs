@@ -15,8 +15,8 @@ use ruvector_cnn_kernels::ops::{
     Conv2d, Conv2dDesc, ConvAlgorithm, Error, Nhwc, Padding, Winograd3x3, WinogradDesc,
 };
 use ruvector_cnn_kernels::reference::{self, Acc, Expected};
-use ruvector_cnn_kernels::testing::config;
 use ruvector_cnn_kernels::{Activation, KernelTable};
+use ruvector_cnn_tests::proptest_config as config;
 use ruvector_cnn_tests::{levels, table_at, values};
 
 #[derive(Clone, Debug)]

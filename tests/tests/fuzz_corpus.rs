@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ruvector_cnn_kernels::testing::Rng;
+use ruvector_cnn_kernels::testkit::Rng;
 use ruvector_cnn_tests::fuzz::TARGETS;
 
 fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {

@@ -30,7 +30,7 @@ fn check_split(
 }
 
 proptest! {
-    #![proptest_config(ruvector_cnn_kernels::testing::config())]
+    #![proptest_config(ruvector_cnn_tests::proptest_config())]
 
     #[test]
     fn depthwise_rows_match_run(

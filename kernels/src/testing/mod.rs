@@ -1,6 +1,6 @@
 //! Test support: problem structs that run one generated kernel on generated data and compare
 //! it with [`crate::reference`], and the property-test driver used by the generated
-//! per-variant tests (`OUT_DIR/tests.rs`) and the cross-crate tests.
+//! per-variant tests (`OUT_DIR/tests.rs`). What other crates' tests share is in [`crate::testkit`].
 //!
 //! Conventions every family follows:
 //! - inputs are exact-length allocations (AddressSanitizer sees any over-read), starting at an
@@ -24,19 +24,21 @@ pub mod vact;
 pub mod winograd;
 
 use std::fmt::Debug;
-use std::io::Write;
 
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
-use crate::isa::{self, Isa, IsaSet};
+pub use crate::testkit::{Rng, proptest_cases, required_isas, supported};
+
+use crate::isa::Isa;
 use crate::ops::Padding;
 
-/// Levels listed in `RVCNN_REQUIRE_ISA` (comma-separated); panics on an unknown name.
-pub fn required_isas() -> IsaSet {
-    match std::env::var("RVCNN_REQUIRE_ISA") {
-        Ok(list) => IsaSet::parse_list(&list).unwrap_or_else(|e| panic!("RVCNN_REQUIRE_ISA: {e}")),
-        Err(_) => IsaSet::EMPTY,
+/// Property-test configuration: [`proptest_cases`] cases, no files written.
+pub fn config() -> Config {
+    Config {
+        cases: proptest_cases(),
+        failure_persistence: None,
+        ..Config::default()
     }
 }
 
@@ -44,38 +46,6 @@ pub fn required_isas() -> IsaSet {
 pub fn run_variant(id: &str, isa: Isa, body: impl FnOnce()) {
     if supported(id, isa) {
         body();
-    }
-}
-
-/// Whether this CPU supports `isa`. If not, prints `SKIP <id>` straight to the process's
-/// stderr (visible even though the test harness captures output) and fails if
-/// `RVCNN_REQUIRE_ISA` lists `isa`.
-pub fn supported(id: &str, isa: Isa) -> bool {
-    check_support(id, isa, isa::detected(), required_isas())
-}
-
-fn check_support(id: &str, isa: Isa, detected: IsaSet, required: IsaSet) -> bool {
-    if detected.contains(isa) {
-        return true;
-    }
-    let _ = writeln!(std::io::stderr().lock(), "SKIP {id}: this CPU lacks {isa}");
-    assert!(
-        !required.contains(isa),
-        "{id}: RVCNN_REQUIRE_ISA requires {isa}, but this CPU lacks it"
-    );
-    false
-}
-
-/// Property-test configuration: `RVCNN_PROPTEST_CASES` cases (default 24), no files written.
-pub fn config() -> Config {
-    let cases = std::env::var("RVCNN_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(24);
-    Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
     }
 }
 
@@ -103,36 +73,6 @@ pub fn check_all<S>(
             panic!("{id}: {e}");
         }
     });
-}
-
-/// SplitMix64: small, deterministic data generator.
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator seeded with `seed`.
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[-scale, scale)`.
-    pub fn f32(&mut self, scale: f32) -> f32 {
-        let unit = (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
-        (2.0 * unit - 1.0) * scale
-    }
-
-    /// `len` values uniform in `[-scale, scale)`.
-    pub fn vec(&mut self, len: usize, scale: f32) -> Vec<f32> {
-        (0..len).map(|_| self.f32(scale)).collect()
-    }
 }
 
 /// An input buffer of exactly `len` elements placed `offset` elements into its allocation,
@@ -279,26 +219,4 @@ pub fn input_values(rng: &mut Rng, len: usize, scale: f32, poison: bool) -> Vec<
 /// region (and relu6's clamp) is exercised.
 pub fn scale_strategy() -> impl Strategy<Value = f32> {
     proptest::prop_oneof![4 => proptest::strategy::Just(1.0f32), 1 => 0.01f32..0.1, 2 => 2.0f32..16.0]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    #[cfg_attr(target_os = "wasi", ignore = "panics abort on wasm32-wasip1")]
-    fn a_required_isa_that_is_missing_fails() {
-        let scalar_only = IsaSet::scalar();
-        assert!(!check_support(
-            "x/k",
-            Isa::Avx512F,
-            scalar_only,
-            IsaSet::EMPTY
-        ));
-        let required = IsaSet::EMPTY.with(Isa::Avx512F);
-        let r =
-            std::panic::catch_unwind(|| check_support("x/k", Isa::Avx512F, scalar_only, required));
-        assert!(r.is_err(), "skipping a required ISA must fail");
-        assert!(check_support("x/k", Isa::Scalar, scalar_only, required));
-    }
 }
