@@ -43,7 +43,9 @@ pub fn proptest_cases() -> u32 {
         .unwrap_or(24)
 }
 
-/// SplitMix64: small, deterministic data generator.
+/// SplitMix64: small, deterministic data generator (also the model crate's, for random
+/// weights, head initialisation and augmentation).
+#[derive(Clone, Debug)]
 pub struct Rng(u64);
 
 impl Rng {

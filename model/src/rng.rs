@@ -1,18 +1,22 @@
-//! SplitMix64: the small deterministic generator behind random weights, head initialisation,
-//! batch sampling and augmentations (identical on every platform).
+//! SplitMix64 (the kernels' [`Rng`], one implementation for both crates): the small
+//! deterministic generator behind random weights, head initialisation, batch sampling and
+//! augmentations (identical on every platform).
 
-/// A SplitMix64 stream.
+use ruvector_cnn_kernels::testkit::Rng;
+
+/// A SplitMix64 stream with the draws the model code needs.
 #[derive(Clone, Debug)]
-pub(crate) struct SplitMix(pub u64);
+pub(crate) struct SplitMix(Rng);
 
 impl SplitMix {
+    /// The stream seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        SplitMix(Rng::new(seed))
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `[0, 1)`.

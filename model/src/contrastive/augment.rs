@@ -75,7 +75,7 @@ impl Augment {
     /// resized as needed).
     pub fn apply(&self, img: &ImageView<'_>, seed: u64, out: &mut Vec<u8>) -> Result<()> {
         self.validate()?;
-        let mut rng = SplitMix(seed);
+        let mut rng = SplitMix::new(seed);
         let (w, h) = (img.width() as f64, img.height() as f64);
         let (cx, cy, cw, ch) = self.crop(&mut rng, w, h);
         let flip = rng.unit() < self.flip;

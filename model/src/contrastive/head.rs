@@ -61,7 +61,7 @@ impl<T: Real> ProjectionHead<T> {
                 "head dimensions {dims:?} must be between 1 and 2^20"
             )));
         }
-        let mut rng = SplitMix(seed);
+        let mut rng = SplitMix::new(seed);
         let layers = dims
             .windows(2)
             .map(|io| {

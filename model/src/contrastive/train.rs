@@ -201,7 +201,7 @@ impl LabelSampler {
             per_class,
             classes_per_batch,
             class_major: matches!(config.loss, TrainLoss::Triplet { .. }),
-            rng: SplitMix(config.seed),
+            rng: SplitMix::new(config.seed),
         })
     }
 
@@ -291,7 +291,7 @@ pub fn train_simclr(
         ));
     }
     let steps_per_epoch = count / batch;
-    let mut rng = SplitMix(config.seed);
+    let mut rng = SplitMix::new(config.seed);
     let mut order: Vec<usize> = (0..count).collect();
     let mut next = count;
     let mut jobs = vec![(0usize, 0u64); 2 * batch];

@@ -53,7 +53,7 @@ impl Weights {
 
 /// Random values for `tensors` (see the module docs), from `seed`.
 fn random_tensors(tensors: Vec<(String, Vec<usize>)>, seed: u64) -> Result<Weights> {
-    let mut rng = Normal(SplitMix(seed));
+    let mut rng = Normal(SplitMix::new(seed));
     let mut w = Weights::new();
     for (key, shape) in tensors {
         let count: usize = shape.iter().product();
