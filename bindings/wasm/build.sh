@@ -17,7 +17,7 @@ if ! "$bindgen" --version 2>/dev/null | grep -q "$version"; then
   # a quick profile: it only rewrites one module, and compiling it dominated this lane.
   CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off \
     CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false \
-    cargo install -q --locked wasm-bindgen-cli --version "$version" --no-default-features \
+    cargo install -q wasm-bindgen-cli --version "$version" --no-default-features \
     --bin wasm-bindgen --root "$target/bindings/tools"
 fi
 # RVCNN_WASM_QUICK=1 (the CI lane): no LTO and 16 codegen units — the same code, built in
