@@ -56,9 +56,14 @@ pub fn generate() -> Vec<GeneratedFile> {
     files
 }
 
-/// Renders one variant alone (its kernel function and descriptor), for review and snapshots.
+/// Renders one variant alone (its kernel function and descriptor, after the shared body it
+/// calls if its family has one), for review and snapshots.
 pub fn render_variant(v: &Variant) -> String {
     let mut w = writer::Writer::new();
+    if v.family.shares_act_body() {
+        families::emit_kernel(&mut w, &v.body());
+        w.line("");
+    }
     families::emit_kernel(&mut w, v);
     w.line("");
     w.finish() + &outputs::render_descriptor(v)

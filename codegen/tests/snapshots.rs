@@ -61,6 +61,10 @@ fn manifest_ids_are_unique_and_complete() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), all.len(), "duplicate kernel ids in the manifest");
+    assert!(
+        all.iter().all(|v| v.act != Act::Runtime),
+        "Act::Runtime names shared bodies, never a manifest entry"
+    );
     for family in Family::ALL {
         for isa in Isa::ALL {
             assert_eq!(

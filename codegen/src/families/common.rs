@@ -6,17 +6,52 @@ use crate::writer::{Writer, at, at_wrapping};
 
 /// Writes the doc comment, attributes and signature of `v`'s kernel, opens the `unsafe`
 /// body (with its SAFETY argument), declares the activation constants, and runs `body`.
+/// With [`Act::Runtime`] this is a family's shared body: private, never inlined (compiled
+/// once), taking the activation as its second argument.
 pub fn kernel_fn(w: &mut Writer, v: &Variant, summary: &str, body: impl FnOnce(&mut Writer)) {
+    let args = v.family.args_ty();
+    let shared = v.act == Act::Runtime;
+    w.line(format!("/// {summary}"));
+    w.line("///");
+    if shared {
+        w.line("/// Shared body of the variants that differ only in their activation, `act`.");
+    } else {
+        w.line(format!("/// Generated variant `{}`.", v.id()));
+    }
+    safety_doc(w, v, args);
+    if let Some(tf) = v.isa.target_feature() {
+        w.line(format!("#[target_feature(enable = \"{tf}\")]"));
+    }
+    let signature = if shared {
+        w.line("#[inline(never)]");
+        format!("unsafe fn {}(p: &{args}, act: Activation)", v.fn_name())
+    } else {
+        format!("pub unsafe fn {}(p: &{args})", v.fn_name())
+    };
+    w.block(signature, "", |w| {
+        w.line("// SAFETY: every access below stays inside the buffers that `p` describes, which");
+        w.line("// the caller guarantees to be valid (see the argument struct's contract); lanes");
+        w.line("// past a buffer's end are only formed with `wrapping_add` and masked out.");
+        w.block("unsafe", "", |w| {
+            act_consts(w, v.isa.vocab(), v.act);
+            body(w);
+        });
+    });
+}
+
+/// The entry point of a variant whose family shares one body across activations: it calls
+/// [`Variant::body`] with its own activation.
+pub fn act_entry(w: &mut Writer, v: &Variant, summary: &str) {
     let args = v.family.args_ty();
     w.line(format!("/// {summary}"));
     w.line("///");
-    w.line(format!("/// Generated variant `{}`.", v.id()));
-    w.line("///");
-    w.line("/// # Safety");
     w.line(format!(
-        "/// `p` must satisfy the contract documented on [`{args}`] and the CPU must support `{}`.",
-        v.isa.name()
+        "/// Generated variant `{}` (the shared body `{}` with `{}`).",
+        v.id(),
+        v.body().fn_name(),
+        v.act.rust_variant()
     ));
+    safety_doc(w, v, args);
     if let Some(tf) = v.isa.target_feature() {
         w.line(format!("#[target_feature(enable = \"{tf}\")]"));
     }
@@ -24,19 +59,31 @@ pub fn kernel_fn(w: &mut Writer, v: &Variant, summary: &str, body: impl FnOnce(&
         format!("pub unsafe fn {}(p: &{args})", v.fn_name()),
         "",
         |w| {
-            w.line(
-                "// SAFETY: every access below stays inside the buffers that `p` describes, which",
-            );
-            w.line(
-                "// the caller guarantees to be valid (see the argument struct's contract); lanes",
-            );
-            w.line("// past a buffer's end are only formed with `wrapping_add` and masked out.");
-            w.block("unsafe", "", |w| {
-                act_consts(w, v.isa.vocab(), v.act);
-                body(w);
-            });
+            w.line("// SAFETY: the body has this function's contract.");
+            w.line(format!(
+                "unsafe {{ {}(p, {}) }}",
+                v.body().fn_name(),
+                v.act.rust_variant()
+            ));
         },
     );
+}
+
+fn safety_doc(w: &mut Writer, v: &Variant, args: &str) {
+    w.line("///");
+    w.line("/// # Safety");
+    w.line(format!(
+        "/// `p` must satisfy the contract documented on [`{args}`] and the CPU must support `{}`.",
+        v.isa.name()
+    ));
+}
+
+/// How a kernel's doc comment names its activation: `act` for a shared body's argument.
+pub fn act_label(act: Act) -> &'static str {
+    match act {
+        Act::Runtime => "act",
+        a => a.name(),
+    }
 }
 
 /// Declares the splatted constants that `act` needs.
@@ -45,7 +92,7 @@ pub fn act_consts(w: &mut Writer, x: &dyn Vocab, act: Act) {
         Act::Linear => &[],
         Act::Relu => &[("v_zero", "0.0f32")],
         Act::Relu6 => &[("v_zero", "0.0f32"), ("v_six", "6.0f32")],
-        Act::Hswish | Act::Hsigmoid => &[
+        Act::Hswish | Act::Hsigmoid | Act::Runtime => &[
             ("v_zero", "0.0f32"),
             ("v_three", "3.0f32"),
             ("v_six", "6.0f32"),
@@ -66,7 +113,28 @@ pub fn act_apply(x: &dyn Vocab, act: Act, v: &str) -> String {
         Act::Relu6 => relu6(v),
         Act::Hswish => x.mul(v, &x.mul(&relu6(&x.add(v, "v_three")), "v_sixth")),
         Act::Hsigmoid => x.mul(&relu6(&x.add(v, "v_three")), "v_sixth"),
+        Act::Runtime => unreachable!("a shared body applies `act` through `act_epilogue`"),
     }
+}
+
+/// Emits an epilogue (`emit` writes its statements for one fixed activation). For a shared
+/// body ([`Act::Runtime`]) that is one `match` on its `act` argument with an arm per
+/// activation, so the branch is taken once per epilogue, not once per stored vector.
+pub fn act_epilogue(w: &mut Writer, act: Act, emit: impl Fn(&mut Writer, Act)) {
+    if act != Act::Runtime {
+        return emit(w, act);
+    }
+    w.block("match act", "", |w| {
+        for a in [
+            Act::Linear,
+            Act::Relu,
+            Act::Relu6,
+            Act::Hswish,
+            Act::Hsigmoid,
+        ] {
+            w.block(format!("{} =>", a.rust_variant()), "", |w| emit(w, a));
+        }
+    });
 }
 
 /// A sum of `coef * name` terms plus a constant, with zero terms dropped and unit

@@ -15,10 +15,22 @@
 //! masked input loads and stores.
 
 use super::common::{
-    act_apply, interior_columns, kernel_fn, lin, load, mask_of, masks, store, tap_range,
+    act_apply, act_epilogue, act_label, interior_columns, kernel_fn, lin, load, mask_of, masks,
+    store, tap_range,
 };
 use crate::manifest::{Tile, Variant};
 use crate::writer::{Writer, at};
+
+/// The first line of a depthwise kernel's doc comment.
+pub fn summary(v: &Variant) -> String {
+    let Tile::Dwconv { k, s, cb, wb } = v.tile else {
+        unreachable!("dwconv summary of {v:?}")
+    };
+    format!(
+        "Depthwise {k}x{k} stride-{s} convolution with bias and `{}`, {cb} channels × {wb} pixels per step.",
+        act_label(v.act)
+    )
+}
 
 /// Emits one depthwise kernel.
 pub fn emit(w: &mut Writer, v: &Variant) {
@@ -27,11 +39,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
     };
     let l = v.isa.lanes();
     let nv = cb / l;
-    let summary = format!(
-        "Depthwise {k}x{k} stride-{s} convolution with bias and `{}`, {cb} channels × {wb} pixels per step.",
-        v.act.name()
-    );
-    kernel_fn(w, v, &summary, |w| {
+    kernel_fn(w, v, &summary(v), |w| {
         w.line(format!("const K: usize = {k};"));
         w.line(format!("const S: usize = {s};"));
         w.line(format!("const CB: usize = {cb};"));
@@ -203,15 +211,21 @@ fn block(
                         let sum = x.add(&format!("acc{o}_{j}"), &format!("acc{o}_{j}_{q}"));
                         w.line(format!("acc{o}_{j} = {sum};"));
                     }
-                    let val = act_apply(x, v.act, &format!("acc{o}_{j}"));
-                    let pix = if o == 0 {
-                        "ox * c".to_string()
-                    } else {
-                        format!("(ox + {o}) * c")
-                    };
-                    st(w, &pix, j, &val);
                 }
             }
+            act_epilogue(w, v.act, |w, act| {
+                for o in 0..wb {
+                    for j in 0..nv {
+                        let val = act_apply(x, act, &format!("acc{o}_{j}"));
+                        let pix = if o == 0 {
+                            "ox * c".to_string()
+                        } else {
+                            format!("(ox + {o}) * c")
+                        };
+                        st(w, &pix, j, &val);
+                    }
+                }
+            });
             w.line("ox += WB;");
         };
         // One pixel; `guarded` checks every column of taps against the image edges.
@@ -250,10 +264,12 @@ fn block(
                     }
                 });
             }
-            for j in 0..nv {
-                let val = act_apply(x, v.act, &format!("acc{j}"));
-                st(w, "ox * c", j, &val);
-            }
+            act_epilogue(w, v.act, |w, act| {
+                for j in 0..nv {
+                    let val = act_apply(x, act, &format!("acc{j}"));
+                    st(w, "ox * c", j, &val);
+                }
+            });
             w.line("ox += 1;");
         };
         let single = |w: &mut Writer| {

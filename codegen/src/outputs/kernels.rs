@@ -27,7 +27,12 @@ pub fn render_family(all: &[Variant], family: Family) -> String {
             for line in isa.vocab().imports() {
                 w.line(*line);
             }
-            for v in &vs {
+            for (i, v) in vs.iter().enumerate() {
+                let first_of_tile = !vs[..i].iter().any(|u| u.tile == v.tile);
+                if v.family.shares_act_body() && first_of_tile {
+                    w.line("");
+                    emit_kernel(w, &v.body());
+                }
                 w.line("");
                 emit_kernel(w, v);
                 w.line("");
