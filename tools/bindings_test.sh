@@ -9,7 +9,7 @@
 # Needs the pretrained weights in the cache (`rvcnn fetch`, done by .ci/run's setup step).
 # Env: RVCNN_SKIP_RAY=1 skips installing ray and its example test (~150 MB of wheels);
 #      RVCNN_WASM_QUICK=0 builds the WASM packages with the release profile's LTO (default
-#      here 1: the same code without LTO, in less time).
+#      here 1: the same code at opt-level 1 without LTO, in less time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/step.sh
@@ -67,7 +67,7 @@ if lane wasm; then
   RVCNN_PRETRAINED=$("$rvcnn" fetch --print-path)
   (
     cd bindings/wasm
-    export RVCNN_WASM_QUICK=${RVCNN_WASM_QUICK:-1}   # no LTO: see build.sh
+    export RVCNN_WASM_QUICK=${RVCNN_WASM_QUICK:-1}   # opt-level 1, no LTO: see build.sh
     step ./build.sh
     [ -d node_modules/playwright-core ] || step npm ci --no-audit --no-fund --loglevel=error
     step node --test test/

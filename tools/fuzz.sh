@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing (cargo-fuzz: nightly Rust, libFuzzer, AddressSanitizer) of every
+# Coverage-guided fuzzing (cargo-fuzz, libFuzzer, AddressSanitizer; tools/zcargo.sh picks a
+# toolchain that takes -Z flags) of every
 # target in fuzz/fuzz_targets (bodies in tests/src/fuzz): weights (safetensors), torch_legacy
 # (legacy PyTorch pickles), image (PNG/JPEG decode + preprocess), preprocess (raw pixels of
 # any size/stride/format), ops (every Rust operator's validation and run), capi (C API
 # operators and embedder creation from memory).
 #   tools/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     default 60 s, every target
+#   tools/fuzz.sh --quick [SECONDS] [TARGET...]         smoke pass (.ci/run with RVCNN_CI_FUZZ):
+#       the fuzz workspace's dev profile (opt-level 1), new inputs kept out of the tree
 #   tools/fuzz.sh --minimize                            shrink fuzz/corpus/* (cargo fuzz cmin)
 # New coverage lands in fuzz/corpus/<target> (commit it after --minimize); a crash stops that
 # target, leaves its input in fuzz/artifacts/<target>/ and fails the script — fix the bug,
@@ -12,12 +15,18 @@
 # on stable forever. Prints executions per target (the README's counts come from here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-command -v cargo-fuzz >/dev/null || cargo install -q cargo-fuzz
+. tools/zcargo.sh
+unset CARGO_BUILD_TARGET
+command -v cargo-fuzz >/dev/null || cargo install -q --locked cargo-fuzz
 all=(weights torch_legacy image preprocess ops capi)
 if [ "${1:-}" = --minimize ]; then
-  for t in "${all[@]}"; do cargo +nightly fuzz cmin -s address "$t" "fuzz/corpus/$t"; done
+  for t in "${all[@]}"; do zcargo fuzz cmin -s address "$t" "fuzz/corpus/$t"; done
   exit 0
+fi
+build=()
+if [ "${1:-}" = --quick ]; then
+  build=(--dev)
+  shift
 fi
 secs=${1:-60}
 [ $# -gt 0 ] && shift
@@ -27,7 +36,10 @@ rc=0
 summary=()
 for t in "${targets[@]}"; do
   log=$(mktemp)
-  if cargo +nightly fuzz run -s address "$t" "fuzz/corpus/$t" -- \
+  dirs=("fuzz/corpus/$t")
+  # Quick: libFuzzer writes new inputs to its first corpus directory; keep them in a temporary one.
+  [ ${#build[@]} -eq 0 ] || dirs=("$(mktemp -d)" "fuzz/corpus/$t")
+  if zcargo fuzz run "${build[@]}" -s address "$t" "${dirs[@]}" -- \
       -max_total_time="$secs" -rss_limit_mb=4096 -max_len=65536 -timeout=30 \
       -print_final_stats=1 > "$log" 2>&1; then
     status=ok

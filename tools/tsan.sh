@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# ThreadSanitizer (nightly, std rebuilt with -Zbuild-std) over the concurrent paths: the
-# shared-embedder stress test (tests/tests/concurrency.rs, RVCNN_STRESS_SECS, default here
-# 10 s), the thread pool and split-convolution tests of the kernels, and the C API tests
-# (four C threads on one embedder). Any data race fails the run.
+# ThreadSanitizer over the concurrent paths: the shared-embedder stress test
+# (tests/tests/concurrency.rs, RVCNN_STRESS_SECS, default here 10 s), the thread pool and
+# split-convolution tests of the kernels, and the C API tests (four C threads on one
+# embedder). Any data race fails the run. std is rebuilt instrumented (-Zbuild-std), which
+# needs the toolchain's rust-src (tools/zcargo.sh picks the toolchain).
 #   tools/tsan.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tools/zcargo.sh
+unset CARGO_BUILD_TARGET
 target="$(rustc -vV | sed -n 's/^host: //p')"
-rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-rustup component list --toolchain nightly --installed | grep -q rust-src ||
-  rustup component add rust-src --toolchain nightly
+if ! rustup component list --toolchain "$RVCNN_SAN_TOOLCHAIN" --installed | grep -q rust-src &&
+  ! rustup component add rust-src --toolchain "$RVCNN_SAN_TOOLCHAIN"; then
+  echo "tsan.sh: ThreadSanitizer needs std rebuilt (-Zbuild-std), i.e. the rust-src" \
+    "component of the $RVCNN_SAN_TOOLCHAIN toolchain, which is not installed and cannot be" \
+    "fetched here" >&2
+  exit 1
+fi
 export RUSTFLAGS="-Zsanitizer=thread ${RUSTFLAGS:-}"
 export RUSTDOCFLAGS="-Zsanitizer=thread"
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}"
 export RVCNN_STRESS_SECS="${RVCNN_STRESS_SECS:-10}"
 export RVCNN_PROPTEST_CASES="${RVCNN_PROPTEST_CASES:-16}"
 tsan_test() {
-  cargo +nightly test -Zbuild-std --target "$target" --target-dir target/tsan "$@"
+  zcargo test -Zbuild-std --target "$target" --target-dir "${CARGO_TARGET_DIR:-target}/tsan" "$@"
 }
 tsan_test -p ruvector-cnn-tests --test concurrency --test c_api
 tsan_test -p ruvector-cnn-kernels --lib -- parallel::

@@ -20,11 +20,11 @@ if ! "$bindgen" --version 2>/dev/null | grep -q "$version"; then
     cargo install -q wasm-bindgen-cli --version "$version" --no-default-features \
     --bin wasm-bindgen --root "$target/bindings/tools"
 fi
-# RVCNN_WASM_QUICK=1 (the CI lane): no LTO and 16 codegen units — the same code, built in
-# less time; the sizes printed are then not the release sizes.
+# RVCNN_WASM_QUICK=1 (the CI lane): opt-level 1, no LTO and 16 codegen units — the same
+# code, built in less time (and run slower); the sizes printed are then not the release sizes.
 quick=""
 if [ "${RVCNN_WASM_QUICK:-0}" = 1 ]; then
-  export CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+  export CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
   quick=" (quick build, not the release size)"
 fi
 for variant in simd scalar; do
