@@ -14,5 +14,7 @@ fn main() {
                 .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
         }
     }
+    // `--cfg rvcnn_portable_only`: scalar kernels only (see `Isa::cfg` in the generator).
+    println!("cargo::rustc-check-cfg=cfg(rvcnn_portable_only)");
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -79,15 +79,22 @@ impl Isa {
         }
     }
 
-    /// The `#[cfg(...)]` predicate under which the ISA's code compiles, if any.
+    /// The `#[cfg(...)]` predicate under which the ISA's code compiles, if any. Every SIMD
+    /// ISA also requires `not(rvcnn_portable_only)`: `--cfg rvcnn_portable_only` builds the
+    /// kernels crate with its scalar kernels alone (every dispatch level then resolves to
+    /// them), which the cargo-fuzz smoke pass uses to keep its instrumented build short.
     pub fn cfg(self) -> Option<&'static str> {
         match self {
             Isa::Scalar => None,
-            Isa::Avx2Fma | Isa::AvxVnni | Isa::Avx512F | Isa::Avx512Vnni => {
-                Some(r#"any(target_arch = "x86", target_arch = "x86_64")"#)
+            Isa::Avx2Fma | Isa::AvxVnni | Isa::Avx512F | Isa::Avx512Vnni => Some(
+                r#"all(any(target_arch = "x86", target_arch = "x86_64"), not(rvcnn_portable_only))"#,
+            ),
+            Isa::Neon | Isa::NeonDot => {
+                Some(r#"all(target_arch = "aarch64", not(rvcnn_portable_only))"#)
             }
-            Isa::Neon | Isa::NeonDot => Some(r#"target_arch = "aarch64""#),
-            Isa::Wasm128 => Some(r#"all(target_arch = "wasm32", target_feature = "simd128")"#),
+            Isa::Wasm128 => Some(
+                r#"all(target_arch = "wasm32", target_feature = "simd128", not(rvcnn_portable_only))"#,
+            ),
         }
     }
 
