@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the Rust tests of every library crate under AddressSanitizer (tools/zcargo.sh picks
-# the toolchain: nightly if installed, else stable with RUSTC_BOOTSTRAP=1).
+# the toolchain: nightly if installed, else the default toolchain with RUSTC_BOOTSTRAP=1).
 #   tools/asan.sh [extra cargo test args]      e.g. tools/asan.sh -- --skip isa_env
 #   tools/asan.sh --quick [extra cargo test args]
 # --quick (the .ci/run lane) runs the kernels crate's tests only: every generated variant at

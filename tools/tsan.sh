@@ -10,11 +10,11 @@ cd "$(dirname "$0")/.."
 . tools/zcargo.sh
 unset CARGO_BUILD_TARGET
 target="$(rustc -vV | sed -n 's/^host: //p')"
-if ! rustup component list --toolchain "$RVCNN_SAN_TOOLCHAIN" --installed | grep -q rust-src &&
-  ! rustup component add rust-src --toolchain "$RVCNN_SAN_TOOLCHAIN"; then
+tc=$(zcargo_toolchain)
+if ! rustup component list --toolchain "$tc" --installed | grep -q rust-src &&
+  ! rustup component add rust-src --toolchain "$tc"; then
   echo "tsan.sh: ThreadSanitizer needs std rebuilt (-Zbuild-std), i.e. the rust-src" \
-    "component of the $RVCNN_SAN_TOOLCHAIN toolchain, which is not installed and cannot be" \
-    "fetched here" >&2
+    "component of the $tc toolchain, which is not installed and cannot be fetched here" >&2
   exit 1
 fi
 export RUSTFLAGS="-Zsanitizer=thread ${RUSTFLAGS:-}"
