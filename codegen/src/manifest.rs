@@ -28,6 +28,16 @@ pub enum Act {
 }
 
 impl Act {
+    /// Every activation a kernel can fuse (all but [`Act::Runtime`]), in the order of the
+    /// kernels' `Activation`.
+    pub const FIXED: [Act; 5] = [
+        Act::Linear,
+        Act::Relu,
+        Act::Relu6,
+        Act::Hswish,
+        Act::Hsigmoid,
+    ];
+
     /// Name used in kernel ids.
     pub fn name(self) -> &'static str {
         match self {
@@ -146,8 +156,9 @@ impl Family {
     /// generated code (taps × pixels unrolled, plus a masked copy for the channel tail): one
     /// body per tile instead of four cut the kernels' build time by 40%, and the layers' speed
     /// stayed within this machine's noise (numbers in the README, "Where this deviates").
-    /// GEMM, 3x3 and Winograd
-    /// epilogues are most of their kernels, so sharing would save little there.
+    /// GEMM, 3x3 and Winograd epilogues are most of their kernels, so sharing would save
+    /// little there. The family's emitter writes the entry points with
+    /// `common::act_entry`.
     pub fn shares_act_body(self) -> bool {
         matches!(self, Family::Dwconv)
     }

@@ -10,22 +10,13 @@ use crate::writer::{Writer, at, at_wrapping};
 /// once), taking the activation as its second argument.
 pub fn kernel_fn(w: &mut Writer, v: &Variant, summary: &str, body: impl FnOnce(&mut Writer)) {
     let args = v.family.args_ty();
-    let shared = v.act == Act::Runtime;
-    w.line(format!("/// {summary}"));
-    w.line("///");
-    if shared {
-        w.line("/// Shared body of the variants that differ only in their activation, `act`.");
-    } else {
-        w.line(format!("/// Generated variant `{}`.", v.id()));
-    }
-    safety_doc(w, v, args);
-    if let Some(tf) = v.isa.target_feature() {
-        w.line(format!("#[target_feature(enable = \"{tf}\")]"));
-    }
-    let signature = if shared {
+    let signature = if v.act == Act::Runtime {
+        let what = "Shared body of the variants that differ only in their activation, `act`.";
+        fn_head(w, v, summary, what);
         w.line("#[inline(never)]");
         format!("unsafe fn {}(p: &{args}, act: Activation)", v.fn_name())
     } else {
+        fn_head(w, v, summary, &format!("Generated variant `{}`.", v.id()));
         format!("pub unsafe fn {}(p: &{args})", v.fn_name())
     };
     w.block(signature, "", |w| {
@@ -42,40 +33,39 @@ pub fn kernel_fn(w: &mut Writer, v: &Variant, summary: &str, body: impl FnOnce(&
 /// The entry point of a variant whose family shares one body across activations: it calls
 /// [`Variant::body`] with its own activation.
 pub fn act_entry(w: &mut Writer, v: &Variant, summary: &str) {
-    let args = v.family.args_ty();
-    w.line(format!("/// {summary}"));
-    w.line("///");
-    w.line(format!(
-        "/// Generated variant `{}` (the shared body `{}` with `{}`).",
-        v.id(),
-        v.body().fn_name(),
-        v.act.rust_variant()
-    ));
-    safety_doc(w, v, args);
-    if let Some(tf) = v.isa.target_feature() {
-        w.line(format!("#[target_feature(enable = \"{tf}\")]"));
-    }
+    let body = v.body().fn_name();
+    let act = v.act.rust_variant();
+    let what = format!(
+        "Generated variant `{}` (the shared body `{body}` with `{act}`).",
+        v.id()
+    );
+    fn_head(w, v, summary, &what);
     w.block(
-        format!("pub unsafe fn {}(p: &{args})", v.fn_name()),
+        format!("pub unsafe fn {}(p: &{})", v.fn_name(), v.family.args_ty()),
         "",
         |w| {
             w.line("// SAFETY: the body has this function's contract.");
-            w.line(format!(
-                "unsafe {{ {}(p, {}) }}",
-                v.body().fn_name(),
-                v.act.rust_variant()
-            ));
+            w.line(format!("unsafe {{ {body}(p, {act}) }}"));
         },
     );
 }
 
-fn safety_doc(w: &mut Writer, v: &Variant, args: &str) {
+/// The doc comment (`summary`, then `what`, then the safety contract) and the
+/// `target_feature` attribute of `v`'s function.
+fn fn_head(w: &mut Writer, v: &Variant, summary: &str, what: &str) {
+    w.line(format!("/// {summary}"));
+    w.line("///");
+    w.line(format!("/// {what}"));
     w.line("///");
     w.line("/// # Safety");
     w.line(format!(
-        "/// `p` must satisfy the contract documented on [`{args}`] and the CPU must support `{}`.",
+        "/// `p` must satisfy the contract documented on [`{}`] and the CPU must support `{}`.",
+        v.family.args_ty(),
         v.isa.name()
     ));
+    if let Some(tf) = v.isa.target_feature() {
+        w.line(format!("#[target_feature(enable = \"{tf}\")]"));
+    }
 }
 
 /// How a kernel's doc comment names its activation: `act` for a shared body's argument.
@@ -125,13 +115,7 @@ pub fn act_epilogue(w: &mut Writer, act: Act, emit: impl Fn(&mut Writer, Act)) {
         return emit(w, act);
     }
     w.block("match act", "", |w| {
-        for a in [
-            Act::Linear,
-            Act::Relu,
-            Act::Relu6,
-            Act::Hswish,
-            Act::Hsigmoid,
-        ] {
+        for a in Act::FIXED {
             w.block(format!("{} =>", a.rust_variant()), "", |w| emit(w, a));
         }
     });

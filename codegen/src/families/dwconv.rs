@@ -15,14 +15,14 @@
 //! masked input loads and stores.
 
 use super::common::{
-    act_apply, act_epilogue, act_label, interior_columns, kernel_fn, lin, load, mask_of, masks,
-    store, tap_range,
+    act_apply, act_entry, act_epilogue, act_label, interior_columns, kernel_fn, lin, load, mask_of,
+    masks, store, tap_range,
 };
-use crate::manifest::{Tile, Variant};
+use crate::manifest::{Act, Tile, Variant};
 use crate::writer::{Writer, at};
 
 /// The first line of a depthwise kernel's doc comment.
-pub fn summary(v: &Variant) -> String {
+fn summary(v: &Variant) -> String {
     let Tile::Dwconv { k, s, cb, wb } = v.tile else {
         unreachable!("dwconv summary of {v:?}")
     };
@@ -32,11 +32,15 @@ pub fn summary(v: &Variant) -> String {
     )
 }
 
-/// Emits one depthwise kernel.
+/// Emits one depthwise kernel: the entry point of a variant, or (for [`Act::Runtime`]) the
+/// tile's shared body it calls.
 pub fn emit(w: &mut Writer, v: &Variant) {
     let Tile::Dwconv { k, s, cb, wb } = v.tile else {
         unreachable!("dwconv emitter given {v:?}")
     };
+    if v.act != Act::Runtime {
+        return act_entry(w, v, &summary(v));
+    }
     let l = v.isa.lanes();
     let nv = cb / l;
     kernel_fn(w, v, &summary(v), |w| {

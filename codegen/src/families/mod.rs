@@ -14,16 +14,13 @@ mod qgemm;
 mod vact;
 mod winograd;
 
-use crate::manifest::{Act, Family, Variant};
+use crate::manifest::{Family, Variant};
 use crate::writer::Writer;
 
 /// Emits the kernel function of `v` (not its descriptor). For a family that
 /// [`shares_act_body`](Family::shares_act_body) that is the entry point calling the shared
 /// body; emit the body itself once per tile with `emit_kernel(w, &v.body())`.
 pub fn emit_kernel(w: &mut Writer, v: &Variant) {
-    if v.family.shares_act_body() && v.act != Act::Runtime {
-        return common::act_entry(w, v, &summary(v));
-    }
     match v.family {
         Family::Gemm => gemm::emit(w, v),
         Family::Dwconv => dwconv::emit(w, v),
@@ -45,13 +42,5 @@ pub fn emit_kernel(w: &mut Writer, v: &Variant) {
         Family::Wgin => winograd::emit_input(w, v),
         Family::Wgfilter => winograd::emit_filter(w, v),
         Family::Wgout => winograd::emit_output(w, v),
-    }
-}
-
-/// The first line of a kernel's doc comment.
-fn summary(v: &Variant) -> String {
-    match v.family {
-        Family::Dwconv => dwconv::summary(v),
-        _ => unreachable!("{:?} does not share bodies", v.family),
     }
 }
