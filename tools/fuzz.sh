@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (cargo-fuzz, libFuzzer, AddressSanitizer; tools/zcargo.sh picks a
-# toolchain that takes -Z flags) of every
-# target in fuzz/fuzz_targets (bodies in tests/src/fuzz): weights (safetensors), torch_legacy
-# (legacy PyTorch pickles), image (PNG/JPEG decode + preprocess), preprocess (raw pixels of
-# any size/stride/format), ops (every Rust operator's validation and run), capi (C API
-# operators and embedder creation from memory).
+# toolchain that takes -Z flags) of every target in fuzz/fuzz_targets (bodies in
+# tests/src/fuzz): weights (safetensors), torch_legacy (legacy PyTorch pickles), image
+# (PNG/JPEG decode + preprocess), preprocess (raw pixels of any size/stride/format), ops
+# (every Rust operator's validation and run), capi (C API operators and embedder creation
+# from memory).
 #   tools/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     default 60 s, every target
-#   tools/fuzz.sh --quick [SECONDS] [TARGET...]         smoke pass (.ci/run with RVCNN_CI_FUZZ):
+#   tools/fuzz.sh --quick [SECONDS] [TARGET...]         smoke pass (.ci/run's lane):
 #       the fuzz workspace's dev profile (opt-level 1), scalar kernels only, new inputs kept
 #       out of the tree
 #   tools/fuzz.sh --minimize                            shrink fuzz/corpus/* (cargo fuzz cmin)
@@ -42,7 +42,8 @@ summary=()
 for t in "${targets[@]}"; do
   log=$(mktemp)
   dirs=("fuzz/corpus/$t")
-  # Quick: libFuzzer writes new inputs to its first corpus directory; keep them in a temporary one.
+  # Quick: libFuzzer writes new inputs to its first corpus directory; keep them in a
+  # temporary one (removed below).
   [ ${#build[@]} -eq 0 ] || dirs=("$(mktemp -d)" "fuzz/corpus/$t")
   if zcargo fuzz run "${build[@]}" -s address "$t" "${dirs[@]}" -- \
       -max_total_time="$secs" -rss_limit_mb=4096 -max_len=65536 -timeout=30 \
@@ -56,6 +57,7 @@ for t in "${targets[@]}"; do
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
   summary+=("$t: ${runs:-?} executions in ${secs}s, ${cov:-cov: ?}, corpus $(ls "fuzz/corpus/$t" | wc -l) files: $status")
   rm -f "$log"
+  [ ${#dirs[@]} -eq 1 ] || rm -rf "${dirs[0]}"
 done
 printf 'fuzz: %s\n' "${summary[@]}"
 exit $rc

@@ -83,20 +83,21 @@ const SMALL: usize = 1 << 20;
 
 /// Most multiply-adds a case's GEMM-like operator may run (well under a second with scalar
 /// kernels under ASan and coverage instrumentation): a valid pointwise/linear/conv case with
-/// channels in the thousands, or a squeeze-excitation over tens of thousands of images, would
-/// otherwise take tens of seconds, which libFuzzer reports as a timeout and which starves the search. Larger cases
-/// still go through creation and shape validation; only `run` is skipped.
+/// channels in the thousands, or a squeeze-excitation over tens of thousands of images,
+/// would otherwise take tens of seconds, which libFuzzer reports as a timeout and which
+/// starves the search. Larger cases still go through creation and shape validation; only
+/// `run` is skipped.
 const WORK: usize = 1 << 24;
 
-impl OpCase {
-    /// Whether an operator whose work is the product of `dims` may run: within [`WORK`], or
-    /// overflowing (then `run`'s own size checks reject it at once, which is worth fuzzing).
-    fn cheap(&self, dims: &[usize]) -> bool {
-        dims.iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .is_none_or(|m| m <= WORK)
-    }
+/// Whether an operator whose work is the product of `dims` may run: within [`WORK`], or
+/// overflowing (then `run`'s own size checks reject it at once, which is worth fuzzing).
+fn cheap(dims: &[usize]) -> bool {
+    dims.iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .is_none_or(|m| m <= WORK)
+}
 
+impl OpCase {
     /// A buffer of `need` floats when exact and small, else of `fallback` floats.
     pub fn buf(&self, need: Option<usize>, fallback: usize, v: f32) -> Vec<f32> {
         let len = match need {
@@ -139,7 +140,7 @@ pub fn exercise(c: &OpCase) {
             residual: c.k == 0,
         },
         t,
-    ) && c.cheap(&[c.shape.n, c.shape.h, c.shape.w, c.a, c.b])
+    ) && cheap(&[c.shape.n, c.shape.h, c.shape.w, c.a, c.b])
     {
         let mut y = c.output(op.output_shape(c.shape));
         let _ = op.run(c.shape, &x, &mut y, (c.k == 0).then_some(&x[..]));
@@ -154,7 +155,7 @@ pub fn exercise(c: &OpCase) {
             activation: c.act,
         },
         t,
-    ) && c.cheap(&[c.shape.n, c.a, c.b])
+    ) && cheap(&[c.shape.n, c.a, c.b])
     {
         let mut y = c.buf(c.shape.n.checked_mul(c.b), c.ylen, 0.0);
         let _ = op.run(c.shape.n, &x, &mut y);
@@ -176,7 +177,7 @@ pub fn exercise(c: &OpCase) {
             algorithm: ConvAlgorithm::Auto,
         },
         t,
-    ) && c.cheap(&[c.shape.n, c.shape.h, c.shape.w, c.a, c.b, c.k, c.k])
+    ) && cheap(&[c.shape.n, c.shape.h, c.shape.w, c.a, c.b, c.k, c.k])
     {
         let mut y = c.output(op.output_shape(c.shape));
         let mut ws = vec![0.0; op.workspace_len().min(1 << 20)];
@@ -234,7 +235,7 @@ pub fn exercise(c: &OpCase) {
         gate: Activation::Hsigmoid,
     };
     if let Ok(op) = SqueezeExcite::new(&se, t)
-        && c.cheap(&[c.shape.n, c.a, c.b])
+        && cheap(&[c.shape.n, c.a, c.b])
     {
         let mut ws = c.buf(Some(op.workspace_len()), c.k * 20, 0.0);
         let mut y = c.buf(c.shape.len().ok(), c.ylen, 0.0);
