@@ -18,6 +18,8 @@ use crate::error::{Error, OpContext, Result};
 use crate::split;
 use crate::weights::{Reader, Weights};
 
+mod banded;
+
 /// Which tensor a forward pass returns per image.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Output {
@@ -66,6 +68,10 @@ pub struct LayerTime {
 
 /// Observes a forward pass layer by layer; [`NoProbe`] compiles to nothing.
 trait Probe {
+    /// Whether blocks may run band by band ([`banded`]), which never materialises the
+    /// expanded activation, and whose layers are timed as one.
+    const BANDED: bool = false;
+
     /// Sees the activation `name` of one image (minus `minus` elementwise, when given: the
     /// projection output before its residual add). The quantization points of
     /// [`Network::observe`].
@@ -115,9 +121,13 @@ impl Probe for Observer<'_> {
     }
 }
 
-impl Probe for NoProbe {}
+impl Probe for NoProbe {
+    const BANDED: bool = true;
+}
 
 impl Probe for Vec<LayerTime> {
+    const BANDED: bool = true;
+
     fn layer<T>(
         &mut self,
         name: impl FnOnce() -> String,
@@ -174,6 +184,8 @@ pub struct Network {
 pub struct Workspace {
     act: [Vec<f32>; 3],
     se: Vec<f32>,
+    /// Expanded rows of the block running band by band.
+    band: Vec<f32>,
     pooled: Vec<f32>,
     head: [Vec<f32>; 2],
 }
@@ -188,22 +200,48 @@ pub(crate) fn rotate(bufs: &mut [Vec<f32>; 3], cur: usize) -> [&mut Vec<f32>; 3]
     }
 }
 
-/// The output shape of `blocks` run on `s`, raising `most` to their largest activation and
-/// `se` to their largest squeeze-excitation workspace.
-fn blocks_sizes(blocks: &[Block], mut s: Nhwc, most: &mut usize, se: &mut usize) -> Result<Nhwc> {
+/// Workspace sizes (floats) a forward pass needs.
+#[derive(Clone, Copy, Debug, Default)]
+struct Sizes {
+    /// The largest activation.
+    most: usize,
+    /// The largest squeeze-excitation workspace.
+    se: usize,
+    /// The largest band of a block run band by band.
+    band: usize,
+}
+
+impl Sizes {
+    /// Grows the activation, squeeze-excitation and band buffers of `ws` to these sizes.
+    fn grow(&self, ws: &mut Workspace) {
+        for b in &mut ws.act {
+            grow(b, self.most);
+        }
+        grow(&mut ws.se, self.se);
+        grow(&mut ws.band, self.band);
+    }
+}
+
+/// The output shape of `blocks` run on `s`, raising `sizes` to what they need.
+fn blocks_sizes(blocks: &[Block], mut s: Nhwc, sizes: &mut Sizes) -> Result<Nhwc> {
     for b in blocks {
-        let mut grow = |t: Nhwc| -> Result<Nhwc> {
-            *most = (*most).max(t.len().layer(&b.name)?);
+        let mut most = |t: Nhwc| -> Result<Nhwc> {
+            sizes.most = sizes.most.max(t.len().layer(&b.name)?);
             Ok(t)
         };
+        let input = s;
         if let Some(e) = &b.expand {
-            s = grow(e.output_shape(s).layer(&b.name)?)?;
+            s = most(e.output_shape(s).layer(&b.name)?)?;
         }
-        s = grow(b.dw.output_shape(s).layer(&b.name)?)?;
+        s = most(b.dw.output_shape(s).layer(&b.name)?)?;
+        s = most(b.project.output_shape(s).layer(&b.name)?)?;
         if let Some(q) = &b.se {
-            *se = (*se).max(q.workspace_len());
+            sizes.se = sizes.se.max(q.workspace_len());
         }
-        s = grow(b.project.output_shape(s).layer(&b.name)?)?;
+        let one = Nhwc { n: 1, ..input };
+        if let Some(p) = banded::plan(b, one)? {
+            sizes.band = sizes.band.max(p.floats);
+        }
     }
     Ok(s)
 }
@@ -229,12 +267,12 @@ impl F32Blocks {
 
     /// Grows `ws` for the blocks run on an `s`-shaped input (which `ws.act[0]` must hold).
     pub(crate) fn prepare(&self, s: Nhwc, ws: &mut Workspace) -> Result<()> {
-        let (mut most, mut se) = (s.len().layer("input")?, 0);
-        blocks_sizes(&self.0, s, &mut most, &mut se)?;
-        for b in &mut ws.act {
-            grow(b, most);
-        }
-        grow(&mut ws.se, se);
+        let mut sizes = Sizes {
+            most: s.len().layer("input")?,
+            ..Sizes::default()
+        };
+        blocks_sizes(&self.0, s, &mut sizes)?;
+        sizes.grow(ws);
         Ok(())
     }
 
@@ -547,7 +585,7 @@ impl Network {
     }
 
     /// Largest activation and SE workspace for `input`, and the last feature map's shape.
-    fn sizes(&self, input: Nhwc) -> Result<(usize, usize, Nhwc)> {
+    fn sizes(&self, input: Nhwc) -> Result<(Sizes, Nhwc)> {
         if input.c != 3 {
             return Err(Error::InvalidArgument(format!(
                 "input must have 3 channels (RGB), got {}",
@@ -555,19 +593,20 @@ impl Network {
             )));
         }
         let s = self.stem.output_shape(input).layer("features.0")?;
-        let (mut most, mut se) = (s.len().layer("features.0")?, 0);
-        let s = blocks_sizes(&self.blocks, s, &mut most, &mut se)?;
+        let mut sizes = Sizes {
+            most: s.len().layer("features.0")?,
+            ..Sizes::default()
+        };
+        let s = blocks_sizes(&self.blocks, s, &mut sizes)?;
         let s = self.last.output_shape(s).layer("last conv")?;
-        Ok((most.max(s.len().layer("last conv")?), se, s))
+        sizes.most = sizes.most.max(s.len().layer("last conv")?);
+        Ok((sizes, s))
     }
 
     /// Grows `ws` for a batch of `input`; returns the last feature map's shape.
     fn prepare(&self, input: Nhwc, ws: &mut Workspace) -> Result<Nhwc> {
-        let (most, se, last) = self.sizes(input)?;
-        for b in &mut ws.act {
-            grow(b, most);
-        }
-        grow(&mut ws.se, se);
+        let (sizes, last) = self.sizes(input)?;
+        sizes.grow(ws);
         grow(&mut ws.pooled, last.n * last.c);
         for (h, l) in ws.head.iter_mut().zip(&self.head) {
             grow(h, last.n * l.out_features());
@@ -793,7 +832,7 @@ impl Network {
         }
         let split = self.blocks.len() - blocks;
         let mut s = self.stem.output_shape(input_shape).layer("features.0")?;
-        s = blocks_sizes(&self.blocks[..split], s, &mut 0, &mut 0)?;
+        s = blocks_sizes(&self.blocks[..split], s, &mut Sizes::default())?;
         let name = match split {
             0 => "features.0".to_string(),
             k => self.blocks[k - 1].name.clone(),
@@ -968,14 +1007,33 @@ fn dw_se(
     Ok(s)
 }
 
-fn run_block(
+fn run_block<P: Probe>(
     b: &Block,
     shape: Nhwc,
     cur: usize,
     ws: &mut Workspace,
-    probe: &mut impl Probe,
+    probe: &mut P,
     pool: Option<&ThreadPool>,
 ) -> Result<(Nhwc, usize)> {
+    if P::BANDED
+        && pool.is_none_or(|p| p.threads() <= 1)
+        && let Some(plan) = banded::plan(b, shape)?
+    {
+        let flops = |&(o, _): &(Nhwc, usize)| {
+            let ds = plan.depthwise;
+            let expand = b
+                .expand
+                .as_ref()
+                .map_or(0.0, |_| macs2(plan.dw_in, shape.c));
+            expand + macs2(ds, b.dw.kernel_size() * b.dw.kernel_size()) + macs2(o, ds.c)
+        };
+        return probe.layer(
+            || format!("{} banded", b.name),
+            b.dw.kernel_id(),
+            flops,
+            || banded::run(b, plan, shape, cur, ws),
+        );
+    }
     let name = b.name.as_str();
     let Workspace { act, se, .. } = ws;
     let [x, t1, t2] = rotate(act, cur);

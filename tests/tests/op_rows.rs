@@ -1,5 +1,6 @@
 //! `run_rows` (the per-thread slice of an image) is bit-identical to `run` for any split of
-//! the output rows, for depthwise and dense 3x3 convolutions, at every ISA level.
+//! the output rows, for depthwise and dense 3x3 convolutions, at every ISA level; so is the
+//! depthwise `run_rows_band` (input rows from a band that holds only what the rows read).
 
 use proptest::prelude::*;
 use ruvector_cnn_kernels::Activation;
@@ -29,6 +30,54 @@ fn check_split(
     );
 }
 
+/// `run_rows_band` for output rows `rows` from a band holding exactly the input rows their
+/// windows read plus up to `spare` poisoned rows on each side (which must not be read); also
+/// checks that a band one row short on either side is an error.
+#[allow(clippy::too_many_arguments)]
+fn band_rows(
+    op: &DepthwiseConv2d,
+    shape: Nhwc,
+    k: usize,
+    s: usize,
+    pad_top: usize,
+    x: &[f32],
+    y: &mut [f32],
+    rows: std::ops::Range<usize>,
+    spare: usize,
+) {
+    let row = shape.w * shape.c;
+    let lo = (rows.start * s).saturating_sub(pad_top);
+    let hi = ((rows.end - 1) * s + k)
+        .saturating_sub(pad_top)
+        .min(shape.h);
+    let first = lo.saturating_sub(spare);
+    let last = (hi + spare).min(shape.h);
+    let mut band = vec![1e30f32; (last - first) * row];
+    band[(lo - first) * row..(hi - first) * row].copy_from_slice(&x[lo * row..hi * row]);
+    op.run_rows_band(shape, &band, first, y, rows.clone())
+        .unwrap();
+    // Exactly the needed rows (an exact-length buffer, for the sanitizers).
+    let exact = x[lo * row..hi * row].to_vec();
+    let mut again = vec![f32::NAN; y.len()];
+    op.run_rows_band(shape, &exact, lo, &mut again, rows.clone())
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        y.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
+    let mut err = |b: &[f32], f: usize| op.run_rows_band(shape, b, f, &mut again, rows.clone());
+    if hi - lo > 1 {
+        assert!(
+            err(&exact[row..], lo + 1).is_err(),
+            "band missing its first row"
+        );
+        assert!(
+            err(&exact[..exact.len() - row], lo).is_err(),
+            "band missing its last row"
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ruvector_cnn_tests::proptest_config())]
 
@@ -36,7 +85,7 @@ proptest! {
     fn depthwise_rows_match_run(
         c in 1usize..40, h in 1usize..20, w in 1usize..20, big_k in any::<bool>(),
         s in 1usize..=2, pt in 0usize..3, pb in 0usize..3, pl in 0usize..3,
-        cuts in proptest::collection::vec(0usize..40, 0..4),
+        cuts in proptest::collection::vec(0usize..40, 0..4), spare in 0usize..3,
     ) {
         let k = if big_k { 5 } else { 3 };
         let padding = Padding { top: pt.min(k - 1), left: pl.min(k - 1), bottom: pb.min(k - 1), right: pl.min(k - 1) };
@@ -54,6 +103,9 @@ proptest! {
             let mut whole = vec![0.0; out.len().unwrap()];
             op.run(shape, &x, &mut whole).unwrap();
             check_split(out.h, out.w * c, &whole, &cuts, |y, rows| op.run_rows(shape, &x, y, rows).unwrap());
+            check_split(out.h, out.w * c, &whole, &cuts, |y, rows| {
+                band_rows(&op, shape, k, s, padding.top, &x, y, rows, spare)
+            });
         }
     }
 

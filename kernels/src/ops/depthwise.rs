@@ -3,7 +3,8 @@
 use super::error::{Error, Result};
 use super::pick_block;
 use super::shape::{
-    Nhwc, Padding, RowWindow, check_input, check_nonzero, check_window, row_op, window_output,
+    Nhwc, Padding, RowOp, RowWindow, check_input, check_nonzero, check_window, row_op,
+    window_output,
 };
 use crate::ukernels::{DwconvArgs, DwconvUkernel};
 use crate::{Activation, KernelTable};
@@ -86,6 +87,33 @@ impl DepthwiseConv2d {
     /// Window size K.
     pub fn kernel_size(&self) -> usize {
         self.kernel
+    }
+
+    /// Stride (1 or 2).
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// Zero padding.
+    pub fn padding(&self) -> Padding {
+        self.padding
+    }
+
+    /// Computes output rows `rows` of one image (`input_shape.n == 1`) into `output` from a
+    /// band of the input: `band` holds input rows `first..` (whole rows), at least those the
+    /// requested rows' windows read — rows `rows.start·stride − pad_top` up to
+    /// `(rows.end − 1)·stride − pad_top + K`, clipped to the image. Lets a producer
+    /// (the expanding pointwise conv of an inverted-residual block) write only a few rows at a
+    /// time into a buffer that stays in cache.
+    pub fn run_rows_band(
+        &self,
+        input_shape: Nhwc,
+        band: &[f32],
+        first: usize,
+        output: &mut [f32],
+        rows: std::ops::Range<usize>,
+    ) -> Result<()> {
+        RowOp::run_band(self, self.kernel, input_shape, band, first, output, rows)
     }
 }
 

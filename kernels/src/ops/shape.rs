@@ -390,6 +390,54 @@ pub(crate) trait RowOp {
         );
         Ok(())
     }
+
+    /// Like [`RowOp::run_some_rows`] with only a band of the input: `band` holds input rows
+    /// `first..` of the image (whole rows; a partial last row is ignored), which must include
+    /// every row the windows (height `k`) of output rows `rows` read.
+    fn run_band(
+        &self,
+        k: usize,
+        input_shape: Nhwc,
+        band: &[Self::T],
+        first: usize,
+        output: &mut [Self::T],
+        rows: std::ops::Range<usize>,
+    ) -> Result<()> {
+        let out = self.output_shape(input_shape)?;
+        let (s, pad) = self.stride_pad();
+        if input_shape.n != 1 {
+            return invalid!(
+                "run_rows_band takes one image, got a batch of {}",
+                input_shape.n
+            );
+        }
+        let window = row_window(&rows, out.h, s, pad, input_shape.h)?;
+        check_buf("output", output.len(), rows.len() * out.w * out.c)?;
+        let row = input_shape.image_len()? / input_shape.h;
+        // Rows the windows read: from `skip` down to the last window's bottom edge (the
+        // bottom padding aside).
+        let reach = ((window.out_h - 1) * s + k).saturating_sub(window.pad_top);
+        let needed = window.in_h.min(reach);
+        let held = band.len() / row;
+        if window.skip < first || window.skip + needed > first + held {
+            return invalid!(
+                "output rows {rows:?} read input rows {}..{}, the band holds {first}..{}",
+                window.skip,
+                window.skip + needed,
+                first + held
+            );
+        }
+        // The band as an image of `needed` rows starting at `skip`: the kernel reads no
+        // further, and where `needed` stops short of the image's bottom no window reaches it.
+        let band_shape = Nhwc::new(1, held, input_shape.w, input_shape.c);
+        let shifted = RowWindow {
+            skip: window.skip - first,
+            in_h: needed,
+            ..window
+        };
+        self.call(band_shape, band.as_ptr(), output.as_mut_ptr(), shifted, out);
+        Ok(())
+    }
 }
 
 /// Gives a row-windowed operator (`$ty` with `stride`, `padding`, `output_shape` and a
