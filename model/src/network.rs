@@ -761,7 +761,9 @@ impl Network {
 
 impl Network {
     /// One forward pass of the first image of `input`, timing every layer (for per-layer
-    /// profiles; slower than `forward` only by the clock reads).
+    /// profiles; slower than `forward` only by the clock reads). A block that runs band by
+    /// band (see `network/banded.rs`) is one entry, `{block} banded`, with the depthwise
+    /// kernel's id and the FLOPs of its three convolutions.
     pub fn profile(
         &self,
         input_shape: Nhwc,

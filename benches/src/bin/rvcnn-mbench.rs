@@ -16,7 +16,8 @@
 //! batch is 1, else 1). Prints one JSON line
 //! with the median and minimum time of a forward pass over the whole batch. `--layers` instead
 //! prints a per-layer profile of one image (median over the runs): time, GFLOP/s and % of
-//! the measured one-core FMA peak (and of the nominal 285 GFLOP/s target core). `--int8`
+//! the measured one-core FMA peak (and of the nominal 285 GFLOP/s target core); blocks that
+//! run band by band appear as one `… banded` row, as they run in `forward`. `--int8`
 //! times the INT8 network (pooled output, one batch thread; `--image-threads` splits each
 //! image), its activation ranges calibrated on the input images (min/max).
 
