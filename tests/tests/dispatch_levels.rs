@@ -68,6 +68,9 @@ fn pointwise_and_linear() {
             (Nhwc::new(1, 28, 28, 40), 120),
             (Nhwc::new(1, 13, 11, 24), 72),
             (Nhwc::new(3, 5, 3, 16), 16),
+            // Weights past L1 in panels that fit it: swept a few panels at a time, the last
+            // group and panel partial.
+            (Nhwc::new(1, 9, 7, 100), 200),
         ] {
             pointwise_case(&t, level, shape, cout, Activation::Hswish, false);
         }
@@ -86,6 +89,14 @@ fn pointwise_and_linear() {
             40,
             Activation::Relu6,
             false,
+        );
+        pointwise_case(
+            &t,
+            level,
+            Nhwc::new(1, 6, 5, 150),
+            100,
+            Activation::Linear,
+            true,
         );
         for batch in [1, 5] {
             let (k, n) = (576, 1024);

@@ -156,6 +156,9 @@ pub(crate) fn check_rows(
     check_buf(what, buf_len, need)
 }
 
+/// Packed weight floats a GEMM keeps in L1 while sweeping rows (32 KiB of a 48 KiB L1D).
+const L1_WEIGHTS: usize = 8 << 10;
+
 pub(crate) struct GemmPlan {
     n: usize,
     k: usize,
@@ -199,6 +202,22 @@ impl GemmPlan {
         self.plan.main().tile.mr
     }
 
+    /// Weight panels per sweep over the rows of an `m`-row product: all of them (each call
+    /// computes whole rows, reusing its rows of A from L1 for every panel), unless the
+    /// weights outgrow L1 while a panel fits and several row blocks share it — then as many
+    /// panels as fit [`L1_WEIGHTS`] go over every row block before the next ones, so their
+    /// weights come from L1 instead of streaming from L2 once per row block.
+    fn panel_group(&self, m: usize) -> usize {
+        let nr = self.plan.main().tile.nr;
+        let panels = self.n.div_ceil(nr);
+        let panel = (self.k + 1) * nr;
+        if m <= self.main_mr() || panel > L1_WEIGHTS || panels * panel <= L1_WEIGHTS {
+            panels
+        } else {
+            L1_WEIGHTS / panel
+        }
+    }
+
     /// Computes `m` rows: row `i` of A at `a[i·a_stride..]`, of C at `c[i·c_stride..]`.
     pub fn run(
         &self,
@@ -226,29 +245,38 @@ impl GemmPlan {
                 "residual given to a GEMM without residual epilogue, or missing".into(),
             ));
         }
-        self.plan.for_each_block(m, |uk, row, rows| {
-            let args = GemmArgs {
-                m: rows,
-                n: self.n,
-                k: self.k,
-                a: a[row * a_stride..].as_ptr(),
-                a_stride,
-                w: self.packed.as_ptr(),
-                c: c[row * c_stride..].as_mut_ptr(),
-                c_stride,
-                r: if r_ptr.is_null() {
-                    r_ptr
-                } else {
-                    r_ptr.wrapping_add(row * r_stride)
-                },
-                r_stride,
-            };
-            // SAFETY: the buffer checks above cover rows `row..row + rows` of A, C and R with
-            // their strides; `packed` was built by `pack::gemm` for this kernel's NR with
-            // `n` columns and `k` taps; `rows ≤ MR`; C is a distinct `&mut` borrow; the kernel's
-            // ISA is in the table this plan was built from, so the CPU supports it.
-            unsafe { (uk.func)(&args) };
-        });
+        let nr = self.plan.main().tile.nr;
+        let panel = (self.k + 1) * nr;
+        let group = self.panel_group(m);
+        for first in (0..self.n.div_ceil(nr)).step_by(group) {
+            let col = first * nr;
+            let cols = (self.n - col).min(group * nr);
+            self.plan.for_each_block(m, |uk, row, rows| {
+                let args = GemmArgs {
+                    m: rows,
+                    n: cols,
+                    k: self.k,
+                    a: a[row * a_stride..].as_ptr(),
+                    a_stride,
+                    w: self.packed[first * panel..].as_ptr(),
+                    c: c[row * c_stride + col..].as_mut_ptr(),
+                    c_stride,
+                    r: if r_ptr.is_null() {
+                        r_ptr
+                    } else {
+                        r_ptr.wrapping_add(row * r_stride + col)
+                    },
+                    r_stride,
+                };
+                // SAFETY: the buffer checks above cover rows `row..row + rows` of A, C and R
+                // with their strides, and columns `col..col + cols` lie within their `n`;
+                // `packed` was built by `pack::gemm` for this kernel's NR with `n` columns and
+                // `k` taps, so from panel `first` on it holds the panels of those columns;
+                // `rows ≤ MR`; C is a distinct `&mut` borrow; the kernel's ISA is in the table
+                // this plan was built from, so the CPU supports it.
+                unsafe { (uk.func)(&args) };
+            });
+        }
         Ok(())
     }
 }
