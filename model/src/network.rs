@@ -605,7 +605,9 @@ impl Network {
 
     /// Grows `ws` for a batch of `input`; returns the last feature map's shape.
     fn prepare(&self, input: Nhwc, ws: &mut Workspace) -> Result<Nhwc> {
-        let (sizes, last) = self.sizes(input)?;
+        let (mut sizes, last) = self.sizes(input)?;
+        // A band buffer per core of the pool (see `banded::run`).
+        sizes.band *= self.threads();
         sizes.grow(ws);
         grow(&mut ws.pooled, last.n * last.c);
         for (h, l) in ws.head.iter_mut().zip(&self.head) {
@@ -1018,7 +1020,6 @@ fn run_block<P: Probe>(
     pool: Option<&ThreadPool>,
 ) -> Result<(Nhwc, usize)> {
     if P::BANDED
-        && pool.is_none_or(|p| p.threads() <= 1)
         && let Some(plan) = banded::plan(b, shape)?
     {
         let flops = |&(o, _): &(Nhwc, usize)| {
@@ -1033,7 +1034,7 @@ fn run_block<P: Probe>(
             || format!("{} banded", b.name),
             b.dw.kernel_id(),
             flops,
-            || banded::run(b, plan, shape, cur, ws),
+            || banded::run(b, plan, shape, cur, ws, pool),
         );
     }
     let name = b.name.as_str();

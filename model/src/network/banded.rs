@@ -9,12 +9,16 @@
 //! MobileNetV2's) then never leaves the cache. Results are bit-identical to running layer by
 //! layer: every output value comes from the same kernel and the same inputs.
 //!
-//! Used for one image on one thread (a forward pass or a profile without a pool; observing
-//! activations needs them whole, and a pool splits each layer instead).
+//! Used by forward passes and profiles (observing activations needs them whole). With a
+//! pool, each core takes a contiguous share of the depthwise output rows and runs it band by
+//! band in a band buffer of its own (rows at the shares' seams are expanded by both).
 //!
 //! [`DepthwiseConv2d::run_rows_band`]: ruvector_cnn_kernels::ops::DepthwiseConv2d::run_rows_band
 
-use ruvector_cnn_kernels::ops::Nhwc;
+use std::ops::Range;
+
+use ruvector_cnn_kernels::ops::{Nhwc, Result as OpResult};
+use ruvector_cnn_kernels::parallel::{MAX_THREADS, ThreadPool, even_bounds};
 
 use super::{Block, Workspace, pointwise_rows, rotate};
 use crate::error::{OpContext, Result};
@@ -34,6 +38,8 @@ pub(super) struct Plan {
     pub(super) dw_in: Nhwc,
     /// Shape of the depthwise output.
     pub(super) depthwise: Nhwc,
+    /// Shape of the block output.
+    pub(super) output: Nhwc,
     /// Depthwise output rows per band.
     rows: usize,
     /// Floats the band buffer needs.
@@ -67,32 +73,98 @@ pub(super) fn plan(b: &Block, s: Nhwc) -> Result<Option<Plan>> {
     Ok(Some(Plan {
         dw_in,
         depthwise,
+        output: b.project.output_shape(depthwise).layer(&b.name)?,
         rows,
         floats,
     }))
 }
 
+/// One core's share of a banded block: depthwise output rows `rows`, with the slices of the
+/// depthwise output (`dw`) and of the block output (`out`; empty with squeeze-excitation,
+/// whose projection runs afterwards) holding those rows, and a band buffer of its own.
+struct Part<'a> {
+    rows: Range<usize>,
+    dw: &'a mut [f32],
+    out: &'a mut [f32],
+    band: &'a mut [f32],
+    result: OpResult<()>,
+}
+
 /// Runs block `b` (see [`plan`]) on the `shape`-shaped image in activation buffer `cur` band
-/// by band; returns the output shape and the buffer holding it (`cur + 1`).
+/// by band; returns the output shape and the buffer holding it (`cur + 1`). With a `pool`
+/// (and band buffers for its threads in `ws`), each core takes a contiguous share of the
+/// output rows, band by band.
 pub(super) fn run(
     b: &Block,
     p: Plan,
     shape: Nhwc,
     cur: usize,
     ws: &mut Workspace,
+    pool: Option<&ThreadPool>,
 ) -> Result<(Nhwc, usize)> {
     let name = b.name.as_str();
     let Workspace { act, se, band, .. } = ws;
     let [x, t1, t2] = rotate(act, cur);
-    let residual = b.residual.then_some(&x[..]);
-    let (es, ds) = (p.dw_in, p.depthwise);
-    let ps = b.project.output_shape(ds).layer(name)?;
+    let x = &x[..];
+    let (ds, ps) = (p.depthwise, p.output);
+    let (out_row, proj_row) = (ds.w * ds.c, ds.w * ps.c);
+    let cores = pool.map_or(1, ThreadPool::threads);
+    let mut bounds = [0usize; MAX_THREADS + 1];
+    let parts = even_bounds(ds.h, cores.min(band.len() / p.floats), 1, &mut bounds);
+    let mut tasks: [Option<Part<'_>>; MAX_THREADS] = std::array::from_fn(|_| None);
+    let (mut dw, mut out, mut bands) = (&mut t2[..ds.h * out_row], &mut t1[..], &mut band[..]);
+    for (i, task) in tasks.iter_mut().enumerate().take(parts) {
+        let rows = bounds[i]..bounds[i + 1];
+        let (d, rest) = std::mem::take(&mut dw).split_at_mut(rows.len() * out_row);
+        dw = rest;
+        let take = if b.se.is_none() {
+            rows.len() * proj_row
+        } else {
+            0
+        };
+        let (o, rest) = std::mem::take(&mut out).split_at_mut(take);
+        out = rest;
+        let (bd, rest) = std::mem::take(&mut bands).split_at_mut(p.floats);
+        bands = rest;
+        *task = Some(Part {
+            rows,
+            dw: d,
+            out: o,
+            band: bd,
+            result: Ok(()),
+        });
+    }
+    let work = |_: usize, task: &mut Option<Part<'_>>| {
+        if let Some(t) = task {
+            t.result = run_part(b, p, shape, x, t);
+        }
+    };
+    match pool {
+        Some(pool) if parts > 1 => pool.for_each_mut(&mut tasks[..parts], work),
+        _ => tasks[..parts].iter_mut().for_each(|t| work(0, t)),
+    }
+    for t in tasks.iter_mut().take(parts) {
+        t.take().map_or(Ok(()), |t| t.result).layer(name)?;
+    }
+    if let Some(q) = &b.se {
+        let residual = b.residual.then_some(x);
+        q.run_in_place(ds, t2, se).layer(name)?;
+        pointwise_rows(pool, &b.project, ds, t2, t1, residual, name)?;
+    }
+    Ok((ps, (cur + 1) % 3))
+}
+
+/// Computes `part`'s rows of block `b` band by band from the block input `x`.
+fn run_part(b: &Block, p: Plan, shape: Nhwc, x: &[f32], part: &mut Part<'_>) -> OpResult<()> {
+    let (es, ds, pc) = (p.dw_in, p.depthwise, p.output.c);
     let (k, stride, pad) = (b.dw.kernel_size(), b.dw.stride(), b.dw.padding().top);
     let (in_row, row, out_row) = (shape.w * shape.c, es.w * es.c, ds.w * ds.c);
+    let band = &mut *part.band;
     // The band holds expanded rows lo..hi of the image.
     let (mut lo, mut hi) = (0, 0);
-    for r0 in (0..ds.h).step_by(p.rows) {
-        let r1 = (r0 + p.rows).min(ds.h);
+    let first = part.rows.start;
+    for r0 in part.rows.clone().step_by(p.rows) {
+        let r1 = (r0 + p.rows).min(part.rows.end);
         let y: &[f32] = match &b.expand {
             Some(e) => {
                 let need_lo = (r0 * stride).saturating_sub(pad);
@@ -107,33 +179,28 @@ pub(super) fn run(
                     let pixels = Nhwc::new(1, 1, (need_hi - hi) * es.w, shape.c);
                     let src = &x[hi * in_row..need_hi * in_row];
                     let dst = &mut band[(hi - lo) * row..(need_hi - lo) * row];
-                    e.run(pixels, src, dst, None).layer(name)?;
+                    e.run(pixels, src, dst, None)?;
                     hi = need_hi;
                 }
-                let y = &mut t2[r0 * out_row..r1 * out_row];
-                b.dw.run_rows_band(es, &band[..(hi - lo) * row], lo, y, r0..r1)
-                    .layer(name)?;
+                let y = &mut part.dw[(r0 - first) * out_row..(r1 - first) * out_row];
+                b.dw.run_rows_band(es, &band[..(hi - lo) * row], lo, y, r0..r1)?;
                 y
             }
             None => {
                 let y = &mut band[..(r1 - r0) * out_row];
-                b.dw.run_rows(shape, x, y, r0..r1).layer(name)?;
+                b.dw.run_rows(shape, x, y, r0..r1)?;
                 y
             }
         };
         if b.se.is_none() {
-            let px = r0 * ds.w..r1 * ds.w;
-            let res = residual.map(|r| &r[px.start * ps.c..px.end * ps.c]);
-            let dst = &mut t1[px.start * ps.c..px.end * ps.c];
-            let part = Nhwc::new(1, 1, px.len(), ds.c);
-            b.project.run(part, y, dst, res).layer(name)?;
+            let px = (r0 - first) * ds.w..(r1 - first) * ds.w;
+            let res = b.residual.then(|| &x[(r0 * ds.w) * pc..(r1 * ds.w) * pc]);
+            let dst = &mut part.out[px.start * pc..px.end * pc];
+            let pixels = Nhwc::new(1, 1, px.len(), ds.c);
+            b.project.run(pixels, y, dst, res)?;
         }
     }
-    if let Some(q) = &b.se {
-        q.run_in_place(ds, t2, se).layer(name)?;
-        pointwise_rows(None, &b.project, ds, t2, t1, residual, name)?;
-    }
-    Ok((ps, (cur + 1) % 3))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -157,7 +224,7 @@ mod tests {
             (Arch::MobileNetV2, (160, 224)),
         ] {
             let w = Weights::random(arch, 1.0, None, 7).unwrap();
-            let net = Network::new(arch, 1.0, &w, KernelTable::best()).unwrap();
+            let mut net = Network::new(arch, 1.0, &w, KernelTable::best()).unwrap();
             let shape = Nhwc::new(1, hw.0, hw.1, 3);
             let x: Vec<f32> = (0..shape.len().unwrap())
                 .map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0)
@@ -187,6 +254,22 @@ mod tests {
                 .unwrap();
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&a), bits(&b), "{arch:?} {hw:?}");
+            assert!(a.iter().any(|v| *v != 0.0), "{arch:?} {hw:?}: all zero");
+            // Over two cores (each its share of the rows, band by band), where threads exist.
+            if net.set_threads(2).is_ok() {
+                let mut ws = net.workspace(shape).unwrap();
+                let mut c = vec![2.0; dim];
+                net.forward_image(
+                    shape,
+                    &x,
+                    Output::Pooled,
+                    &mut c,
+                    &mut ws,
+                    &mut super::super::NoProbe,
+                )
+                .unwrap();
+                assert_eq!(bits(&a), bits(&c), "{arch:?} {hw:?} on two cores");
+            }
         }
     }
 }
