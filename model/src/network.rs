@@ -184,7 +184,7 @@ pub struct Network {
 pub struct Workspace {
     act: [Vec<f32>; 3],
     se: Vec<f32>,
-    /// Expanded rows of the block running band by band.
+    /// Band buffers of the blocks that run band by band, one per core of the pool.
     band: Vec<f32>,
     pooled: Vec<f32>,
     head: [Vec<f32>; 2],
@@ -207,7 +207,7 @@ struct Sizes {
     most: usize,
     /// The largest squeeze-excitation workspace.
     se: usize,
-    /// The largest band of a block run band by band.
+    /// The largest band buffer of a block run band by band (for one core).
     band: usize,
 }
 
@@ -584,7 +584,7 @@ impl Network {
         out
     }
 
-    /// Largest activation and SE workspace for `input`, and the last feature map's shape.
+    /// Workspace sizes for `input` (one core's band), and the last feature map's shape.
     fn sizes(&self, input: Nhwc) -> Result<(Sizes, Nhwc)> {
         if input.c != 3 {
             return Err(Error::InvalidArgument(format!(
