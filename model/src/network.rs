@@ -1019,8 +1019,11 @@ fn run_block<P: Probe>(
     probe: &mut P,
     pool: Option<&ThreadPool>,
 ) -> Result<(Nhwc, usize)> {
+    // (A workspace prepared for this shape always has the band buffer; without one the
+    // block runs layer by layer.)
     if P::BANDED
         && let Some(plan) = banded::plan(b, shape)?
+        && ws.band.len() >= plan.floats
     {
         let flops = |&(o, _): &(Nhwc, usize)| {
             let ds = plan.depthwise;

@@ -231,14 +231,18 @@ mod tests {
                 .collect();
             // At least one block of each case runs band by band.
             let mut s = net.stem.output_shape(shape).unwrap();
-            let mut banded = 0;
+            let (mut banded, mut floats) = (0, 0);
             for b in &net.blocks {
-                banded += usize::from(super::plan(b, s).unwrap().is_some());
+                if let Some(p) = super::plan(b, s).unwrap() {
+                    banded += 1;
+                    floats = p.floats.max(floats);
+                }
                 s = super::super::blocks_sizes(std::slice::from_ref(b), s, &mut Default::default())
                     .unwrap();
             }
             assert!(banded > 0, "{arch:?} {hw:?}: no block runs band by band");
             let mut ws = net.workspace(shape).unwrap();
+            assert!(ws.band.len() >= floats, "{arch:?} {hw:?}: no room to band");
             let dim = net.output_dim(Output::Pooled).unwrap();
             let (mut a, mut b) = (vec![0.0; dim], vec![1.0; dim]);
             net.forward_image(
@@ -258,6 +262,10 @@ mod tests {
             // Over two cores (each its share of the rows, band by band), where threads exist.
             if net.set_threads(2).is_ok() {
                 let mut ws = net.workspace(shape).unwrap();
+                assert!(
+                    ws.band.len() >= 2 * floats,
+                    "{arch:?} {hw:?}: one band for two cores"
+                );
                 let mut c = vec![2.0; dim];
                 net.forward_image(
                     shape,
