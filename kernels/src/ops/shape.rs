@@ -313,8 +313,9 @@ pub(crate) fn row_window(
 }
 
 /// Validates a `run_rows` call of a windowed op with output shape `out`: one image, a
-/// non-empty range of output rows, and buffers holding the image and those rows; returns the
-/// rows' input window.
+/// non-empty range of output rows, an input of `input_len` holding the image (`None`: the
+/// caller checks its own input, a band of rows) and an output holding those rows; returns
+/// the rows' input window.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn check_rows(
     input_shape: Nhwc,
@@ -322,14 +323,16 @@ pub(crate) fn check_rows(
     rows: &std::ops::Range<usize>,
     stride: usize,
     pad_top: usize,
-    input_len: usize,
+    input_len: Option<usize>,
     output_len: usize,
 ) -> Result<RowWindow> {
     if input_shape.n != 1 {
         return invalid!("run_rows takes one image, got a batch of {}", input_shape.n);
     }
     let window = row_window(rows, out.h, stride, pad_top, input_shape.h)?;
-    check_buf("input", input_len, input_shape.len()?)?;
+    if let Some(len) = input_len {
+        check_buf("input", len, input_shape.len()?)?;
+    }
     check_buf("output", output_len, rows.len() * out.w * out.c)?;
     Ok(window)
 }
@@ -380,7 +383,15 @@ pub(crate) trait RowOp {
     ) -> Result<()> {
         let out = self.output_shape(input_shape)?;
         let (s, pad) = self.stride_pad();
-        let window = check_rows(input_shape, out, &rows, s, pad, input.len(), output.len())?;
+        let window = check_rows(
+            input_shape,
+            out,
+            &rows,
+            s,
+            pad,
+            Some(input.len()),
+            output.len(),
+        )?;
         self.call(
             input_shape,
             input.as_ptr(),
@@ -405,14 +416,7 @@ pub(crate) trait RowOp {
     ) -> Result<()> {
         let out = self.output_shape(input_shape)?;
         let (s, pad) = self.stride_pad();
-        if input_shape.n != 1 {
-            return invalid!(
-                "run_rows_band takes one image, got a batch of {}",
-                input_shape.n
-            );
-        }
-        let window = row_window(&rows, out.h, s, pad, input_shape.h)?;
-        check_buf("output", output.len(), rows.len() * out.w * out.c)?;
+        let window = check_rows(input_shape, out, &rows, s, pad, None, output.len())?;
         let row = input_shape.image_len()? / input_shape.h;
         // Rows the windows read: from `skip` down to the last window's bottom edge (the
         // bottom padding aside).
