@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Side-by-side ruvector-cnn vs ONNX Runtime (see compare.py). Creates a venv with onnx,
-# onnxruntime, numpy and safetensors (PyPI) under target/compare-venv, builds rvcnn-mbench in
-# release mode, then runs compare.py with the given arguments.
+# onnxruntime, numpy, safetensors and pillow (PyPI) under target/compare-venv, builds
+# rvcnn-mbench (and rvcnn) in release mode, then runs compare.py with the given arguments, or
+# with `fidelity` first, int8_fidelity.py (INT8-vs-f32 cosines on held-out images).
 #   benches/compare/run.sh --batch 1 --threads 1
+#   benches/compare/run.sh fidelity --calib DIR --test DIR
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=target/compare-venv
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q onnx onnxruntime numpy safetensors
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import PIL" 2>/dev/null; then
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q onnx onnxruntime numpy safetensors pillow
 fi
-cargo build --release -q -p ruvector-cnn-benches --bin rvcnn-mbench
-exec "$venv/bin/python" benches/compare/compare.py "$@"
+cargo build --release -q -p ruvector-cnn-benches --bin rvcnn-mbench -p rvcnn
+script=compare.py
+if [ "${1:-}" = fidelity ]; then
+  script=int8_fidelity.py
+  shift
+fi
+exec "$venv/bin/python" "benches/compare/$script" "$@"

@@ -97,7 +97,7 @@ pub struct ModelArgs {
 }
 
 /// Calibration images used at most (the first ones, in path order).
-const MAX_CALIBRATION: usize = 64;
+pub const MAX_CALIBRATION: usize = 64;
 
 /// Decodes up to [`MAX_CALIBRATION`] of `paths` (unreadable files are skipped).
 pub fn calibration_views(paths: &[PathBuf]) -> CliResult<Vec<files::Decoded>> {

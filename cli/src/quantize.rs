@@ -9,12 +9,13 @@ use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
 use ruvector_cnn_kernels::ops::Nhwc;
+use ruvector_cnn_model::preprocess::Scratch;
 use ruvector_cnn_model::quantized::{
-    RangeMethod, layer_errors, preprocess_all, quantize_network, save_into,
+    QuantNetwork, RangeMethod, layer_errors, preprocess_all, quantize_network, save_into,
 };
-use ruvector_cnn_model::{Network, Output, Workspace};
+use ruvector_cnn_model::{Network, Output, Preprocess, Workspace};
 
-use crate::model_args::{ModelArgs, calibration_views};
+use crate::model_args::{MAX_CALIBRATION, ModelArgs, calibration_views};
 use crate::search::cosine;
 use crate::{CliResult, files};
 
@@ -31,6 +32,10 @@ pub struct Args {
     /// and f32 embeddings, on the calibration images.
     #[arg(long)]
     pub report: bool,
+    /// Measure the --report on these images (files or folders, all of them) instead of the
+    /// calibration images: held-out images show how the calibration generalises.
+    #[arg(long = "report-on", value_name = "PATH", num_args = 1.., requires = "report")]
+    pub report_on: Vec<PathBuf>,
     /// Model options (--calib-method picks the range method).
     #[command(flatten)]
     pub model: ModelArgs,
@@ -63,34 +68,92 @@ pub fn run(args: &Args) -> CliResult {
         );
     }
     if args.report {
-        let shape = Nhwc::new(1, p.size, p.size, 3);
-        let errors = layer_errors(&net, &q, shape, &tensors).map_err(|e| e.to_string())?;
-        println!("{:<22} {:>12} {:>10}", "activation", "rel. RMS", "scale");
-        for e in &errors {
-            println!("{:<22} {:>12.5} {:>10.5}", e.name, e.relative_rms, e.scale);
-        }
-        let (mut ws, mut qws) = (Workspace::default(), Default::default());
-        let (mut a, mut b) = (vec![0.0; q.dim()], vec![0.0; q.dim()]);
-        let mut cos = Vec::new();
-        for t in &tensors {
-            net.forward(shape, t, Output::Pooled, &mut a, &mut ws)
-                .map_err(|e| e.to_string())?;
-            q.forward(shape, t, &mut b, &mut qws)
-                .map_err(|e| e.to_string())?;
-            cos.push(f64::from(cosine(&a, &b)));
-        }
-        let mean = cos.iter().sum::<f64>() / cos.len() as f64;
-        let worst = cos.iter().copied().fold(f64::INFINITY, f64::min);
-        println!(
-            "cosine(int8, f32) of pooled embeddings: mean {mean:.4}, worst {worst:.4} ({} images)",
-            cos.len()
-        );
+        let (names, tensors) = if args.report_on.is_empty() {
+            // The calibration images again (the readable ones among the first paths).
+            report_tensors(&args.images, &p, MAX_CALIBRATION)?
+        } else {
+            report_tensors(&args.report_on, &p, usize::MAX)?
+        };
+        report(&net, &q, p.size, &names, &tensors)?;
     }
     if let Some(out) = &args.out {
         save_into(&q, &mut w);
         let bytes = w.to_safetensors().map_err(|e| e.to_string())?;
         std::fs::write(out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
         eprintln!("rvcnn: INT8 model written to {}", out.display());
+    }
+    Ok(())
+}
+
+/// The first `limit` readable images under `paths` (unreadable ones reported and skipped),
+/// preprocessed, with their paths.
+fn report_tensors(
+    paths: &[PathBuf],
+    p: &Preprocess,
+    limit: usize,
+) -> CliResult<(Vec<PathBuf>, Vec<Vec<f32>>)> {
+    let mut names = Vec::new();
+    let mut tensors = Vec::new();
+    let mut scratch = Scratch::default();
+    for path in files::collect(paths)? {
+        if tensors.len() == limit {
+            break;
+        }
+        let decoded = match files::decode(&path) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("rvcnn: skipping {}: {e}", path.display());
+                continue;
+            }
+        };
+        let mut t = vec![0.0; p.tensor_len()];
+        p.run(&decoded.view()?, &mut t, &mut scratch)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        names.push(path);
+        tensors.push(t);
+    }
+    if tensors.is_empty() {
+        return Err("no readable images to report on".into());
+    }
+    Ok((names, tensors))
+}
+
+/// Prints each INT8 activation's error against f32 on `tensors` (images `names`), then the
+/// cosine between the INT8 and f32 embeddings: mean, 1st percentile, worst, and the images
+/// with the lowest.
+fn report(
+    net: &Network,
+    q: &QuantNetwork,
+    size: usize,
+    names: &[PathBuf],
+    tensors: &[Vec<f32>],
+) -> CliResult {
+    let shape = Nhwc::new(1, size, size, 3);
+    let errors = layer_errors(net, q, shape, tensors).map_err(|e| e.to_string())?;
+    println!("{:<22} {:>12} {:>10}", "activation", "rel. RMS", "scale");
+    for e in &errors {
+        println!("{:<22} {:>12.5} {:>10.5}", e.name, e.relative_rms, e.scale);
+    }
+    let (mut ws, mut qws) = (Workspace::default(), Default::default());
+    let (mut a, mut b) = (vec![0.0; q.dim()], vec![0.0; q.dim()]);
+    let mut cos = Vec::new();
+    for (t, name) in tensors.iter().zip(names) {
+        net.forward(shape, t, Output::Pooled, &mut a, &mut ws)
+            .map_err(|e| e.to_string())?;
+        q.forward(shape, t, &mut b, &mut qws)
+            .map_err(|e| e.to_string())?;
+        cos.push((f64::from(cosine(&a, &b)), name));
+    }
+    cos.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let mean = cos.iter().map(|c| c.0).sum::<f64>() / cos.len() as f64;
+    let p1 = cos[(cos.len() - 1) / 100].0;
+    println!(
+        "cosine(int8, f32) of pooled embeddings: mean {mean:.4}, 1st percentile {p1:.4}, worst {:.4} ({} images)",
+        cos[0].0,
+        cos.len()
+    );
+    for (c, name) in cos.iter().take(3) {
+        println!("  {c:.4}  {}", name.display());
     }
     Ok(())
 }

@@ -223,6 +223,57 @@ fn quantize_report_save_and_embed_int8() {
     }
 }
 
+#[test]
+fn quantize_reports_on_held_out_images() {
+    let imgs = images();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&imgs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("png" | "jpg")))
+        .collect();
+    files.sort();
+    let model = [&MODEL[..], &["--width", "0.75"]].concat();
+    // Calibrated on one image, measured on all of them (the worst three named).
+    let out = rvcnn(
+        &[
+            &[
+                "quantize",
+                "--calib-images",
+                files[0].to_str().unwrap(),
+                "--report",
+                "--report-on",
+                imgs.to_str().unwrap(),
+            ][..],
+            &model,
+        ]
+        .concat(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    let count = format!("({} images)", files.len());
+    assert!(report.contains(&count), "{report}");
+    let named = files
+        .iter()
+        .filter(|f| report.contains(f.file_name().unwrap().to_str().unwrap()))
+        .count();
+    assert_eq!(named, files.len().min(3), "{report}");
+    // --report-on needs --report.
+    let out = rvcnn(
+        &[
+            &[
+                "quantize",
+                "--calib-images",
+                files[0].to_str().unwrap(),
+                "--report-on",
+                imgs.to_str().unwrap(),
+            ][..],
+            &model,
+        ]
+        .concat(),
+    );
+    assert!(!out.status.success());
+}
+
 /// Writes a small IDX image/label pair: `classes × per` 12x12 gray images, each class a
 /// different stripe pattern plus noise.
 fn idx_set(dir: &std::path::Path, classes: u8, per: usize) -> (PathBuf, PathBuf) {
