@@ -9,8 +9,12 @@
 //! computed W at a time: each input vector of the `(W−1)·S + K` columns a row of taps touches
 //! is loaded once and feeds every output that uses it, and each output's K·K-long FMA chain is
 //! split into partial sums (one per group of tap rows) so enough independent chains hide the
-//! FMA latency. Other pixels are computed one at a time with the same unrolled taps (guarded
-//! per column at the image edges). Rows of taps outside the image are skipped by branches that
+//! FMA latency. Where the window crosses the image's left or right edge, or a step would run
+//! past the tile, a step of W pixels still runs when at least two pixels are left before the
+//! first fitting step or the tile end ("edge step": each column of taps outside the image is
+//! skipped by one branch for the whole step, outputs past the tile end are not stored) — on
+//! small images (5x5 on 7x7) every pixel is such a pixel. Other pixels are computed one at a
+//! time with the same unrolled taps (guarded per column at the image edges). Rows of taps outside the image are skipped by branches that
 //! are uniform across the output row. The last block, when C is not a multiple of CB, uses
 //! masked input loads and stores.
 
@@ -171,7 +175,11 @@ fn block(
                 shifted("iy0", ky)
             )
         };
-        let interior = |w: &mut Writer| {
+        // W pixels at once. `edge`: the window may reach past the image horizontally (columns
+        // outside are skipped, by branches uniform across the step's tap rows) and past the
+        // tile (those outputs are not stored).
+        let cols = (wb - 1) * s + k;
+        let step = |w: &mut Writer, edge: bool| {
             for o in 0..wb {
                 for j in 0..nv {
                     w.line(format!(
@@ -183,28 +191,49 @@ fn block(
                     }
                 }
             }
-            w.line("let col0 = (ox * S - p.pad_left) * c + cb;");
+            if edge {
+                w.line("let cx0 = (ox * S) as isize - p.pad_left as isize;");
+                tap_range(w, "cx_lo", "cx_hi", "cx0", "in_w", &format!("{cols}"));
+                w.line("let col0 = cb;");
+            } else {
+                w.line("let col0 = (ox * S - p.pad_left) * c + cb;");
+            }
             for ky in 0..k {
                 w.block(guard("ky_lo", "ky_hi", ky), "", |w| {
                     w.line(row_ptr(ky, "col0"));
-                    for col in 0..(wb - 1) * s + k {
+                    for col in 0..cols {
                         let users: Vec<usize> = (0..wb)
                             .filter(|o| col >= o * s && col - o * s < k)
                             .collect();
-                        let base = at("rp", &lin(&[(col, "c")], 0));
-                        for j in 0..nv {
-                            w.line(format!("let x{j} = {};", ld(&base, j)));
-                            for &o in &users {
-                                let q = ky % parts;
-                                let acc = if q == 0 {
-                                    format!("acc{o}_{j}")
-                                } else {
-                                    format!("acc{o}_{j}_{q}")
-                                };
-                                let t = ky * k + col - o * s;
-                                let fma = x.fma(&format!("x{j}"), &weight(t, j), &acc);
-                                w.line(format!("{acc} = {fma};"));
+                        let column = |w: &mut Writer| {
+                            let base = if edge {
+                                w.line(format!(
+                                    "let cp = rp.add({} as usize * c);",
+                                    shifted("cx0", col)
+                                ));
+                                "cp".to_string()
+                            } else {
+                                at("rp", &lin(&[(col, "c")], 0))
+                            };
+                            for j in 0..nv {
+                                w.line(format!("let x{j} = {};", ld(&base, j)));
+                                for &o in &users {
+                                    let q = ky % parts;
+                                    let acc = if q == 0 {
+                                        format!("acc{o}_{j}")
+                                    } else {
+                                        format!("acc{o}_{j}_{q}")
+                                    };
+                                    let t = ky * k + col - o * s;
+                                    let fma = x.fma(&format!("x{j}"), &weight(t, j), &acc);
+                                    w.line(format!("{acc} = {fma};"));
+                                }
                             }
+                        };
+                        if edge {
+                            w.block(guard("cx_lo", "cx_hi", col), "", column);
+                        } else {
+                            column(w);
                         }
                     }
                 });
@@ -217,8 +246,12 @@ fn block(
                     }
                 }
             }
-            act_epilogue(w, v.act, |w, act| {
+            // An edge step stops storing at the tile end.
+            let stores = |w: &mut Writer, act| {
                 for o in 0..wb {
+                    if edge && o > 0 {
+                        w.line(format!("if ox + {o} >= ot_end {{ break 'stores; }}"));
+                    }
                     for j in 0..nv {
                         let val = act_apply(x, act, &format!("acc{o}_{j}"));
                         let pix = if o == 0 {
@@ -228,6 +261,13 @@ fn block(
                         };
                         st(w, &pix, j, &val);
                     }
+                }
+            };
+            act_epilogue(w, v.act, |w, act| {
+                if edge {
+                    w.block("'stores:", "", |w| stores(w, act));
+                } else {
+                    stores(w, act);
                 }
             });
             w.line("ox += WB;");
@@ -283,6 +323,15 @@ fn block(
                 |w| pixel(w, true),
             );
         };
-        w.if_else("ox >= ox_lo && ox + WB <= int_hi", interior, single);
+        // Steps where the window fits; W-pixel edge steps where at least two pixels
+        // precede the first fitting step or remain in the tile; single pixels otherwise.
+        w.if_else(
+            "ox >= ox_lo && ox + WB <= int_hi",
+            |w| step(w, false),
+            |w| {
+                w.line("let run = if ox < ox_lo { ox_lo - ox } else { ot_end - ox };");
+                w.if_else("run >= 2", |w| step(w, true), single);
+            },
+        );
     });
 }
