@@ -146,9 +146,10 @@ pub(crate) fn check_residual(given: Option<&[f32]>, expected: bool, len: usize) 
     }
 }
 
-/// Validates a `run_rows` request of an op with output shape `out` (one image, a non-empty
-/// range of rows within it, the input holding the image and the output those rows); returns
-/// the floats of the requested rows.
+/// Validates a `run_rows` request of an op with output shape `out` that finds its own input
+/// rows (one image, a non-empty range of rows within it, the input holding the image and the
+/// output those rows; [`check_rows`] without the window); returns the floats of the
+/// requested rows.
 pub(crate) fn check_row_request(
     input_shape: Nhwc,
     input_len: usize,
@@ -156,19 +157,8 @@ pub(crate) fn check_row_request(
     rows: &std::ops::Range<usize>,
     output_len: usize,
 ) -> Result<usize> {
-    if input_shape.n != 1 {
-        return invalid!("run_rows takes one image, got a batch of {}", input_shape.n);
-    }
-    if rows.start >= rows.end || rows.end > out.h {
-        return invalid!(
-            "output rows {rows:?} are not a non-empty range within 0..{}",
-            out.h
-        );
-    }
-    check_buf("input", input_len, input_shape.len()?)?;
-    let len = rows.len() * out.w * out.c;
-    check_buf("output", output_len, len)?;
-    Ok(len)
+    check_rows(input_shape, out, rows, 1, 0, Some(input_len), output_len)?;
+    Ok(rows.len() * out.w * out.c)
 }
 
 /// Checks the buffers of a batch (`residual` output-shaped when given), then calls
