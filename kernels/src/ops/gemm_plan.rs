@@ -208,14 +208,20 @@ impl GemmPlan {
     /// panels as fit [`L1_WEIGHTS`] go over every row block before the next ones, so their
     /// weights come from L1 instead of streaming from L2 once per row block.
     fn panel_group(&self, m: usize) -> usize {
-        let nr = self.plan.main().tile.nr;
+        let (nr, panel) = self.panel_shape();
         let panels = self.n.div_ceil(nr);
-        let panel = (self.k + 1) * nr;
         if m <= self.main_mr() || panel > L1_WEIGHTS || panels * panel <= L1_WEIGHTS {
             panels
         } else {
             L1_WEIGHTS / panel
         }
+    }
+
+    /// Columns per packed weight panel (the full-block kernel's NR) and floats per panel
+    /// (`k` weight rows plus the bias row).
+    fn panel_shape(&self) -> (usize, usize) {
+        let nr = self.plan.main().tile.nr;
+        (nr, (self.k + 1) * nr)
     }
 
     /// Computes `m` rows: row `i` of A at `a[i·a_stride..]`, of C at `c[i·c_stride..]`.
@@ -245,8 +251,7 @@ impl GemmPlan {
                 "residual given to a GEMM without residual epilogue, or missing".into(),
             ));
         }
-        let nr = self.plan.main().tile.nr;
-        let panel = (self.k + 1) * nr;
+        let (nr, panel) = self.panel_shape();
         let group = self.panel_group(m);
         for first in (0..self.n.div_ceil(nr)).step_by(group) {
             let col = first * nr;
