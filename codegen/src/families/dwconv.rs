@@ -3,20 +3,21 @@
 //! Loop order, chosen by the caller (`rows_outer`): channel blocks, then output rows, then
 //! tiles of 32 output pixels (a block's band of K rows stays in L1: best when the image fits
 //! L2); or rows, then tiles (aligned to the first interior pixel), then channel blocks (a
-//! tile's band of K rows × all channels stays in L1/L2: best for large images). Within a (block, row, tile), a block's
-//! K·K weight vectors live in registers during the sweep when they fit (else they are
-//! read as memory operands). Pixels whose window lies inside the image horizontally are
-//! computed W at a time: each input vector of the `(W−1)·S + K` columns a row of taps touches
-//! is loaded once and feeds every output that uses it, and each output's K·K-long FMA chain is
-//! split into partial sums (one per group of tap rows) so enough independent chains hide the
-//! FMA latency. Where the window crosses the image's left or right edge, or a step would run
-//! past the tile, a step of W pixels still runs when at least two pixels are left before the
-//! first fitting step or the tile end ("edge step": each column of taps outside the image is
-//! skipped by one branch for the whole step, outputs past the tile end are not stored) — on
-//! small images (5x5 on 7x7) every pixel is such a pixel. Other pixels are computed one at a
-//! time with the same unrolled taps (guarded per column at the image edges). Rows of taps outside the image are skipped by branches that
-//! are uniform across the output row. The last block, when C is not a multiple of CB, uses
-//! masked input loads and stores.
+//! tile's band of K rows × all channels stays in L1/L2: best for large images). Within a
+//! (block, row, tile), a block's K·K weight vectors live in registers during the sweep when
+//! they fit (else they are read as memory operands). Pixels whose window lies inside the
+//! image horizontally are computed W at a time: each input vector of the `(W−1)·S + K`
+//! columns a row of taps touches is loaded once and feeds every output that uses it, and each
+//! output's K·K-long FMA chain is split into partial sums (one per group of tap rows) so
+//! enough independent chains hide the FMA latency. For K ≥ 5 at stride 1, where the window
+//! crosses the image's left or right edge or a step would run past the tile, a step of W
+//! pixels still runs when at least two pixels are left before the first fitting step or the
+//! tile end ("edge step": each column of taps outside the image is skipped by one branch for
+//! the whole step, outputs past the tile end are not stored) — on small images (5x5 on 7x7)
+//! every pixel is such a pixel. Other pixels are computed one at a time with the same
+//! unrolled taps (guarded per column at the image edges). Rows of taps outside the image are
+//! skipped by branches that are uniform across the output row. The last block, when C is not a multiple of CB,
+//! uses masked input loads and stores.
 
 use super::common::{
     act_apply, act_entry, act_epilogue, act_label, interior_columns, kernel_fn, lin, load, mask_of,
@@ -323,14 +324,21 @@ fn block(
                 |w| pixel(w, true),
             );
         };
-        // Steps where the window fits; W-pixel edge steps where at least two pixels
-        // precede the first fitting step or remain in the tile; single pixels otherwise.
+        // Steps where the window fits; single pixels otherwise — except, for K ≥ 5 at stride 1
+        // (two border pixels per side with `same` padding), W-pixel edge steps where at least
+        // two pixels precede the first fitting step or remain in the tile. (Elsewhere an edge
+        // step replaces about one pixel per side, measured no faster, and would double the
+        // generated code.)
         w.if_else(
             "ox >= ox_lo && ox + WB <= int_hi",
             |w| step(w, false),
             |w| {
-                w.line("let run = if ox < ox_lo { ox_lo - ox } else { ot_end - ox };");
-                w.if_else("run >= 2", |w| step(w, true), single);
+                if k >= 5 && s == 1 {
+                    w.line("let run = if ox < ox_lo { ox_lo - ox } else { ot_end - ox };");
+                    w.if_else("run >= 2", |w| step(w, true), single);
+                } else {
+                    single(w);
+                }
             },
         );
     });
