@@ -4,7 +4,7 @@
 # rvcnn-mbench (and rvcnn) in release mode, then runs compare.py with the given arguments, or
 # with `fidelity` first, int8_fidelity.py (INT8-vs-f32 cosines on held-out images).
 #   benches/compare/run.sh --batch 1 --threads 1
-#   benches/compare/run.sh fidelity --calib DIR --test DIR
+#   benches/compare/run.sh fidelity --images DIR [--every 9]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=target/compare-venv

@@ -11,11 +11,11 @@ use clap::Args as ClapArgs;
 use ruvector_cnn_kernels::ops::Nhwc;
 use ruvector_cnn_model::preprocess::Scratch;
 use ruvector_cnn_model::quantized::{
-    QuantNetwork, RangeMethod, layer_errors, preprocess_all, quantize_network, save_into,
+    QuantNetwork, RangeMethod, layer_errors, quantize_network, save_into,
 };
 use ruvector_cnn_model::{Network, Output, Preprocess, Workspace};
 
-use crate::model_args::{MAX_CALIBRATION, ModelArgs, calibration_views};
+use crate::model_args::{MAX_CALIBRATION, ModelArgs};
 use crate::search::cosine;
 use crate::{CliResult, files};
 
@@ -47,14 +47,8 @@ pub fn run(args: &Args) -> CliResult {
     let mut w = args.model.weights()?;
     let table = args.model.table()?;
     let net = Network::from_metadata(&w, &table).map_err(|e| e.to_string())?;
-    let paths = files::collect(&args.images)?;
-    let decoded = calibration_views(&paths)?;
-    let views = decoded
-        .iter()
-        .map(files::Decoded::view)
-        .collect::<CliResult<Vec<_>>>()?;
     let p = args.model.options().preprocess;
-    let tensors = preprocess_all(&views, &p).map_err(|e| e.to_string())?;
+    let (names, tensors) = readable_tensors(&args.images, &p, MAX_CALIBRATION, "calibration")?;
     eprintln!(
         "rvcnn: calibrating on {} images ({method:?})",
         tensors.len()
@@ -68,13 +62,13 @@ pub fn run(args: &Args) -> CliResult {
         );
     }
     if args.report {
-        let (names, tensors) = if args.report_on.is_empty() {
-            // The calibration images again (the readable ones among the first paths).
-            report_tensors(&args.images, &p, MAX_CALIBRATION)?
+        if args.report_on.is_empty() {
+            report(&net, &q, p.size, &names, &tensors)?;
         } else {
-            report_tensors(&args.report_on, &p, usize::MAX)?
-        };
-        report(&net, &q, p.size, &names, &tensors)?;
+            let (names, tensors) =
+                readable_tensors(&args.report_on, &p, usize::MAX, "--report-on")?;
+            report(&net, &q, p.size, &names, &tensors)?;
+        }
     }
     if let Some(out) = &args.out {
         save_into(&q, &mut w);
@@ -86,11 +80,12 @@ pub fn run(args: &Args) -> CliResult {
 }
 
 /// The first `limit` readable images under `paths` (unreadable ones reported and skipped),
-/// preprocessed, with their paths.
-fn report_tensors(
+/// preprocessed, with their paths; an error naming `what` when none is readable.
+fn readable_tensors(
     paths: &[PathBuf],
     p: &Preprocess,
     limit: usize,
+    what: &str,
 ) -> CliResult<(Vec<PathBuf>, Vec<Vec<f32>>)> {
     let mut names = Vec::new();
     let mut tensors = Vec::new();
@@ -113,7 +108,7 @@ fn report_tensors(
         tensors.push(t);
     }
     if tensors.is_empty() {
-        return Err("no readable images to report on".into());
+        return Err(format!("no readable {what} images"));
     }
     Ok((names, tensors))
 }

@@ -16,8 +16,8 @@
 //! the whole step, outputs past the tile end are not stored) — on small images (5x5 on 7x7)
 //! every pixel is such a pixel. Other pixels are computed one at a time with the same
 //! unrolled taps (guarded per column at the image edges). Rows of taps outside the image are
-//! skipped by branches that are uniform across the output row. The last block, when C is not a multiple of CB,
-//! uses masked input loads and stores.
+//! skipped by branches that are uniform across the output row. The last block, when C is not
+//! a multiple of CB, uses masked input loads and stores.
 
 use super::common::{
     act_apply, act_entry, act_epilogue, act_label, interior_columns, kernel_fn, lin, load, mask_of,
