@@ -89,6 +89,12 @@ pub struct ModelArgs {
     /// or `percentile[:P]` (P in (50, 100]).
     #[arg(long, value_name = "METHOD", default_value = "mse")]
     pub calib_method: String,
+    /// INT8: convolutions or blocks to keep in f32 (comma-separated activation names as
+    /// `rvcnn quantize --report` prints them: `features.3.project`, `last`; a block name runs
+    /// it and every block before it in f32; `features.15+` runs that block and everything
+    /// after it in f32 — more accurate, slower).
+    #[arg(long = "f32-layers", value_name = "NAMES", value_delimiter = ',')]
+    pub f32_layers: Vec<String>,
     /// A projection head trained by `rvcnn train`, applied to the embeddings (whose
     /// dimension must be its input width); its outputs are the vectors (L2-normalised unless
     /// --no-normalize).
@@ -274,7 +280,8 @@ impl ModelArgs {
             "rvcnn: calibrating INT8 ranges on {} images ({method:?})",
             views.len()
         );
-        Embedder::quantize(w, &views, method, self.options(), &table).map_err(|e| e.to_string())
+        Embedder::quantize(w, &views, method, &self.f32_layers, self.options(), &table)
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -53,11 +53,19 @@ pub fn run(args: &Args) -> CliResult {
         "rvcnn: calibrating on {} images ({method:?})",
         tensors.len()
     );
-    let q =
-        quantize_network(&net, &w, &tensors, p.size, method, &table).map_err(|e| e.to_string())?;
+    let q = quantize_network(
+        &net,
+        &w,
+        &tensors,
+        p.size,
+        method,
+        &args.model.f32_layers,
+        &table,
+    )
+    .map_err(|e| e.to_string())?;
     if !q.f32_layers().is_empty() {
         eprintln!(
-            "rvcnn: layers kept in f32 (INT8 error too large): {}",
+            "rvcnn: layers in f32 (--f32-layers, then those INT8 cannot represent): {}",
             q.f32_layers().join(", ")
         );
     }

@@ -132,18 +132,20 @@ impl Embedder {
 
     /// An INT8 embedder from f32 `weights` (metadata naming the architecture): builds the f32
     /// network, measures activation ranges with `method` on `calibration` images (preprocessed
-    /// as `opts` says), and quantizes.
+    /// as `opts` says), and quantizes, with the layers named in `f32_layers` (and those
+    /// INT8 cannot represent) in f32 (see [`quantize_network`]).
     pub fn quantize(
         weights: &Weights,
         calibration: &[ImageView<'_>],
         method: RangeMethod,
+        f32_layers: &[String],
         opts: EmbedderOptions,
         table: &KernelTable,
     ) -> Result<Self> {
         let net = Network::from_metadata(weights, table)?;
         let p = &opts.preprocess;
         let tensors = preprocess_all(calibration, p)?;
-        let q = quantize_network(&net, weights, &tensors, p.size, method, table)?;
+        let q = quantize_network(&net, weights, &tensors, p.size, method, f32_layers, table)?;
         Self::new_quantized(q, opts)
     }
 

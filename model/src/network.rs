@@ -267,13 +267,18 @@ impl F32Blocks {
 
     /// Grows `ws` for the blocks run on an `s`-shaped input (which `ws.act[0]` must hold).
     pub(crate) fn prepare(&self, s: Nhwc, ws: &mut Workspace) -> Result<()> {
+        self.sizes(s)?.0.grow(ws);
+        Ok(())
+    }
+
+    /// The workspace sizes of the blocks run on `s` and their output shape.
+    fn sizes(&self, s: Nhwc) -> Result<(Sizes, Nhwc)> {
         let mut sizes = Sizes {
             most: s.len().layer("input")?,
             ..Sizes::default()
         };
-        blocks_sizes(&self.0, s, &mut sizes)?;
-        sizes.grow(ws);
-        Ok(())
+        let out = blocks_sizes(&self.0, s, &mut sizes)?;
+        Ok((sizes, out))
     }
 
     /// Runs the blocks on the `s`-shaped tensor in `ws.act[0]` (after [`F32Blocks::prepare`]);
@@ -314,6 +319,73 @@ impl F32Blocks {
                 (b.name.clone(), ids.join(" "))
             })
             .collect()
+    }
+}
+
+/// Trailing blocks, the last convolution and the global average pool run in f32 inside the
+/// INT8 network (its precise tail, where 8-bit activation noise has accumulated; see
+/// `quantized::quantize_network`).
+pub(crate) struct F32Tail {
+    blocks: F32Blocks,
+    last: Pointwise,
+    pool: GlobalAvgPool,
+}
+
+impl F32Tail {
+    /// Builds the blocks `specs` and the `last` conv (f32, BN folded) with kernels from `t`.
+    pub(crate) fn new(
+        r: &Reader<'_>,
+        specs: &[BlockSpec],
+        last: &ConvBn,
+        eps: f32,
+        t: &KernelTable,
+    ) -> Result<Self> {
+        Ok(F32Tail {
+            blocks: F32Blocks::new(r, specs, eps, t)?,
+            last: pointwise(r, last, eps, false, t)?,
+            pool: GlobalAvgPool::new(last.cout, t).layer("avgpool")?,
+        })
+    }
+
+    /// Mutable access to the input buffer (`ws.act[0]`, after [`F32Tail::prepare`]).
+    pub(crate) fn input<'w>(&self, ws: &'w mut Workspace) -> &'w mut [f32] {
+        &mut ws.act[0]
+    }
+
+    /// Grows `ws` for the tail run on an `s`-shaped input (which `ws.act[0]` must hold).
+    pub(crate) fn prepare(&self, s: Nhwc, ws: &mut Workspace) -> Result<()> {
+        let (mut sizes, out) = self.blocks.sizes(s)?;
+        let out = self.last.output_shape(out).layer("last conv")?;
+        sizes.most = sizes.most.max(out.len().layer("last conv")?);
+        sizes.grow(ws);
+        Ok(())
+    }
+
+    /// Runs the tail on the `s`-shaped tensor in `ws.act[0]` (after [`F32Tail::prepare`]),
+    /// writing the pooled features to `out`.
+    pub(crate) fn run(
+        &self,
+        s: Nhwc,
+        ws: &mut Workspace,
+        pool: Option<&ThreadPool>,
+        out: &mut [f32],
+    ) -> Result<()> {
+        let (mut s, mut cur) = (s, 0);
+        for b in &self.blocks.0 {
+            (s, cur) = run_block(b, s, cur, ws, &mut NoProbe, pool)?;
+        }
+        let [x, t, _] = rotate(&mut ws.act, cur);
+        let s = pointwise_rows(pool, &self.last, s, x, t, None, "last conv")?;
+        let n = s.len().layer("last conv")?;
+        self.pool.run(s, &t[..n], out).layer("avgpool")
+    }
+
+    /// Ids of the kernels of each block, the last conv and the pool: `(name, ids)`.
+    pub(crate) fn kernels(&self) -> Vec<(String, String)> {
+        let mut out = self.blocks.kernels();
+        out.push(("last conv".into(), self.last.kernel_id().to_string()));
+        out.push(("avgpool".into(), self.pool.kernel_id().to_string()));
+        out
     }
 }
 

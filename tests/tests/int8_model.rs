@@ -46,7 +46,7 @@ fn tracks_f32_and_agrees_across_levels(file: &str, arch: Arch, width: f32, min_c
     let Some(&low) = levels.first() else { return };
     let t = table_at(low);
     let net = Network::new(arch, width, &w, &t).unwrap();
-    let q = quantize_network(&net, &w, &imgs, 224, RangeMethod::MinMax, &t).unwrap();
+    let q = quantize_network(&net, &w, &imgs, 224, RangeMethod::MinMax, &[], &t).unwrap();
     let (ranges, f32_layers) = (q.ranges().clone(), q.f32_layers().to_vec());
     let mut first: Option<Vec<(String, Vec<u8>)>> = None;
     for level in levels {
@@ -113,7 +113,7 @@ fn saved_int8_model_rebuilds_identically_and_plain_files_stay_f32() {
     let (shape, imgs) = images();
     let t = KernelTable::best();
     let net = Network::from_metadata(&w, t).unwrap();
-    let q = quantize_network(&net, &w, &imgs, 224, RangeMethod::Percentile(99.9), t).unwrap();
+    let q = quantize_network(&net, &w, &imgs, 224, RangeMethod::Percentile(99.9), &[], t).unwrap();
     assert!(
         from_weights(&w, t).unwrap().is_none(),
         "a plain file is not INT8"
@@ -151,6 +151,63 @@ fn saved_int8_model_rebuilds_identically_and_plain_files_stay_f32() {
     assert!(err.to_string().contains("features.0"), "{err}");
 }
 
+/// An f32 tail (`features.N+`) runs the blocks from N on, the last conv and the pool in f32:
+/// the later it starts the closer to plain INT8, the earlier the closer to f32 (with the tail
+/// from the first block only the stem's output is quantized); it saves and loads like any f32
+/// layer, sits after any f32 head, and an unknown layer name is a clear error.
+#[test]
+fn f32_tail_runs_the_end_in_f32() {
+    let w = load("mobilenet_v3_small.safetensors");
+    let (shape, imgs) = images();
+    let t = KernelTable::best();
+    let net = Network::from_metadata(&w, t).unwrap();
+    let mut ws = Workspace::default();
+    let mut f = vec![0.0; 576];
+    net.forward(shape, &imgs[1], Output::Pooled, &mut f, &mut ws)
+        .unwrap();
+    let quant = |layers: &[&str]| {
+        let layers: Vec<String> = layers.iter().map(|l| l.to_string()).collect();
+        quantize_network(&net, &w, &imgs, 224, RangeMethod::MinMax, &layers, t)
+    };
+    let run = |q: &QuantNetwork| {
+        let mut out = vec![0.0; q.dim()];
+        q.forward(shape, &imgs[1], &mut out, &mut QuantWorkspace::default())
+            .unwrap();
+        1.0 - cosine(&out, &f)
+    };
+    let int8 = quant(&[]).unwrap();
+    let late = quant(&["features.9+"]).unwrap();
+    let all = quant(&["features.1+"]).unwrap();
+    let (e_int8, e_late, e_all) = (run(&int8), run(&late), run(&all));
+    assert!(
+        e_all < 2e-3 && e_all < e_late && e_late < e_int8,
+        "1 − cosine: plain INT8 {e_int8:e}, tail from features.9 {e_late:e}, from features.1 {e_all:e}"
+    );
+    let kernels = late.kernels();
+    let names: Vec<&str> = kernels.iter().map(|(n, _)| n.as_str()).collect();
+    let at = |n: &str| names.iter().position(|m| *m == n).unwrap();
+    assert!(at("features.8") < at("f32 tail dequantize"));
+    assert!(at("f32 tail dequantize") < at("features.9"));
+    assert!(names.contains(&"last conv"));
+    let mut saved = w.clone();
+    save_into(&late, &mut saved);
+    let back = Weights::from_safetensors(&saved.to_safetensors().unwrap()).unwrap();
+    let loaded = from_weights(&back, t).unwrap().expect("an INT8 file");
+    assert_eq!(loaded.f32_layers(), late.f32_layers());
+    assert_eq!(run(&loaded), e_late);
+    // A tail starting inside the f32 head, and names the model does not have, are errors.
+    let ranges = late.ranges();
+    let layers = ["features.3".to_string(), "features.2+".to_string()];
+    let err = QuantNetwork::new(Arch::MobileNetV3Small, 1.0, &w, ranges, &layers, t)
+        .err()
+        .expect("a tail inside the head");
+    assert!(err.to_string().contains("f32 tail"), "{err}");
+    for bad in ["features.99+", "features.3.nope"] {
+        let err = quant(&[bad]).err().expect("an unknown layer");
+        assert!(err.to_string().contains(bad), "{err}");
+    }
+}
+
 #[test]
 fn int8_refuses_bad_calibration() {
     let w = load("mobilenet_v3_small.safetensors");
@@ -182,7 +239,7 @@ fn c_api_creates_an_int8_embedder_from_a_quantized_file() {
     let (_, imgs) = images();
     let t = KernelTable::best();
     let net = Network::from_metadata(&w, t).unwrap();
-    let q = quantize_network(&net, &w, &imgs, 224, RangeMethod::MinMax, t).unwrap();
+    let q = quantize_network(&net, &w, &imgs, 224, RangeMethod::MinMax, &[], t).unwrap();
     save_into(&q, &mut w);
     let bytes = w.to_safetensors().unwrap();
     let mut e: *mut rvcnn_embedder = std::ptr::null_mut();

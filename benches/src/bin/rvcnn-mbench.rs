@@ -283,6 +283,7 @@ fn int8(net: &Network, weights: &Weights, a: &Args, x: &[f32]) -> Result<(), Str
         &tensors,
         h,
         RangeMethod::MinMax,
+        &[],
         KernelTable::best(),
     )
     .map_err(|e| e.to_string())?;

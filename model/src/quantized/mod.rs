@@ -76,7 +76,9 @@ pub const FALLBACK_ERROR: f64 = 0.25;
 const MAX_FALLBACKS: usize = 8;
 
 /// Calibrates `net` (built from `weights`) on preprocessed `tensors` of size `size`×`size`
-/// with `method`, then builds its INT8 network.
+/// with `method`, then builds its INT8 network with the convolutions and blocks named in
+/// `f32_layers` (see [`QuantNetwork::new`]; `features.15+` runs that block and everything
+/// after it in f32) plus those chosen below in f32.
 ///
 /// Some BatchNorm-folded channels cannot be represented with 8-bit weights: a channel whose
 /// conv output is nearly constant and then strongly amplified (a tiny running variance) needs
@@ -95,6 +97,7 @@ pub fn quantize_network(
     tensors: &[Vec<f32>],
     size: usize,
     method: RangeMethod,
+    f32_layers: &[String],
     table: &KernelTable,
 ) -> Result<QuantNetwork> {
     let shape = Nhwc::new(1, size, size, 3);
@@ -109,10 +112,11 @@ pub fn quantize_network(
             table,
         )
     };
-    let mut f32_layers: Vec<String> = Vec::new();
+    let mut f32_layers = f32_layers.to_vec();
+    let forced = f32_layers.len();
     loop {
         let q = build(&f32_layers)?;
-        if f32_layers.len() >= MAX_FALLBACKS {
+        if f32_layers.len() >= forced + MAX_FALLBACKS {
             return Ok(q);
         }
         let errors = layer_errors(net, &q, shape, tensors)?;

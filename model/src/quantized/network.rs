@@ -9,7 +9,9 @@
 //! output's scale); the last conv's output is pooled to f32 channel means exactly. The pooled
 //! vector is the embedding. Two escapes for weights INT8 cannot represent (chosen by
 //! [`super::quantize_network`]): single convolutions in f32 between quantized activations, and
-//! an f32 head (the first blocks, before anything is quantized).
+//! an f32 head (the first blocks, before anything is quantized). On request, an f32 tail (the
+//! last blocks, the last conv and the pool on the dequantized activation) trades speed for
+//! accuracy where 8-bit activation noise has accumulated.
 
 use ruvector_cnn_kernels::Activation;
 use ruvector_cnn_kernels::KernelTable;
@@ -26,7 +28,7 @@ use ruvector_cnn_kernels::quant::{HardSwish, QuantOut, check_multiplier};
 use super::calibrate::Ranges;
 use crate::arch::{Arch, ConvBn, SeSpec, Spec};
 use crate::error::{Error, OpContext, Result};
-use crate::network::{F32Blocks, Workspace, dense, depthwise, fold, pointwise};
+use crate::network::{F32Blocks, F32Tail, Workspace, dense, depthwise, fold, pointwise};
 use crate::split;
 use crate::weights::{Reader, Weights};
 
@@ -440,10 +442,22 @@ struct QBlock {
     add: Option<QuantAdd>,
 }
 
+/// How the network ends after its quantized blocks.
+enum End {
+    /// The last conv in INT8 (or as an f32 fallback layer) and an exact mean pool of its bytes.
+    Int8 {
+        last: QLayer,
+        pool: QuantGlobalAvgPool,
+    },
+    /// An f32 tail: the last quantized activation dequantized, then the remaining blocks, the
+    /// last conv and the pool in f32.
+    F32 { deq: Dequantize, tail: F32Tail },
+}
+
 /// Scratch memory of a quantized forward pass (grown, never shrunk).
 #[derive(Default)]
 pub struct QuantWorkspace {
-    /// The f32 stem and head.
+    /// The f32 stem and head, then the f32 tail.
     head: Workspace,
     act: [Vec<u8>; 3],
     f32: [Vec<f32>; 2],
@@ -462,8 +476,7 @@ pub struct QuantNetwork {
     /// Quantizes `head_out`.
     stem_q: Quantize,
     blocks: Vec<QBlock>,
-    last: QLayer,
-    pool: QuantGlobalAvgPool,
+    end: End,
     features: usize,
     ranges: Ranges,
     f32_layers: Vec<String>,
@@ -475,8 +488,9 @@ impl QuantNetwork {
     /// Builds `arch` at `width_mult` from f32 torchvision-named `weights` and activation
     /// `ranges` (from [`super::calibrate()`]), with kernels from `table`; the convolutions named
     /// in `f32_layers` (activation names: `features.2.expand`, `last`, …) run in f32 between
-    /// quantized activations, and a block named there (`features.2`) makes every block up to
-    /// it run in f32 before the first quantization. The weights should already have loaded
+    /// quantized activations, a block named there (`features.2`) makes every block up to
+    /// it run in f32 before the first quantization, and a block or `last` named with a `+`
+    /// (`features.16+`) runs in f32 with everything after it (the f32 tail). The weights should already have loaded
     /// into an f32 [`crate::Network`] (which checks every key).
     pub fn new(
         arch: Arch,
@@ -486,6 +500,16 @@ impl QuantNetwork {
         f32_layers: &[String],
         table: &KernelTable,
     ) -> Result<Self> {
+        if let Some(l) = f32_layers
+            .iter()
+            .find(|l| ranges.get(l.strip_suffix('+').unwrap_or(l)).is_err())
+        {
+            return Err(Error::InvalidArgument(format!(
+                "f32 layer `{l}`: not a convolution or block of this model (expected names such \
+                 as features.2, features.3.expand, features.3.dw, features.3.project, last, or \
+                 features.15+ for an f32 tail)"
+            )));
+        }
         let is_f32 = |name: &str| f32_layers.iter().any(|l| l == name);
         let spec = Spec::new(arch, width_mult)?;
         let eps = arch.bn_eps();
@@ -503,8 +527,20 @@ impl QuantNetwork {
             .map_or("features.0".to_string(), |b| b.name.clone());
         let mut x = p(&head_out)?;
         let stem_q = Quantize::new(x, table).layer(&head_out)?;
+        let tail_from = |name: &str| is_f32(&format!("{name}+"));
+        let n_tail = spec
+            .blocks
+            .iter()
+            .position(|b| tail_from(&b.name))
+            .unwrap_or(spec.blocks.len());
+        if n_tail < n_head {
+            return Err(Error::InvalidArgument(format!(
+                "the f32 tail from {} starts inside the f32 head up to {head_out}",
+                spec.blocks[n_tail].name
+            )));
+        }
         let mut blocks = Vec::new();
-        for bs in &spec.blocks[n_head..] {
+        for bs in &spec.blocks[n_head..n_tail] {
             let name = bs.name.as_str();
             let (expand, dw_in) = match &bs.expand {
                 Some(e) => {
@@ -548,9 +584,17 @@ impl QuantNetwork {
             });
             x = out;
         }
-        let pl = p("last")?;
-        let last = qlayer(&r, &spec.last, eps, x, pl, is_f32("last"), table)?;
-        let pool = QuantGlobalAvgPool::new(spec.last.cout, pl, table).layer("avgpool")?;
+        let end = if n_tail < spec.blocks.len() || tail_from("last") {
+            let tail = F32Tail::new(&r, &spec.blocks[n_tail..], &spec.last, eps, table)?;
+            let deq = Dequantize::new(x, table).layer("f32 tail")?;
+            End::F32 { deq, tail }
+        } else {
+            let pl = p("last")?;
+            End::Int8 {
+                last: qlayer(&r, &spec.last, eps, x, pl, is_f32("last"), table)?,
+                pool: QuantGlobalAvgPool::new(spec.last.cout, pl, table).layer("avgpool")?,
+            }
+        };
         Ok(QuantNetwork {
             arch,
             width_mult,
@@ -559,8 +603,7 @@ impl QuantNetwork {
             head_out,
             stem_q,
             blocks,
-            last,
-            pool,
+            end,
             features: spec.last.cout,
             ranges: ranges.clone(),
             f32_layers: f32_layers.to_vec(),
@@ -618,8 +661,16 @@ impl QuantNetwork {
             ids.extend(b.add.as_ref().map(|a| a.kernel_id()));
             out.push((b.name.clone(), ids.join(" ")));
         }
-        out.push(("last conv".into(), self.last.kernel_id().to_string()));
-        out.push(("avgpool".into(), self.pool.kernel_id().to_string()));
+        match &self.end {
+            End::Int8 { last, pool } => {
+                out.push(("last conv".into(), last.kernel_id().to_string()));
+                out.push(("avgpool".into(), pool.kernel_id().to_string()));
+            }
+            End::F32 { deq, tail } => {
+                out.push(("f32 tail dequantize".into(), deq.kernel_id().to_string()));
+                out.extend(tail.kernels());
+            }
+        }
         out
     }
 
@@ -754,11 +805,20 @@ impl QuantNetwork {
         }
         let [x, t, _] = rotate(act, cur);
         let n_in = s.len().layer("last conv")?;
-        let s = self.last.run(pool, "last conv", s, &x[..n_in], t, fbuf)?;
-        observe.see(|| "last".into(), &t[..s.len().layer("last conv")?]);
-        self.pool
-            .run(s, &t[..s.len().layer("avgpool")?], out)
-            .layer("avgpool")
+        match &self.end {
+            End::Int8 { last, pool: gap } => {
+                let s = last.run(pool, "last conv", s, &x[..n_in], t, fbuf)?;
+                observe.see(|| "last".into(), &t[..s.len().layer("last conv")?]);
+                gap.run(s, &t[..s.len().layer("avgpool")?], out)
+                    .layer("avgpool")
+            }
+            End::F32 { deq, tail } => {
+                tail.prepare(s, head)?;
+                let f = &mut tail.input(head)[..n_in];
+                deq.run(&x[..n_in], f).layer("f32 tail")?;
+                tail.run(s, head, pool, out)
+            }
+        }
     }
 
     fn max_activation(&self, head_out: Nhwc) -> Result<usize> {
@@ -774,8 +834,11 @@ impl QuantNetwork {
             s = b.project.output_shape(s).layer(&b.name)?;
             most = most.max(s.len().layer(&b.name)?);
         }
-        s = self.last.output_shape(s).layer("last conv")?;
-        Ok(most.max(s.len().layer("last conv")?))
+        if let End::Int8 { last, .. } = &self.end {
+            s = last.output_shape(s).layer("last conv")?;
+            most = most.max(s.len().layer("last conv")?);
+        }
+        Ok(most)
     }
 }
 
