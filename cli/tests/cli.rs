@@ -221,6 +221,20 @@ fn quantize_report_save_and_embed_int8() {
             text(&out.stderr)
         );
     }
+    // Without a dot-product level (capped at scalar) INT8 is no faster than f32: said so.
+    let out = rvcnn(
+        &[
+            &["embed", imgs.to_str().unwrap(), "--int8", "--isa", "scalar"][..],
+            &v2[..],
+        ]
+        .concat(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no INT8 dot-product instructions"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
