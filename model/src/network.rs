@@ -289,12 +289,23 @@ impl F32Blocks {
         ws: &'w mut Workspace,
         pool: Option<&ThreadPool>,
     ) -> Result<(Nhwc, &'w [f32])> {
+        let (s, cur) = self.run_in_place(s, ws, pool)?;
+        let n = s.len().layer("f32 head")?;
+        Ok((s, &ws.act[cur][..n]))
+    }
+
+    /// [`F32Blocks::run`], returning the output shape and which of `ws.act` holds the output.
+    fn run_in_place(
+        &self,
+        s: Nhwc,
+        ws: &mut Workspace,
+        pool: Option<&ThreadPool>,
+    ) -> Result<(Nhwc, usize)> {
         let (mut s, mut cur) = (s, 0);
         for b in &self.0 {
             (s, cur) = run_block(b, s, cur, ws, &mut NoProbe, pool)?;
         }
-        let n = s.len().layer("f32 head")?;
-        Ok((s, &ws.act[cur][..n]))
+        Ok((s, cur))
     }
 
     /// Mutable access to the input buffer (`ws.act[0]`, after [`F32Blocks::prepare`]).
@@ -349,7 +360,7 @@ impl F32Tail {
 
     /// Mutable access to the input buffer (`ws.act[0]`, after [`F32Tail::prepare`]).
     pub(crate) fn input<'w>(&self, ws: &'w mut Workspace) -> &'w mut [f32] {
-        &mut ws.act[0]
+        self.blocks.input(ws)
     }
 
     /// Grows `ws` for the tail run on an `s`-shaped input (which `ws.act[0]` must hold).
@@ -370,10 +381,7 @@ impl F32Tail {
         pool: Option<&ThreadPool>,
         out: &mut [f32],
     ) -> Result<()> {
-        let (mut s, mut cur) = (s, 0);
-        for b in &self.blocks.0 {
-            (s, cur) = run_block(b, s, cur, ws, &mut NoProbe, pool)?;
-        }
+        let (s, cur) = self.blocks.run_in_place(s, ws, pool)?;
         let [x, t, _] = rotate(&mut ws.act, cur);
         let s = pointwise_rows(pool, &self.last, s, x, t, None, "last conv")?;
         let n = s.len().layer("last conv")?;

@@ -488,10 +488,11 @@ impl QuantNetwork {
     /// Builds `arch` at `width_mult` from f32 torchvision-named `weights` and activation
     /// `ranges` (from [`super::calibrate()`]), with kernels from `table`; the convolutions named
     /// in `f32_layers` (activation names: `features.2.expand`, `last`, …) run in f32 between
-    /// quantized activations, a block named there (`features.2`) makes every block up to
-    /// it run in f32 before the first quantization, and a block or `last` named with a `+`
-    /// (`features.16+`) runs in f32 with everything after it (the f32 tail). The weights should already have loaded
-    /// into an f32 [`crate::Network`] (which checks every key).
+    /// quantized activations, a block named there (`features.2`) makes every block up to it
+    /// run in f32 before the first quantization, and a block or `last` named with a `+`
+    /// (`features.16+`) runs in f32 with everything after it (the f32 tail). Names the model
+    /// does not have are an error. The weights should already have loaded into an f32
+    /// [`crate::Network`] (which checks every key).
     pub fn new(
         arch: Arch,
         width_mult: f32,
