@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use clap::Args as ClapArgs;
 use ruvector_cnn_kernels::ops::Nhwc;
 use ruvector_cnn_model::preprocess::Scratch;
+use ruvector_cnn_model::quantized::simulate::{Widths, simulate};
 use ruvector_cnn_model::quantized::{
     QuantNetwork, RangeMethod, layer_errors, quantize_network, save_into,
 };
@@ -36,6 +37,15 @@ pub struct Args {
     /// calibration images: held-out images show how the calibration generalises.
     #[arg(long = "report-on", value_name = "PATH", num_args = 1.., requires = "report")]
     pub report_on: Vec<PathBuf>,
+    /// With --report, also simulate each of these activation widths (fake quantization of
+    /// the f32 network over the calibrated ranges) and print its cosine to f32: to see where
+    /// more than 8 bits would pay. Each SPEC is comma-separated WHICH=BITS rules (later ones
+    /// win; the rest stay 8 bits): WHICH is input, expand, dw, project, block (the residual
+    /// stream), last, features.N+ (block N onward) or an activation name; BITS is 2-16 or
+    /// f32. The weights are the INT8 network's (`weights=f32` keeps them f32); `ranges=image`
+    /// gives each image its own ranges. `default` is 8 bits everywhere.
+    #[arg(long, value_name = "SPEC", num_args = 1.., requires = "report")]
+    pub simulate: Vec<String>,
     /// Model options (--calib-method picks the range method).
     #[command(flatten)]
     pub model: ModelArgs,
@@ -44,6 +54,11 @@ pub struct Args {
 /// Runs `rvcnn quantize`.
 pub fn run(args: &Args) -> CliResult {
     let method = RangeMethod::parse(&args.model.calib_method).map_err(|e| e.to_string())?;
+    // Checked before calibrating.
+    let widths = (args.simulate.iter())
+        .map(|s| Widths::parse(s).map(|w| (s, w)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
     let mut w = args.model.weights()?;
     let table = args.model.table()?;
     let net = Network::from_metadata(&w, &table).map_err(|e| e.to_string())?;
@@ -70,12 +85,18 @@ pub fn run(args: &Args) -> CliResult {
         );
     }
     if args.report {
-        if args.report_on.is_empty() {
-            report(&net, &q, p.size, &names, &tensors)?;
+        let held_out;
+        let (names, tensors) = if args.report_on.is_empty() {
+            (&names, &tensors)
         } else {
-            let (names, tensors) =
-                readable_tensors(&args.report_on, &p, usize::MAX, "--report-on")?;
-            report(&net, &q, p.size, &names, &tensors)?;
+            held_out = readable_tensors(&args.report_on, &p, usize::MAX, "--report-on")?;
+            (&held_out.0, &held_out.1)
+        };
+        let reference = report(&net, &q, p.size, names, tensors)?;
+        for (spec, widths) in &widths {
+            let got = simulate(&net, &w, &q, widths, p.size, tensors, &table)
+                .map_err(|e| e.to_string())?;
+            print_cosines(&format!("simulated `{spec}`"), &reference, &got, names);
         }
     }
     if let Some(out) = &args.out {
@@ -122,15 +143,15 @@ fn readable_tensors(
 }
 
 /// Prints each INT8 activation's error against f32 on `tensors` (images `names`), then the
-/// cosine between the INT8 and f32 embeddings: mean, 1st percentile, worst, and the images
-/// with the lowest.
+/// cosine between the INT8 and f32 embeddings ([`print_cosines`]); returns the f32
+/// embeddings.
 fn report(
     net: &Network,
     q: &QuantNetwork,
     size: usize,
     names: &[PathBuf],
     tensors: &[Vec<f32>],
-) -> CliResult {
+) -> CliResult<Vec<Vec<f32>>> {
     let shape = Nhwc::new(1, size, size, 3);
     let errors = layer_errors(net, q, shape, tensors).map_err(|e| e.to_string())?;
     println!("{:<22} {:>12} {:>10}", "activation", "rel. RMS", "scale");
@@ -138,25 +159,38 @@ fn report(
         println!("{:<22} {:>12.5} {:>10.5}", e.name, e.relative_rms, e.scale);
     }
     let (mut ws, mut qws) = (Workspace::default(), Default::default());
-    let (mut a, mut b) = (vec![0.0; q.dim()], vec![0.0; q.dim()]);
-    let mut cos = Vec::new();
-    for (t, name) in tensors.iter().zip(names) {
+    let (mut reference, mut int8) = (Vec::new(), Vec::new());
+    for t in tensors {
+        let (mut a, mut b) = (vec![0.0; q.dim()], vec![0.0; q.dim()]);
         net.forward(shape, t, Output::Pooled, &mut a, &mut ws)
             .map_err(|e| e.to_string())?;
         q.forward(shape, t, &mut b, &mut qws)
             .map_err(|e| e.to_string())?;
-        cos.push((f64::from(cosine(&a, &b)), name));
+        reference.push(a);
+        int8.push(b);
+    }
+    print_cosines("int8", &reference, &int8, names);
+    Ok(reference)
+}
+
+/// Prints the cosine between the embeddings `got` (from `what`) and the f32 `reference`:
+/// mean, 1st percentile, worst, and the three images (`names`) with the lowest.
+fn print_cosines(what: &str, reference: &[Vec<f32>], got: &[Vec<f32>], names: &[PathBuf]) {
+    let mut cos: Vec<_> = (reference.iter().zip(got).zip(names))
+        .map(|((a, b), name)| (f64::from(cosine(a, b)), name))
+        .collect();
+    if cos.is_empty() {
+        return;
     }
     cos.sort_by(|x, y| x.0.total_cmp(&y.0));
     let mean = cos.iter().map(|c| c.0).sum::<f64>() / cos.len() as f64;
     let p1 = cos[(cos.len() - 1) / 100].0;
     println!(
-        "cosine(int8, f32) of pooled embeddings: mean {mean:.4}, 1st percentile {p1:.4}, worst {:.4} ({} images)",
+        "cosine({what}, f32) of pooled embeddings: mean {mean:.4}, 1st percentile {p1:.4}, worst {:.4} ({} images)",
         cos[0].0,
         cos.len()
     );
     for (c, name) in cos.iter().take(3) {
         println!("  {c:.4}  {}", name.display());
     }
-    Ok(())
 }

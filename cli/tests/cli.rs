@@ -257,6 +257,9 @@ fn quantize_reports_on_held_out_images() {
                 "--report",
                 "--report-on",
                 imgs.to_str().unwrap(),
+                "--simulate",
+                "default",
+                "block=16,features.3.dw=f32",
             ][..],
             &model,
         ]
@@ -266,9 +269,17 @@ fn quantize_reports_on_held_out_images() {
     let report = text(&out.stdout);
     let count = format!("({} images)", files.len());
     assert!(report.contains(&count), "{report}");
+    for what in [
+        "int8",
+        "simulated `default`",
+        "simulated `block=16,features.3.dw=f32`",
+    ] {
+        assert!(report.contains(&format!("cosine({what}, f32)")), "{report}");
+    }
+    let int8_part = report.split("cosine(simulated").next().unwrap();
     let named = files
         .iter()
-        .filter(|f| report.contains(f.file_name().unwrap().to_str().unwrap()))
+        .filter(|f| int8_part.contains(f.file_name().unwrap().to_str().unwrap()))
         .count();
     assert_eq!(named, files.len().min(3), "{report}");
     // --report-on needs --report.
@@ -286,6 +297,27 @@ fn quantize_reports_on_held_out_images() {
         .concat(),
     );
     assert!(!out.status.success());
+    // A bad width is refused before calibrating.
+    let out = rvcnn(
+        &[
+            &[
+                "quantize",
+                "--calib-images",
+                files[0].to_str().unwrap(),
+                "--report",
+                "--simulate",
+                "dw=9000",
+            ][..],
+            &model,
+        ]
+        .concat(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("BITS is 2 to 16"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// Writes a small IDX image/label pair: `classes × per` 12x12 gray images, each class a

@@ -78,6 +78,16 @@ trait Probe {
     #[inline(always)]
     fn tensor(&mut self, _name: impl FnOnce() -> String, _data: &[f32], _minus: Option<&[f32]>) {}
 
+    /// Whether the probe changes activations ([`Probe::edit`]); only then does a block copy
+    /// its input for the `{block}.input` edit.
+    const EDITS: bool = false;
+
+    /// May change the activation `name` in place (when `minus` is given, `data − minus` is the
+    /// projection before its residual add, and the edit keeps `minus` added): the points of
+    /// [`Network::simulate`], called just before [`Probe::tensor`] sees them.
+    #[inline(always)]
+    fn edit(&mut self, _name: impl FnOnce() -> String, _data: &mut [f32], _minus: Option<&[f32]>) {}
+
     /// Sees the channel means and hidden activations of block `name`'s squeeze-excitation
     /// `q`, left in its workspace `ws` by the last run.
     #[inline(always)]
@@ -107,6 +117,20 @@ struct Observer<'a>(&'a mut ActivationObserver<'a>);
 
 /// The callback of [`Network::observe`]: `(name, data, minus)`.
 pub type ActivationObserver<'a> = dyn FnMut(&str, &[f32], Option<&[f32]>) + 'a;
+
+/// A probe that lets a callback change every activation ([`Network::simulate`]).
+struct Editor<'a>(&'a mut ActivationEditor<'a>);
+
+/// The callback of [`Network::simulate`]: `(name, data, minus)`, `data` to change in place.
+pub type ActivationEditor<'a> = dyn FnMut(&str, &mut [f32], Option<&[f32]>) + 'a;
+
+impl Probe for Editor<'_> {
+    const EDITS: bool = true;
+
+    fn edit(&mut self, name: impl FnOnce() -> String, data: &mut [f32], minus: Option<&[f32]>) {
+        (self.0)(&name(), data, minus);
+    }
+}
 
 impl Probe for Observer<'_> {
     fn tensor(&mut self, name: impl FnOnce() -> String, data: &[f32], minus: Option<&[f32]>) {
@@ -781,11 +805,9 @@ impl Network {
                 Ok(out)
             },
         )?;
-        probe.tensor(
-            || "features.0".into(),
-            &ws.act[0][..shape.len().layer("features.0")?],
-            None,
-        );
+        let stem_out = &mut ws.act[0][..shape.len().layer("features.0")?];
+        probe.edit(|| "features.0".into(), stem_out, None);
+        probe.tensor(|| "features.0".into(), stem_out, None);
         let mut cur = 0;
         for b in &self.blocks {
             (shape, cur) = run_block(b, shape, cur, ws, probe, pool)?;
@@ -798,7 +820,9 @@ impl Network {
             |o: &Nhwc| macs2(*o, c_last),
             || pointwise_rows(pool, &self.last, shape, x, t, None, "last conv"),
         )?;
-        probe.tensor(|| "last".into(), &t[..s.len().layer("last conv")?], None);
+        let last = &mut t[..s.len().layer("last conv")?];
+        probe.edit(|| "last".into(), last, None);
+        probe.tensor(|| "last".into(), last, None);
         probe.layer(
             || "avgpool".into(),
             self.pool.kernel_id(),
@@ -894,6 +918,37 @@ impl Network {
             ws,
             &mut Observer(observe),
         )
+    }
+
+    /// Runs the first image of `input` to its pooled embedding (`out`, as many values as
+    /// [`Network::output_dim`] of [`Output::Pooled`]) and lets `edit(name, data, minus)` change activations in place as they are
+    /// produced: the points of [`Network::observe`] except the squeeze-excitation
+    /// internals (`se_in`, `se_pool`, `se_hidden`), plus `{block}.input`, a copy of the block
+    /// input that only its first layer reads (the residual add keeps the original). For
+    /// `{block}.project` with `minus`, `data − minus` is the projection and `minus` (the
+    /// residual) must stay added. Used to simulate other quantization widths
+    /// ([`crate::quantized::simulate`]). Copies each block input, so it allocates.
+    pub fn simulate(
+        &self,
+        input_shape: Nhwc,
+        input: &[f32],
+        out: &mut [f32],
+        ws: &mut Workspace,
+        edit: &mut ActivationEditor<'_>,
+    ) -> Result<()> {
+        let one = Nhwc {
+            n: 1,
+            ..input_shape
+        };
+        if out.len() != self.features {
+            return Err(Error::InvalidArgument(format!(
+                "simulate writes {} values, not {}",
+                self.features,
+                out.len()
+            )));
+        }
+        self.prepare(one, ws)?;
+        self.forward_image(one, input, Output::Pooled, out, ws, &mut Editor(edit))
     }
 
     /// The input of the trainable tail of `blocks` blocks plus the last convolution
@@ -1125,15 +1180,28 @@ fn run_block<P: Probe>(
     let [x, t1, t2] = rotate(act, cur);
     let residual = b.residual.then_some(&x[..]);
     let len = |s: Nhwc| s.len().layer(name);
+    // The first layer's input, changed by an editing probe on a copy (the residual add keeps
+    // the block input itself).
+    let edited;
+    let input: &[f32] = if P::EDITS {
+        let mut copy = x[..len(shape)?].to_vec();
+        probe.edit(|| format!("{name}.input"), &mut copy, None);
+        edited = copy;
+        &edited
+    } else {
+        x
+    };
     let (s, out, next) = if let Some(e) = &b.expand {
         let s = probe.layer(
             || format!("{name} expand"),
             e.kernel_id(),
             |o: &Nhwc| macs2(*o, shape.c),
-            || pointwise_rows(pool, e, shape, x, t1, None, name),
+            || pointwise_rows(pool, e, shape, input, t1, None, name),
         )?;
+        probe.edit(|| format!("{name}.expand"), &mut t1[..len(s)?], None);
         probe.tensor(|| format!("{name}.expand"), &t1[..len(s)?], None);
         let s = dw_se(b, s, t1, t2, se, probe, pool)?;
+        probe.edit(|| format!("{name}.dw"), &mut t2[..len(s)?], None);
         probe.tensor(|| format!("{name}.dw"), &t2[..len(s)?], None);
         let s = probe.layer(
             || format!("{name} project"),
@@ -1141,9 +1209,10 @@ fn run_block<P: Probe>(
             |o: &Nhwc| macs2(*o, s.c),
             || pointwise_rows(pool, &b.project, s, t2, t1, residual, name),
         )?;
-        (s, &t1[..], (cur + 1) % 3)
+        (s, t1, (cur + 1) % 3)
     } else {
-        let s = dw_se(b, shape, x, t1, se, probe, pool)?;
+        let s = dw_se(b, shape, input, t1, se, probe, pool)?;
+        probe.edit(|| format!("{name}.dw"), &mut t1[..len(s)?], None);
         probe.tensor(|| format!("{name}.dw"), &t1[..len(s)?], None);
         let s = probe.layer(
             || format!("{name} project"),
@@ -1151,14 +1220,13 @@ fn run_block<P: Probe>(
             |o: &Nhwc| macs2(*o, s.c),
             || pointwise_rows(pool, &b.project, s, t1, t2, residual, name),
         )?;
-        (s, &t2[..], (cur + 2) % 3)
+        (s, t2, (cur + 2) % 3)
     };
     let n = len(s)?;
-    probe.tensor(
-        || format!("{name}.project"),
-        &out[..n],
-        residual.map(|r| &r[..n]),
-    );
-    probe.tensor(|| name.to_string(), &out[..n], None);
+    let (out, residual) = (&mut out[..n], residual.map(|r| &r[..n]));
+    probe.edit(|| format!("{name}.project"), out, residual);
+    probe.tensor(|| format!("{name}.project"), out, residual);
+    probe.edit(|| name.to_string(), out, None);
+    probe.tensor(|| name.to_string(), out, None);
     Ok((s, next))
 }

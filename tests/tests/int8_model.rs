@@ -5,6 +5,7 @@
 use ruvector_cnn_kernels::KernelTable;
 use ruvector_cnn_kernels::ops::Nhwc;
 use ruvector_cnn_model::preprocess::nchw_to_nhwc;
+use ruvector_cnn_model::quantized::simulate::{Widths, simulate};
 use ruvector_cnn_model::quantized::{
     QuantNetwork, QuantWorkspace, RangeMethod, calibrate, from_weights, quantize_network, save_into,
 };
@@ -205,6 +206,68 @@ fn f32_tail_runs_the_end_in_f32() {
     for bad in ["features.99+", "features.3.nope"] {
         let err = quant(&[bad]).err().expect("an unknown layer");
         assert!(err.to_string().contains(bad), "{err}");
+    }
+}
+
+#[test]
+fn simulated_widths_track_the_int8_network() {
+    let w = load("mobilenet_v2.safetensors");
+    let (shape, imgs) = images();
+    let t = KernelTable::best();
+    let net = Network::new(Arch::MobileNetV2, 0.35, &w, t).unwrap();
+    let q = quantize_network(&net, &w, &imgs, 224, RangeMethod::MinMax, &[], t).unwrap();
+    let mut ws = Workspace::default();
+    let mut reference = Vec::new();
+    let mut int8 = 0.0;
+    for img in &imgs {
+        let mut f = vec![0.0; q.dim()];
+        net.forward(shape, img, Output::Pooled, &mut f, &mut ws)
+            .unwrap();
+        let mut g = vec![0.0; q.dim()];
+        q.forward(shape, img, &mut g, &mut QuantWorkspace::default())
+            .unwrap();
+        int8 += 1.0 - cosine(&f, &g);
+        reference.push(f);
+    }
+    // Mean 1 − cosine of the simulation `spec` against f32.
+    let error = |spec: &str| {
+        let widths = Widths::parse(spec)?;
+        let got = simulate(&net, &w, &q, &widths, 224, &imgs, t)?;
+        Ok::<_, ruvector_cnn_model::Error>(
+            got.iter()
+                .zip(&reference)
+                .map(|(g, f)| 1.0 - cosine(f, g))
+                .sum::<f64>(),
+        )
+    };
+    let eight = error("default").unwrap();
+    let sixteen = error("input=16,expand=16,dw=16,project=16,block=16,last=16").unwrap();
+    let exact_weights = error("weights=f32,input=16,expand=16,dw=16,project=16,block=16,last=16");
+    let none = error("weights=f32,input=f32,expand=f32,dw=f32,project=f32,block=f32,last=f32");
+    let (exact_weights, none) = (exact_weights.unwrap(), none.unwrap());
+    assert!(
+        eight > int8 / 2.0 && eight < int8 * 2.0,
+        "simulated 8 bits {eight:e} vs INT8 {int8:e}"
+    );
+    assert!(
+        sixteen < eight / 2.0,
+        "16 bits {sixteen:e} vs 8 bits {eight:e}"
+    );
+    assert!(
+        exact_weights < sixteen / 2.0,
+        "{exact_weights:e} vs {sixteen:e}"
+    );
+    assert!(none < 1e-6, "nothing rounded: {none:e}");
+    // Each image's own (least-squared-error) ranges give an error of the same order.
+    let own = error("ranges=image").unwrap();
+    assert!(
+        own > 0.0 && own < eight * 1.5,
+        "own ranges {own:e} vs {eight:e}"
+    );
+    // Names the INT8 network does not quantize are errors.
+    for bad in ["features.99.dw=16", "features.0.expand=16"] {
+        let e = error(bad).expect_err("an activation INT8 does not quantize");
+        assert!(e.to_string().contains(&bad[..bad.len() - 3]), "{e}");
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod calibrate;
 pub mod network;
 pub mod report;
+pub mod simulate;
 
 pub use calibrate::{RangeMethod, Ranges, calibrate};
 pub use network::{QuantNetwork, QuantWorkspace};
