@@ -129,6 +129,15 @@ pub fn edge_cases(t: DwconvTile) -> Vec<DwconvProblem> {
         poison: true,
         ..base
     });
+    // So many channels that, row by row, column tiles shrink to one W-pixel step (the
+    // kernels keep a tile's K-row band of all channels within 24 KiB); a channel tail too.
+    out.push(DwconvProblem {
+        h: 3,
+        w: 23,
+        c: 1100 + t.cb / 2,
+        pad: fit_padding(3, 23, (t.k, t.k), Padding::same(p)),
+        ..out[0].clone()
+    });
     // Every case in both loop orders.
     let other: Vec<DwconvProblem> = out
         .iter()
