@@ -904,25 +904,30 @@ impl Network {
         ws: &mut Workspace,
         observe: &mut ActivationObserver<'_>,
     ) -> Result<()> {
+        let mut out = vec![0.0; self.features];
+        self.pooled_first(input_shape, input, &mut out, ws, &mut Observer(observe))
+    }
+
+    /// The pooled embedding of the first image of `input` into `out`, seen by `probe`.
+    fn pooled_first(
+        &self,
+        input_shape: Nhwc,
+        input: &[f32],
+        out: &mut [f32],
+        ws: &mut Workspace,
+        probe: &mut impl Probe,
+    ) -> Result<()> {
         let one = Nhwc {
             n: 1,
             ..input_shape
         };
         self.prepare(one, ws)?;
-        let mut out = vec![0.0; self.features];
-        self.forward_image(
-            one,
-            input,
-            Output::Pooled,
-            &mut out,
-            ws,
-            &mut Observer(observe),
-        )
+        self.forward_image(one, input, Output::Pooled, out, ws, probe)
     }
 
     /// Runs the first image of `input` to its pooled embedding (`out`, as many values as
-    /// [`Network::output_dim`] of [`Output::Pooled`]) and lets `edit(name, data, minus)` change activations in place as they are
-    /// produced: the points of [`Network::observe`] except the squeeze-excitation
+    /// [`Network::output_dim`] of [`Output::Pooled`]) and lets `edit(name, data, minus)`
+    /// change activations in place as they are produced: the points of [`Network::observe`] except the squeeze-excitation
     /// internals (`se_in`, `se_pool`, `se_hidden`), plus `{block}.input`, a copy of the block
     /// input that only its first layer reads (the residual add keeps the original). For
     /// `{block}.project` with `minus`, `data − minus` is the projection and `minus` (the
@@ -936,10 +941,6 @@ impl Network {
         ws: &mut Workspace,
         edit: &mut ActivationEditor<'_>,
     ) -> Result<()> {
-        let one = Nhwc {
-            n: 1,
-            ..input_shape
-        };
         if out.len() != self.features {
             return Err(Error::InvalidArgument(format!(
                 "simulate writes {} values, not {}",
@@ -947,8 +948,7 @@ impl Network {
                 out.len()
             )));
         }
-        self.prepare(one, ws)?;
-        self.forward_image(one, input, Output::Pooled, out, ws, &mut Editor(edit))
+        self.pooled_first(input_shape, input, out, ws, &mut Editor(edit))
     }
 
     /// The input of the trainable tail of `blocks` blocks plus the last convolution
