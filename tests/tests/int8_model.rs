@@ -289,7 +289,13 @@ fn int8_refuses_bad_calibration() {
     assert!(err.to_string().contains(".se_in"), "{err}");
     assert!(calibrate(&net, shape, &[], RangeMethod::MinMax).is_err());
     let nan = vec![f32::NAN; imgs[0].len()];
-    assert!(calibrate(&net, shape, &[nan], RangeMethod::MinMax).is_err());
+    assert!(calibrate(&net, shape, std::slice::from_ref(&nan), RangeMethod::MinMax).is_err());
+    // Unknown f32 layer names are reported before calibration (which would fail on NaN).
+    let bad = ["features.3.nope".to_string()];
+    let err = quantize_network(&net, &w, &[nan], 224, RangeMethod::MinMax, &bad, t)
+        .err()
+        .expect("an unknown layer");
+    assert!(err.to_string().contains("features.3.nope"), "{err}");
 }
 
 #[test]

@@ -14,7 +14,7 @@ use ruvector_cnn_kernels::KernelTable;
 use ruvector_cnn_kernels::ops::Nhwc;
 
 use crate::error::Result;
-use crate::network::Network;
+use crate::network::{Network, Workspace};
 use crate::preprocess::{ImageView, Preprocess, Scratch};
 use crate::weights::Weights;
 
@@ -102,6 +102,16 @@ pub fn quantize_network(
     table: &KernelTable,
 ) -> Result<QuantNetwork> {
     let shape = Nhwc::new(1, size, size, 3);
+    // Layer names are checked on one pass over the first image, before calibration runs.
+    if !f32_layers.is_empty()
+        && let Some(first) = tensors.first()
+    {
+        let mut names = std::collections::BTreeSet::new();
+        net.observe(shape, first, &mut Workspace::default(), &mut |n, _, _| {
+            names.insert(n.to_string());
+        })?;
+        network::check_f32_layers(f32_layers, |n| names.contains(n))?;
+    }
     let ranges = calibrate(net, shape, tensors, method)?;
     let build = |f32_layers: &[String]| {
         QuantNetwork::new(

@@ -113,6 +113,25 @@ fn quantize_rows(
     })
 }
 
+/// Checks that every name in `f32_layers` (`features.N+` for a tail) is an activation of the
+/// model (`is_activation`), else an error naming the first that is not.
+pub(crate) fn check_f32_layers(
+    f32_layers: &[String],
+    is_activation: impl Fn(&str) -> bool,
+) -> Result<()> {
+    match f32_layers
+        .iter()
+        .find(|l| !is_activation(l.strip_suffix('+').unwrap_or(l)))
+    {
+        Some(l) => Err(Error::InvalidArgument(format!(
+            "f32 layer `{l}`: not a convolution or block of this model (expected names such as \
+             features.2, features.3.expand, features.3.dw, features.3.project, last, or \
+             features.15+ for an f32 tail)"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The symmetric s8 scale of one output channel's weights `row`.
 fn weight_scale(row: &[f32]) -> f32 {
     let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
@@ -501,16 +520,7 @@ impl QuantNetwork {
         f32_layers: &[String],
         table: &KernelTable,
     ) -> Result<Self> {
-        if let Some(l) = f32_layers
-            .iter()
-            .find(|l| ranges.get(l.strip_suffix('+').unwrap_or(l)).is_err())
-        {
-            return Err(Error::InvalidArgument(format!(
-                "f32 layer `{l}`: not a convolution or block of this model (expected names such \
-                 as features.2, features.3.expand, features.3.dw, features.3.project, last, or \
-                 features.15+ for an f32 tail)"
-            )));
-        }
+        check_f32_layers(f32_layers, |name| ranges.get(name).is_ok())?;
         let is_f32 = |name: &str| f32_layers.iter().any(|l| l == name);
         let spec = Spec::new(arch, width_mult)?;
         let eps = arch.bn_eps();
