@@ -88,6 +88,13 @@ trait Probe {
     #[inline(always)]
     fn edit(&mut self, _name: impl FnOnce() -> String, _data: &mut [f32], _minus: Option<&[f32]>) {}
 
+    /// A quantization point: [`Probe::edit`], then [`Probe::tensor`] on the result.
+    #[inline(always)]
+    fn point(&mut self, name: impl Fn() -> String, data: &mut [f32], minus: Option<&[f32]>) {
+        self.edit(&name, data, minus);
+        self.tensor(&name, data, minus);
+    }
+
     /// Sees the channel means and hidden activations of block `name`'s squeeze-excitation
     /// `q`, left in its workspace `ws` by the last run.
     #[inline(always)]
@@ -806,8 +813,7 @@ impl Network {
             },
         )?;
         let stem_out = &mut ws.act[0][..shape.len().layer("features.0")?];
-        probe.edit(|| "features.0".into(), stem_out, None);
-        probe.tensor(|| "features.0".into(), stem_out, None);
+        probe.point(|| "features.0".into(), stem_out, None);
         let mut cur = 0;
         for b in &self.blocks {
             (shape, cur) = run_block(b, shape, cur, ws, probe, pool)?;
@@ -821,8 +827,7 @@ impl Network {
             || pointwise_rows(pool, &self.last, shape, x, t, None, "last conv"),
         )?;
         let last = &mut t[..s.len().layer("last conv")?];
-        probe.edit(|| "last".into(), last, None);
-        probe.tensor(|| "last".into(), last, None);
+        probe.point(|| "last".into(), last, None);
         probe.layer(
             || "avgpool".into(),
             self.pool.kernel_id(),
@@ -1198,11 +1203,9 @@ fn run_block<P: Probe>(
             |o: &Nhwc| macs2(*o, shape.c),
             || pointwise_rows(pool, e, shape, input, t1, None, name),
         )?;
-        probe.edit(|| format!("{name}.expand"), &mut t1[..len(s)?], None);
-        probe.tensor(|| format!("{name}.expand"), &t1[..len(s)?], None);
+        probe.point(|| format!("{name}.expand"), &mut t1[..len(s)?], None);
         let s = dw_se(b, s, t1, t2, se, probe, pool)?;
-        probe.edit(|| format!("{name}.dw"), &mut t2[..len(s)?], None);
-        probe.tensor(|| format!("{name}.dw"), &t2[..len(s)?], None);
+        probe.point(|| format!("{name}.dw"), &mut t2[..len(s)?], None);
         let s = probe.layer(
             || format!("{name} project"),
             b.project.kernel_id(),
@@ -1212,8 +1215,7 @@ fn run_block<P: Probe>(
         (s, t1, (cur + 1) % 3)
     } else {
         let s = dw_se(b, shape, input, t1, se, probe, pool)?;
-        probe.edit(|| format!("{name}.dw"), &mut t1[..len(s)?], None);
-        probe.tensor(|| format!("{name}.dw"), &t1[..len(s)?], None);
+        probe.point(|| format!("{name}.dw"), &mut t1[..len(s)?], None);
         let s = probe.layer(
             || format!("{name} project"),
             b.project.kernel_id(),
@@ -1224,9 +1226,7 @@ fn run_block<P: Probe>(
     };
     let n = len(s)?;
     let (out, residual) = (&mut out[..n], residual.map(|r| &r[..n]));
-    probe.edit(|| format!("{name}.project"), out, residual);
-    probe.tensor(|| format!("{name}.project"), out, residual);
-    probe.edit(|| name.to_string(), out, None);
-    probe.tensor(|| name.to_string(), out, None);
+    probe.point(|| format!("{name}.project"), out, residual);
+    probe.point(|| name.to_string(), out, None);
     Ok((s, next))
 }

@@ -26,7 +26,7 @@ use ruvector_cnn_kernels::parallel::ThreadPool;
 use ruvector_cnn_kernels::quant::{HardSwish, QuantOut, check_multiplier};
 
 use super::calibrate::Ranges;
-use crate::arch::{Arch, ConvBn, SeSpec, Spec};
+use crate::arch::{Arch, BlockSpec, ConvBn, SeSpec, Spec};
 use crate::error::{Error, OpContext, Result};
 use crate::network::{F32Blocks, F32Tail, Workspace, dense, depthwise, fold, pointwise};
 use crate::split;
@@ -90,10 +90,7 @@ fn quantize_rows(
     let mut scale = Vec::with_capacity(b.len());
     for (row, &b) in w.chunks_exact(per).zip(b) {
         let s_w = weight_scale(row);
-        weights.extend(
-            row.iter()
-                .map(|v| (v / s_w).round().clamp(-127.0, 127.0) as i8),
-        );
+        weights.extend(row.iter().map(|&v| weight_step(v, s_w) as i8));
         let acc_scale = f64::from(input.scale) * f64::from(s_w);
         let q = (f64::from(b) / acc_scale).round();
         if q.abs() > f64::from(1 << 30) {
@@ -132,8 +129,27 @@ pub(crate) fn check_f32_layers(
     }
 }
 
+/// Weight `v` in steps of `s_w`: the s8 value, rounded half away from zero, as an f32.
+pub(super) fn weight_step(v: f32, s_w: f32) -> f32 {
+    (v / s_w).round().clamp(-127.0, 127.0)
+}
+
+/// Which of `blocks` run in f32 by `f32_layers`: the head `..head` (up to the last block
+/// named) and the tail `tail..` (from the first block named with a `+`; `blocks.len()` when
+/// none is).
+pub(super) fn f32_span(blocks: &[BlockSpec], f32_layers: &[String]) -> (usize, usize) {
+    let is_f32 = |name: &str| f32_layers.iter().any(|l| l == name);
+    let head = (blocks.iter())
+        .rposition(|b| is_f32(&b.name))
+        .map_or(0, |i| i + 1);
+    let tail = (blocks.iter())
+        .position(|b| is_f32(&format!("{}+", b.name)))
+        .unwrap_or(blocks.len());
+    (head, tail)
+}
+
 /// The symmetric s8 scale of one output channel's weights `row`.
-fn weight_scale(row: &[f32]) -> f32 {
+pub(super) fn weight_scale(row: &[f32]) -> f32 {
     let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     if max > 0.0 { max / 127.0 } else { 1.0 }
 }
@@ -527,23 +543,13 @@ impl QuantNetwork {
         let r = Reader::new(weights);
         let p = |name: &str| ranges.params(name);
         let stem = dense(&r, &spec.stem, eps, false, ConvAlgorithm::Auto, table)?;
-        let n_head = spec
-            .blocks
-            .iter()
-            .rposition(|b| is_f32(&b.name))
-            .map_or(0, |i| i + 1);
+        let (n_head, n_tail) = f32_span(&spec.blocks, f32_layers);
         let head = F32Blocks::new(&r, &spec.blocks[..n_head], eps, table)?;
         let head_out = spec.blocks[..n_head]
             .last()
             .map_or("features.0".to_string(), |b| b.name.clone());
         let mut x = p(&head_out)?;
         let stem_q = Quantize::new(x, table).layer(&head_out)?;
-        let tail_from = |name: &str| is_f32(&format!("{name}+"));
-        let n_tail = spec
-            .blocks
-            .iter()
-            .position(|b| tail_from(&b.name))
-            .unwrap_or(spec.blocks.len());
         if n_tail < n_head {
             return Err(Error::InvalidArgument(format!(
                 "the f32 tail from {} starts inside the f32 head up to {head_out}",
@@ -595,7 +601,7 @@ impl QuantNetwork {
             });
             x = out;
         }
-        let end = if n_tail < spec.blocks.len() || tail_from("last") {
+        let end = if n_tail < spec.blocks.len() || is_f32("last+") {
             let tail = F32Tail::new(&r, &spec.blocks[n_tail..], &spec.last, eps, table)?;
             let deq = Dequantize::new(x, table).layer("f32 tail")?;
             End::F32 { deq, tail }

@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use ruvector_cnn_kernels::KernelTable;
 use ruvector_cnn_kernels::ops::Nhwc;
 
+use super::network::{f32_span, weight_scale, weight_step};
 use super::{QuantNetwork, QuantWorkspace, RangeMethod, calibrate};
 use crate::arch::Spec;
 use crate::error::{Error, Result};
@@ -200,18 +201,13 @@ fn round_to_grid(data: &mut [f32], minus: Option<&[f32]>, (lo, hi): (f32, f32), 
 }
 
 /// `weights` with the weights of every convolution `q` runs in INT8 rounded per output
-/// channel to `s8` steps (symmetric, `max |w| / 127`, ties away from zero — as
-/// [`QuantNetwork`] rounds the BatchNorm-folded weights; folding scales each output channel,
-/// which this rounding commutes with).
+/// channel to `s8` steps by [`QuantNetwork`]'s own rule (`weight_scale`, `weight_step`; it
+/// rounds the BatchNorm-folded weights, and folding scales each output channel, which this
+/// rounding commutes with).
 fn int8_weights(net: &Network, q: &QuantNetwork, weights: &Weights) -> Result<Weights> {
     let spec = Spec::new(net.arch(), net.width_mult())?;
     let is_f32 = |name: &str| q.f32_layers().iter().any(|l| l == name);
-    let head = (spec.blocks.iter())
-        .rposition(|b| is_f32(&b.name))
-        .map_or(0, |i| i + 1);
-    let tail = (spec.blocks.iter())
-        .position(|b| is_f32(&format!("{}+", b.name)))
-        .unwrap_or(spec.blocks.len());
+    let (head, tail) = f32_span(&spec.blocks, q.f32_layers());
     let mut keys = Vec::new();
     for b in spec.blocks.get(head..tail).unwrap_or_default() {
         let convs = [
@@ -240,10 +236,8 @@ fn int8_weights(net: &Network, q: &QuantNetwork, weights: &Weights) -> Result<We
         })?;
         let per = t.data.len() / t.shape.first().copied().unwrap_or(1).max(1);
         for row in t.data.chunks_mut(per.max(1)) {
-            let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            let s = if max > 0.0 { max / 127.0 } else { 1.0 };
-            row.iter_mut()
-                .for_each(|v| *v = (*v / s).round().clamp(-127.0, 127.0) * s);
+            let s_w = weight_scale(row);
+            row.iter_mut().for_each(|v| *v = weight_step(*v, s_w) * s_w);
         }
         out.insert(&key, t.shape, t.data)?;
     }
@@ -290,10 +284,7 @@ pub fn simulate(
             quantized.insert(n.to_string());
         },
     )?;
-    if let Some(n) = widths.names().find(|n| {
-        let of_input = n.strip_suffix(".input").is_some();
-        !of_input && !quantized.contains(*n)
-    }) {
+    if let Some(n) = (widths.names()).find(|n| !n.ends_with(".input") && !quantized.contains(*n)) {
         return Err(Error::InvalidArgument(format!(
             "simulated widths: the INT8 network does not quantize `{n}`"
         )));
