@@ -510,7 +510,7 @@ const ROWS: [IsaRow; 8] = [
         isa: Isa::Avx2Fma,
         f32: Some(F32Tiles {
             gemm: &[(6, 16), (4, 16), (1, 16), (8, 8), (1, 8)],
-            dw: &[(8, 4)],
+            dw: &[(8, 4), (16, 4)],
             conv: (4, 16),
             stem: (6, 8),
             chan_cb: 16,

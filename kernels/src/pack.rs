@@ -3,7 +3,9 @@
 //! Every family uses the same panel layout: output channels are split into panels of `nr`
 //! (GEMM, dense conv) or blocks of `cb` (depthwise) channels; a panel holds `nr` bias values
 //! followed by `taps` rows of `nr` weights, one row per reduction index. Channels past the
-//! end of the last panel are zero, so kernels always read whole vectors.
+//! end of the last panel are zero, so kernels always read whole vectors — except depthwise
+//! with at least `cb` channels, whose last block overlaps the one before it (see
+//! [`dwconv_block_start`]).
 
 use crate::ops::Error;
 use crate::ops::Result;
@@ -24,26 +26,39 @@ pub fn packed_len(channels: usize, nr: usize, taps: usize) -> Result<usize> {
     product(&[channels.div_ceil(nr), nr, taps1], "packed weights")
 }
 
+/// Packs `ceil(channels / nr)` panels; panel `i` holds channels `start(i)..start(i) + nr`
+/// (those past `channels` zero).
 fn panels(
     channels: usize,
     nr: usize,
     taps: usize,
     bias: Option<&[f32]>,
+    start: impl Fn(usize) -> usize,
     weight: impl Fn(usize, usize) -> f32,
 ) -> Result<Vec<f32>> {
     if let Some(b) = bias {
         check_len("bias", b.len(), channels)?;
     }
     let mut out = vec![0.0f32; packed_len(channels, nr, taps)?];
-    for ch in 0..channels {
-        let base = (ch / nr) * nr * (taps + 1);
-        let j = ch % nr;
-        out[base + j] = bias.map_or(0.0, |b| b[ch]);
-        for t in 0..taps {
-            out[base + nr + t * nr + j] = weight(ch, t);
+    for (i, panel) in out.chunks_exact_mut(nr * (taps + 1)).enumerate() {
+        let first = start(i);
+        for (j, ch) in (first..channels.min(first + nr)).enumerate() {
+            panel[j] = bias.map_or(0.0, |b| b[ch]);
+            for t in 0..taps {
+                panel[nr + t * nr + j] = weight(ch, t);
+            }
         }
     }
     Ok(out)
+}
+
+/// The first channel of depthwise block `i` of `cb` channels: `i·cb`, except that with at
+/// least `cb` channels no block runs past the last channel — the last block starts at
+/// `channels − cb`, recomputing channels the block before it already wrote (bit-identical
+/// results), so that kernels never need masked loads or stores, which are slow on some CPUs
+/// (AVX2 `vmaskmovps` stores on AMD). The generated kernels compute the same start.
+pub fn dwconv_block_start(i: usize, channels: usize, cb: usize) -> usize {
+    (i * cb).min(channels.saturating_sub(cb))
 }
 
 /// Packs GEMM weights given as `[n][k]` (PyTorch `Linear` / 1x1 `Conv2d` layout).
@@ -55,7 +70,7 @@ pub fn gemm(
     nr: usize,
 ) -> Result<Vec<f32>> {
     check_len("weights", weights.len(), product(&[n, k], "weights")?)?;
-    panels(n, nr, k, bias, |col, kk| weights[col * k + kk])
+    panels(n, nr, k, bias, |i| i * nr, |col, kk| weights[col * k + kk])
 }
 
 /// Packs depthwise weights given as `[c][k][k]` (PyTorch `[c, 1, k, k]`).
@@ -68,7 +83,14 @@ pub fn dwconv(
 ) -> Result<Vec<f32>> {
     let taps = product(&[k, k], "window")?;
     check_len("weights", weights.len(), product(&[c, taps], "weights")?)?;
-    panels(c, cb, taps, bias, |ch, t| weights[ch * taps + t])
+    panels(
+        c,
+        cb,
+        taps,
+        bias,
+        |i| dwconv_block_start(i, c, cb),
+        |ch, t| weights[ch * taps + t],
+    )
 }
 
 /// Packs dense 3x3 weights given as `[cout][cin][3][3]` (PyTorch OIHW) into
@@ -82,10 +104,17 @@ pub fn conv3x3(
 ) -> Result<Vec<f32>> {
     let taps = product(&[9, cin], "window")?;
     check_len("weights", weights.len(), product(&[cout, taps], "weights")?)?;
-    panels(cout, nr, taps, bias, |co, t| {
-        let (pos, ci) = (t / cin, t % cin);
-        weights[(co * cin + ci) * 9 + pos]
-    })
+    panels(
+        cout,
+        nr,
+        taps,
+        bias,
+        |i| i * nr,
+        |co, t| {
+            let (pos, ci) = (t / cin, t % cin);
+            weights[(co * cin + ci) * 9 + pos]
+        },
+    )
 }
 
 /// The weights of a quantized layer: `outputs` output channels, each a dot product over
@@ -270,6 +299,16 @@ mod tests {
                 10.0, 20.0, 1.0, 3.0, 2.0, 4.0, 30.0, 0.0, 5.0, 0.0, 6.0, 0.0
             ]
         );
+    }
+
+    #[test]
+    fn dwconv_last_block_overlaps() {
+        // c = 3, k = 1, cb = 2: block 0 = channels 0,1; block 1 = channels 1,2 (not 2 + zero).
+        let p = dwconv(&[1.0, 2.0, 3.0], Some(&[10.0, 20.0, 30.0]), 3, 1, 2).unwrap();
+        assert_eq!(p, vec![10.0, 20.0, 1.0, 2.0, 20.0, 30.0, 2.0, 3.0]);
+        // Fewer channels than a block: zero-padded as before.
+        let p = dwconv(&[1.0], Some(&[10.0]), 1, 1, 2).unwrap();
+        assert_eq!(p, vec![10.0, 0.0, 1.0, 0.0]);
     }
 
     #[test]

@@ -19,8 +19,10 @@
 //! the whole step, outputs past the tile end are not stored) — on small images (5x5 on 7x7)
 //! every pixel is such a pixel. Other pixels are computed one at a time with the same
 //! unrolled taps (guarded per column at the image edges). Rows of taps outside the image are
-//! skipped by branches that are uniform across the output row. The last block, when C is not
-//! a multiple of CB, uses masked input loads and stores.
+//! skipped by branches that are uniform across the output row. When C is not a multiple of
+//! CB, the last block starts at C − CB and recomputes channels of the block before it
+//! (`pack::dwconv_block_start`: no masked loads or stores, which cost AVX2 on AMD dearly);
+//! only a layer with fewer than CB channels uses masked input loads and stores.
 
 use super::common::{
     act_apply, act_entry, act_epilogue, act_label, interior_columns, kernel_fn, lin, load, mask_of,
@@ -75,7 +77,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                     w.line(
                         "let (bi, oy, ti) = if block_outer { (i1, i2, i3) } else { (i3, i1, i2) };",
                     );
-                    w.line("let cb = bi * CB;");
+                    w.line("let cb = (bi * CB).min(c.saturating_sub(CB));");
                     w.line("let crem = c - cb;");
                     w.line("let wp = p.w.add(bi * (CB + K * K * CB));");
                     w.line("let iy0 = (oy * S) as isize - p.pad_top as isize;");

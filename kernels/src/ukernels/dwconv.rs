@@ -1,7 +1,9 @@
 //! Depthwise KxK convolution (NHWC, zero padding) with fused bias and activation.
 //!
 //! Weights are packed by [`crate::pack::dwconv`] into CB-channel blocks, each holding CB bias
-//! values followed by K·K taps of CB weights.
+//! values followed by K·K taps of CB weights; block `i` starts at channel
+//! [`crate::pack::dwconv_block_start`]`(i, channels, CB)` (the last block overlaps the one
+//! before it when the channels are not a multiple of CB).
 
 use super::Ukernel;
 use crate::Activation;
