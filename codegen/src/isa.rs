@@ -117,6 +117,13 @@ impl Isa {
         }
     }
 
+    /// Whether masked (partial-vector) loads and stores cost about what full ones do: AVX-512
+    /// masks do, scalar code has one lane; AVX2's `vmaskmovps` stores are slow on AMD (many
+    /// µops) and NEON/SIMD128 partials go lane by lane.
+    pub fn masks_are_cheap(self) -> bool {
+        matches!(self, Isa::Scalar | Isa::Avx512F | Isa::Avx512Vnni)
+    }
+
     /// The spelling of this ISA's operations.
     pub fn vocab(self) -> &'static dyn Vocab {
         match self {

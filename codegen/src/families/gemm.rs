@@ -2,9 +2,11 @@
 //!
 //! Rows past `p.m` alias the last valid row (computed redundantly, stored to the same place),
 //! so one kernel serves every row count up to MR. Columns run over NR-wide packed panels;
-//! the last panel is stored through lane masks.
+//! the last panel is stored through lane masks — where masked stores are slow (AVX2's
+//! `vmaskmovps` on AMD, the lane-by-lane partials of NEON and SIMD128), only its partial last
+//! vector is: whole vectors are stored plainly and vectors past the end are skipped.
 
-use super::common::{act_apply, kernel_fn, lin, load, mask_of, masks, row_pointers, store};
+use super::common::{act_apply, kernel_fn, lin, load, masks, row_pointers, store};
 use crate::manifest::{Tile, Variant};
 use crate::writer::{Writer, at, sum};
 
@@ -66,33 +68,98 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                     }
                 }
             });
-            let epilogue = |w: &mut Writer, masked: bool| {
-                if masked {
-                    masks(w, x, "rem", nv, l);
-                }
+            // How the epilogue reaches vector `j` of each row.
+            let epilogue = |w: &mut Writer, access: &dyn Fn(usize) -> Access| {
                 for i in 0..mr {
                     for j in 0..nv {
                         let acc = format!("acc{i}_{j}");
                         let off = sum("col", j * l);
-                        let mk = mask_of(masked, j);
+                        let (plain, masked) = match access(j) {
+                            Access::Skip => continue,
+                            Access::Full => (true, false),
+                            Access::Masked => (false, true),
+                            Access::Last => (true, true),
+                        };
+                        let ld = |mk| load(x, &format!("r{i}"), &off, mk);
+                        let st = |mk, val: &str| store(x, &format!("c{i}"), &off, mk, val);
+                        let mk = format!("mk{j}");
                         if residual {
-                            let src = load(x, &format!("r{i}"), &off, mk.as_deref());
+                            let src = match (plain, masked) {
+                                (true, true) => format!(
+                                    "if part == 0 {{ {} }} else {{ {} }}",
+                                    ld(None),
+                                    ld(Some(&mk))
+                                ),
+                                (true, false) => ld(None),
+                                _ => ld(Some(&mk)),
+                            };
                             w.line(format!("{acc} = {};", x.add(&acc, &src)));
                         }
                         let val = act_apply(x, v.act, &acc);
-                        w.line(format!(
-                            "{};",
-                            store(x, &format!("c{i}"), &off, mk.as_deref(), &val)
-                        ));
+                        match (plain, masked) {
+                            (true, true) => {
+                                w.line(format!("let v = {val};"));
+                                w.line(format!(
+                                    "if part == 0 {{ {}; }} else {{ {}; }}",
+                                    st(None, "v"),
+                                    st(Some(&mk), "v")
+                                ));
+                            }
+                            (true, false) => w.line(format!("{};", st(None, &val))),
+                            _ => w.line(format!("{};", st(Some(&mk), &val))),
+                        }
                     }
                 }
             };
             w.if_else(
                 &format!("rem >= {nr}"),
-                |w| epilogue(w, false),
-                |w| epilogue(w, true),
+                |w| epilogue(w, &|_| Access::Full),
+                |w| {
+                    if v.isa.masks_are_cheap() || nv == 1 {
+                        masks(w, x, "rem", nv, l);
+                        return epilogue(w, &|_| Access::Masked);
+                    }
+                    // Split by the vectors the tail touches: whole ones are stored plainly,
+                    // only a partial last one through a mask (none when `rem` is a multiple
+                    // of the vector width, as in every MobileNet layer).
+                    w.line(format!("let part = rem % {l};"));
+                    arms(w, 1, nv, l, &|w, t| {
+                        w.line(format!("let mk{} = {};", t - 1, x.mask("part")));
+                        epilogue(w, &|j| match j {
+                            _ if j + 1 < t => Access::Full,
+                            _ if j + 1 == t => Access::Last,
+                            _ => Access::Skip,
+                        })
+                    });
+                },
             );
             w.line(format!("col += {nr};"));
         });
     });
+}
+
+/// How the epilogue reaches one vector of a row.
+#[derive(Clone, Copy)]
+enum Access {
+    /// Plain store (and residual load).
+    Full,
+    /// Through the vector's mask.
+    Masked,
+    /// Plain when the tail ends on a vector boundary (`part == 0`), else masked.
+    Last,
+    /// Past the tail: not stored.
+    Skip,
+}
+
+/// `if rem <= t·L { body(t) } else if …` for `t` in `t..=nv`: the arm of a tail that touches
+/// `t` vectors (the last arm needs no test).
+fn arms(w: &mut Writer, t: usize, nv: usize, l: usize, body: &dyn Fn(&mut Writer, usize)) {
+    if t == nv {
+        return body(w, t);
+    }
+    w.if_else(
+        &format!("rem <= {}", t * l),
+        |w| body(w, t),
+        |w| arms(w, t + 1, nv, l, body),
+    );
 }
