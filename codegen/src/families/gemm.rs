@@ -100,9 +100,8 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                 });
                 for i in 0..mr {
                     for j in 0..nv {
-                        let total = (1..parts).fold(part_acc(i, j, 0), |t, q| {
-                            x.add(&t, &part_acc(i, j, q))
-                        });
+                        let total = (1..parts)
+                            .fold(part_acc(i, j, 0), |t, q| x.add(&t, &part_acc(i, j, q)));
                         w.line(format!("acc{i}_{j} = {total};"));
                     }
                 }
