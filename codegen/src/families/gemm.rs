@@ -88,7 +88,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                     }
                 }
                 w.line("let mut kk = 0usize;");
-                w.block(&format!("while kk + {parts} <= k"), "", |w| {
+                w.block(format!("while kk + {parts} <= k"), "", |w| {
                     for q in 0..parts {
                         step(w, &sum("kk", q), q);
                     }
