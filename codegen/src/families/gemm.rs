@@ -6,9 +6,11 @@
 //! `vmaskmovps` on AMD, the lane-by-lane partials of NEON and SIMD128), only its partial last
 //! vector is: whole vectors are stored plainly and vectors past the end are skipped.
 //!
-//! Tiles with fewer than 8 accumulators (the 1-row tiles of batch-1 fully-connected layers and
-//! squeeze-excitation) split the reduction over several accumulator sets, summed at the end,
-//! so enough independent FMA chains hide the FMA latency (Zen 3, 960->1280 1x16: 95 -> 80 µs).
+//! Every tile of a panel width sums a row's products in the same order (k ascending, bias
+//! first), so a row's result does not depend on which tile computed it: outputs stay
+//! bit-identical however the rows are split (row bands, image threads). Splitting the 1-row
+//! tiles' reduction over partial sums (more FMA chains) measured 12–20% faster on batch-1
+//! fully-connected layers but broke that, so it was dropped.
 
 use super::common::{act_apply, kernel_fn, lin, load, masks, row_pointers, store};
 use crate::manifest::{Tile, Variant};
@@ -50,9 +52,8 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                 }
             }
             w.line(format!("w = w.add({nr});"));
-            // One reduction step `kk` into accumulator set `q` (`acc{i}_{j}` for q = 0, else
-            // `acc{i}_{j}_{q}`), advancing `w` by one weight row.
-            let step = |w: &mut Writer, kk: &str, q: usize| {
+            // One reduction step `kk`, advancing `w` by one weight row.
+            let step = |w: &mut Writer, kk: &str| {
                 for j in 0..nv {
                     w.line(format!(
                         "let b{j} = {};",
@@ -66,7 +67,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                         x.splat(&format!("*a{i}.add({kk})"))
                     ));
                     for j in 0..nv {
-                        let acc = part_acc(i, j, q);
+                        let acc = format!("acc{i}_{j}");
                         w.line(format!(
                             "{acc} = {};",
                             x.fma(&format!("x{i}"), &format!("b{j}"), &acc)
@@ -74,38 +75,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                     }
                 }
             };
-            let parts = chain_parts(mr, nv, v.isa.vector_regs());
-            if parts == 1 {
-                w.block("for kk in 0..k", "", |w| step(w, "kk", 0));
-            } else {
-                // Too few rows to hide the FMA latency: the reduction is split over `parts`
-                // accumulator sets (consecutive k), added at the end.
-                for q in 1..parts {
-                    for i in 0..mr {
-                        for j in 0..nv {
-                            w.line(format!("let mut {} = {};", part_acc(i, j, q), x.zero()));
-                        }
-                    }
-                }
-                w.line("let mut kk = 0usize;");
-                w.block(format!("while kk + {parts} <= k"), "", |w| {
-                    for q in 0..parts {
-                        step(w, &sum("kk", q), q);
-                    }
-                    w.line(format!("kk += {parts};"));
-                });
-                w.block("while kk < k", "", |w| {
-                    step(w, "kk", 0);
-                    w.line("kk += 1;");
-                });
-                for i in 0..mr {
-                    for j in 0..nv {
-                        let total = (1..parts)
-                            .fold(part_acc(i, j, 0), |t, q| x.add(&t, &part_acc(i, j, q)));
-                        w.line(format!("acc{i}_{j} = {total};"));
-                    }
-                }
-            }
+            w.block("for kk in 0..k", "", |w| step(w, "kk"));
             // How the epilogue reaches vector `j` of each row.
             let epilogue = |w: &mut Writer, access: &dyn Fn(usize) -> Access| {
                 for i in 0..mr {
@@ -200,25 +170,4 @@ fn arms(w: &mut Writer, t: usize, nv: usize, l: usize, body: &dyn Fn(&mut Writer
         |w| body(w, t),
         |w| arms(w, t + 1, nv, l, body),
     );
-}
-
-/// Accumulator set `q` of row `i`, vector `j`.
-fn part_acc(i: usize, j: usize, q: usize) -> String {
-    if q == 0 {
-        format!("acc{i}_{j}")
-    } else {
-        format!("acc{i}_{j}_{q}")
-    }
-}
-
-/// Accumulator sets the reduction is split over: enough independent FMA chains (about 8) for
-/// tiles with too few accumulators to hide the FMA latency, within the register budget
-/// (accumulators, a panel row of weights and a broadcast).
-fn chain_parts(mr: usize, nv: usize, regs: usize) -> usize {
-    let chains = mr * nv;
-    if chains >= 8 {
-        return 1;
-    }
-    let fit = regs.saturating_sub(nv + 1) / chains;
-    8usize.div_ceil(chains).min(fit).max(1)
 }
