@@ -52,8 +52,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                 }
             }
             w.line(format!("w = w.add({nr});"));
-            // One reduction step `kk`, advancing `w` by one weight row.
-            let step = |w: &mut Writer, kk: &str| {
+            w.block("for kk in 0..k", "", |w| {
                 for j in 0..nv {
                     w.line(format!(
                         "let b{j} = {};",
@@ -64,7 +63,7 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                 for i in 0..mr {
                     w.line(format!(
                         "let x{i} = {};",
-                        x.splat(&format!("*a{i}.add({kk})"))
+                        x.splat(&format!("*a{i}.add(kk)"))
                     ));
                     for j in 0..nv {
                         let acc = format!("acc{i}_{j}");
@@ -74,48 +73,40 @@ pub fn emit(w: &mut Writer, v: &Variant) {
                         ));
                     }
                 }
-            };
-            w.block("for kk in 0..k", "", |w| step(w, "kk"));
+            });
             // How the epilogue reaches vector `j` of each row.
             let epilogue = |w: &mut Writer, access: &dyn Fn(usize) -> Access| {
                 for i in 0..mr {
                     for j in 0..nv {
                         let acc = format!("acc{i}_{j}");
                         let off = sum("col", j * l);
-                        let (plain, masked) = match access(j) {
-                            Access::Skip => continue,
-                            Access::Full => (true, false),
-                            Access::Masked => (false, true),
-                            Access::Last => (true, true),
+                        let access = access(j);
+                        if let Access::Skip = access {
+                            continue;
+                        }
+                        // The plain or masked form of a load or store, as `access` wants it.
+                        let pick = |plain: String, masked: String| match access {
+                            Access::Full => plain,
+                            Access::Last => {
+                                format!("if part == 0 {{ {plain} }} else {{ {masked} }}")
+                            }
+                            Access::Masked | Access::Skip => masked,
                         };
-                        let ld = |mk| load(x, &format!("r{i}"), &off, mk);
-                        let st = |mk, val: &str| store(x, &format!("c{i}"), &off, mk, val);
                         let mk = format!("mk{j}");
                         if residual {
-                            let src = match (plain, masked) {
-                                (true, true) => format!(
-                                    "if part == 0 {{ {} }} else {{ {} }}",
-                                    ld(None),
-                                    ld(Some(&mk))
-                                ),
-                                (true, false) => ld(None),
-                                _ => ld(Some(&mk)),
-                            };
+                            let r = format!("r{i}");
+                            let src = pick(load(x, &r, &off, None), load(x, &r, &off, Some(&mk)));
                             w.line(format!("{acc} = {};", x.add(&acc, &src)));
                         }
-                        let val = act_apply(x, v.act, &acc);
-                        match (plain, masked) {
-                            (true, true) => {
-                                w.line(format!("let v = {val};"));
-                                w.line(format!(
-                                    "if part == 0 {{ {}; }} else {{ {}; }}",
-                                    st(None, "v"),
-                                    st(Some(&mk), "v")
-                                ));
-                            }
-                            (true, false) => w.line(format!("{};", st(None, &val))),
-                            _ => w.line(format!("{};", st(Some(&mk), &val))),
+                        let mut val = act_apply(x, v.act, &acc);
+                        if let Access::Last = access {
+                            // Computed once for either store.
+                            w.line(format!("let v = {val};"));
+                            val = "v".into();
                         }
+                        let c = format!("c{i}");
+                        let st = |mk| format!("{};", store(x, &c, &off, mk, &val));
+                        w.line(pick(st(None), st(Some(&mk))));
                     }
                 }
             };
