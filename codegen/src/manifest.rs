@@ -509,7 +509,10 @@ const ROWS: [IsaRow; 8] = [
     IsaRow {
         isa: Isa::Avx2Fma,
         f32: Some(F32Tiles {
-            gemm: &[(6, 16), (4, 16), (1, 16), (8, 8), (1, 8)],
+            // 3x24 fits 24-, 72- and 120-column layers exactly with one broadcast per three
+            // FMAs (8x8 needs one per FMA and tops out near 77% of peak on Zen 3); 4x24 would
+            // need all 16 registers and spills.
+            gemm: &[(6, 16), (4, 16), (1, 16), (8, 8), (1, 8), (3, 24), (1, 24)],
             dw: &[(8, 4), (16, 4)],
             conv: (4, 16),
             stem: (4, 16),

@@ -7,6 +7,8 @@
 //! `rvcnn-kbench` puts the 112- and 200-column MobileNetV3-Large layers 5–9% faster on 12x32
 //! than exactly fitting 16x16); ties go to the group with the tallest tile (more rows per
 //! weight load: 12x32 over 5x80 on the 160- and 960-column layers), then the wider panel.
+//! On AVX2 this gives the 24-, 72- and 120-column layers to 3x24 (exact width, one broadcast
+//! per three FMAs) and keeps 6x16 where 16 divides too (48, 96, 144 columns: a tie).
 //! That NR group's largest-MR kernel covers full row blocks and the remaining `m mod MR` rows
 //! are split by a small dynamic program minimising the estimated cost `max(MR·NV, MR + NV)`
 //! per reduction step (FMAs vs loads, NV = NR / lanes).
