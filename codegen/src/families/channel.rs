@@ -1,5 +1,6 @@
 //! Per-channel elementwise kernels over NHWC pixels: batch-norm (scale + shift + activation)
-//! and the squeeze-excitation channel scale. Full CB-channel steps, then a masked vector tail.
+//! and the squeeze-excitation channel scale. Full CB-channel steps, then a vector tail: masked, or where masks are slow
+//! (`Isa::masks_are_cheap`) whole vectors plainly and only a partial last one masked.
 
 use super::common::{act_apply, kernel_fn, lin, load, store};
 use crate::manifest::{Tile, Variant};
@@ -54,15 +55,23 @@ fn emit(w: &mut Writer, v: &Variant, summary: &str, shift: bool) {
                 }
                 w.line("ch += CB;");
             });
+            // One vector at `ch`, through the mask `mk` if given.
+            let step = |w: &mut Writer, mk: Option<&str>| {
+                w.line(format!("let v = {};", value("ch", mk)));
+                let val = act_apply(x, v.act, "v");
+                w.line(format!("{};", store(x, "op", "ch", mk, &val)));
+                w.line(format!("ch += {l};"));
+            };
+            if !v.isa.masks_are_cheap() {
+                // Whole vectors of the tail plainly; only a partial last one through a mask.
+                w.block(&format!("while ch + {l} <= c"), "", |w| step(w, None));
+            }
             w.block("while ch < c", "", |w| {
                 w.line(format!(
                     "let mk = {};",
                     x.mask(&format!("(c - ch).min({l})"))
                 ));
-                w.line(format!("let v = {};", value("ch", Some("mk"))));
-                let val = act_apply(x, v.act, "v");
-                w.line(format!("{};", store(x, "op", "ch", Some("mk"), &val)));
-                w.line(format!("ch += {l};"));
+                step(w, Some("mk"));
             });
         });
     });
