@@ -73,6 +73,45 @@ pub fn gemm(
     panels(n, nr, k, bias, |i| i * nr, |col, kk| weights[col * k + kk])
 }
 
+/// Packs GEMM weights given as `[n][k]` with the first `split` columns in panels of `nr` and
+/// the rest, right after them, in panels of `tail_nr` (a GEMM whose width suits neither panel
+/// width alone: see `GemmPlan`).
+pub fn gemm_split(
+    weights: &[f32],
+    bias: Option<&[f32]>,
+    n: usize,
+    k: usize,
+    (nr, split, tail_nr): (usize, usize, usize),
+) -> Result<Vec<f32>> {
+    check_len("weights", weights.len(), product(&[n, k], "weights")?)?;
+    if let Some(b) = bias {
+        check_len("bias", b.len(), n)?;
+    }
+    if split > n {
+        return Err(Error::InvalidArgument(
+            "column split past the last column".into(),
+        ));
+    }
+    let (main_b, tail_b) = bias.map(|b| b.split_at(split)).unzip();
+    let mut out = panels(
+        split,
+        nr,
+        k,
+        main_b,
+        |i| i * nr,
+        |col, kk| weights[col * k + kk],
+    )?;
+    out.extend(panels(
+        n - split,
+        tail_nr,
+        k,
+        tail_b,
+        |i| i * tail_nr,
+        |col, kk| weights[(split + col) * k + kk],
+    )?);
+    Ok(out)
+}
+
 /// Packs depthwise weights given as `[c][k][k]` (PyTorch `[c, 1, k, k]`).
 pub fn dwconv(
     weights: &[f32],

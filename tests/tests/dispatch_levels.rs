@@ -90,6 +90,16 @@ fn pointwise_and_linear() {
             Activation::Relu6,
             false,
         );
+        // Columns split between two panel widths where one-vector panels would win alone
+        // (AVX2: 24 + 16), with a residual and a row remainder.
+        pointwise_case(
+            &t,
+            level,
+            Nhwc::new(1, 7, 5, 120),
+            40,
+            Activation::Linear,
+            true,
+        );
         pointwise_case(
             &t,
             level,

@@ -64,7 +64,7 @@ fn emit(w: &mut Writer, v: &Variant, summary: &str, shift: bool) {
             };
             if !v.isa.masks_are_cheap() {
                 // Whole vectors of the tail plainly; only a partial last one through a mask.
-                w.block(&format!("while ch + {l} <= c"), "", |w| step(w, None));
+                w.block(format!("while ch + {l} <= c"), "", |w| step(w, None));
             }
             w.block("while ch < c", "", |w| {
                 w.line(format!(

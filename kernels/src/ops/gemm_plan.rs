@@ -13,6 +13,8 @@
 //! are split by a small dynamic program minimising the estimated cost `max(MR·NV, MR + NV)`
 //! per reduction step (FMAs vs loads, NV = NR / lanes).
 
+use std::ops::Range;
+
 use super::error::{Error, Result};
 use super::shape::{check_buf, product};
 use crate::table::Slot;
@@ -65,23 +67,66 @@ fn step_cost<U: GemmTiled>(uk: &U) -> usize {
     (uk.mr() * nv).max(uk.mr() + nv)
 }
 
+/// Cost of covering `cols` columns with `uk`'s panels: the padded width, one-vector-wide
+/// panels counted 15% wider.
+fn width_cost<U: GemmTiled>(uk: &U, cols: usize) -> usize {
+    let weight = if uk.nr() / uk.lanes() == 1 { 115 } else { 100 };
+    cols.div_ceil(uk.nr())
+        .saturating_mul(uk.nr())
+        .saturating_mul(weight)
+}
+
+/// The panel width the rule in the module docs picks for `n` columns.
+fn best_nr<U: GemmTiled>(slot: Slot<U>, n: usize) -> Option<usize> {
+    slot.iter()
+        .min_by_key(|uk| {
+            (
+                width_cost(**uk, n),
+                usize::MAX - uk.mr(),
+                usize::MAX - uk.nr(),
+            )
+        })
+        .map(|uk| uk.nr())
+}
+
+/// Where [`best_nr`] settles on one-vector-wide panels although a wider group fits in `n`
+/// (AVX2: 8x8 for 40 columns), the split of the columns that costs less by [`width_cost`]:
+/// `(NR, split, tail NR)` — the first `split = ⌊n/NR⌋·NR` columns in the wider panels, the
+/// rest in narrower ones (40 = 24 + 16). Ties go to the taller main tile.
+fn column_split<U: GemmTiled>(slot: Slot<U>, n: usize) -> Option<(usize, usize, usize)> {
+    let nr = best_nr(slot, n)?;
+    let single = slot.iter().find(|uk| uk.nr() == nr)?;
+    if nr / single.lanes() != 1 {
+        return None;
+    }
+    let mut best = None;
+    for main in slot
+        .iter()
+        .filter(|uk| uk.nr() / uk.lanes() > 1 && uk.nr() <= n)
+    {
+        let split = n / main.nr() * main.nr();
+        for tail in slot.iter().filter(|uk| uk.nr() < main.nr()) {
+            let cost = width_cost(*main, split).saturating_add(width_cost(*tail, n - split));
+            let key = (cost, usize::MAX - main.mr(), usize::MAX - tail.mr());
+            if best.is_none_or(|(k, _)| key < k) {
+                best = Some((key, (main.nr(), split, tail.nr())));
+            }
+        }
+    }
+    best.filter(|((cost, ..), _)| *cost < width_cost(*single, n))
+        .map(|(_, plan)| plan)
+}
+
 impl<U: GemmTiled> TilePlan<U> {
     /// Chooses NR and the row plan among `slot`'s kernels.
     pub fn new(slot: Slot<U>, what: &str, n: usize) -> Result<Self> {
-        let nr = slot
-            .iter()
-            .min_by_key(|uk| {
-                let (nr, nv) = (uk.nr(), uk.nr() / uk.lanes());
-                let padded = n.div_ceil(nr).saturating_mul(nr);
-                let weight = if nv == 1 { 115 } else { 100 };
-                (
-                    padded.saturating_mul(weight),
-                    usize::MAX - uk.mr(),
-                    usize::MAX - nr,
-                )
-            })
-            .map(|uk| uk.nr())
+        let nr = best_nr(slot, n)
             .ok_or_else(|| Error::Unsupported(format!("no GEMM kernel for {what}")))?;
+        Ok(Self::with_nr(slot, nr))
+    }
+
+    /// The row plan among `slot`'s kernels of panel width `nr` (at least one exists).
+    fn with_nr(slot: Slot<U>, nr: usize) -> Self {
         let mut tiles: Vec<&'static U> = slot.iter().copied().filter(|uk| uk.nr() == nr).collect();
         tiles.sort_by_key(|uk| std::cmp::Reverse(uk.mr()));
         let main_mr = tiles[0].mr();
@@ -98,7 +143,7 @@ impl<U: GemmTiled> TilePlan<U> {
             best[r] = cost;
             rem_choice[r] = idx;
         }
-        Ok(TilePlan { tiles, rem_choice })
+        TilePlan { tiles, rem_choice }
     }
 
     /// The full-block kernel (its NR is the packing's).
@@ -166,6 +211,17 @@ pub(crate) struct GemmPlan {
     k: usize,
     packed: Vec<f32>,
     plan: TilePlan<GemmUkernel>,
+    /// Columns `split..n` in narrower panels after the main ones (see `column_split`).
+    tail: Option<Tail>,
+}
+
+/// The narrower panels of a GEMM whose columns are split between two panel widths.
+struct Tail {
+    /// First column of the tail.
+    split: usize,
+    /// Offset of the tail's panels in `packed`.
+    at: usize,
+    plan: TilePlan<GemmUkernel>,
 }
 
 /// Residual input of a GEMM: rows of `n` floats, `stride` apart.
@@ -184,12 +240,34 @@ impl GemmPlan {
         weights: &[f32],
         bias: Option<&[f32]>,
     ) -> Result<Self> {
+        if let Some((nr, split, tail_nr)) = column_split(slot, n) {
+            let packed = crate::pack::gemm_split(weights, bias, n, k, (nr, split, tail_nr))?;
+            let at = crate::pack::packed_len(split, nr, k)?;
+            let tail = Tail {
+                split,
+                at,
+                plan: TilePlan::with_nr(slot, tail_nr),
+            };
+            return Ok(GemmPlan {
+                n,
+                k,
+                packed,
+                plan: TilePlan::with_nr(slot, nr),
+                tail: Some(tail),
+            });
+        }
         let plan = TilePlan::new(slot, what, n)?;
         let packed = crate::pack::gemm(weights, bias, n, k, plan.main().tile.nr)?;
-        Ok(GemmPlan { n, k, packed, plan })
+        Ok(GemmPlan {
+            n,
+            k,
+            packed,
+            plan,
+            tail: None,
+        })
     }
 
-    /// The kernel used for full row blocks.
+    /// The kernel used for full row blocks (of the main columns, when they are split).
     pub fn kernel_id(&self) -> &'static str {
         self.plan.main().id
     }
@@ -202,28 +280,6 @@ impl GemmPlan {
     /// Rows per call of the full-block kernel.
     pub fn main_mr(&self) -> usize {
         self.plan.main().tile.mr
-    }
-
-    /// Weight panels per sweep over the rows of an `m`-row product: all of them (each call
-    /// computes whole rows, reusing its rows of A from L1 for every panel), unless the
-    /// weights outgrow L1 while a panel fits and several row blocks share it — then as many
-    /// panels as fit [`L1_WEIGHTS`] go over every row block before the next ones, so their
-    /// weights come from L1 instead of streaming from L2 once per row block.
-    fn panel_group(&self, m: usize) -> usize {
-        let (nr, panel) = self.panel_shape();
-        let panels = self.n.div_ceil(nr);
-        if m <= self.main_mr() || panel > L1_WEIGHTS || panels * panel <= L1_WEIGHTS {
-            panels
-        } else {
-            L1_WEIGHTS / panel
-        }
-    }
-
-    /// Columns per packed weight panel (the full-block kernel's NR) and floats per panel
-    /// (`k` weight rows plus the bias row).
-    fn panel_shape(&self) -> (usize, usize) {
-        let nr = self.plan.main().tile.nr;
-        (nr, (self.k + 1) * nr)
     }
 
     /// Computes `m` rows: row `i` of A at `a[i·a_stride..]`, of C at `c[i·c_stride..]`.
@@ -253,37 +309,157 @@ impl GemmPlan {
                 "residual given to a GEMM without residual epilogue, or missing".into(),
             ));
         }
-        let (nr, panel) = self.panel_shape();
-        let group = self.panel_group(m);
-        for first in (0..self.n.div_ceil(nr)).step_by(group) {
-            let col = first * nr;
-            let cols = (self.n - col).min(group * nr);
-            self.plan.for_each_block(m, |uk, row, rows| {
+        let op = Operands {
+            m,
+            a,
+            a_stride,
+            c: c.as_mut_ptr(),
+            c_stride,
+            r: r_ptr,
+            r_stride,
+        };
+        match &self.tail {
+            None => self.sweep(&self.plan, &self.packed, 0..self.n, &op),
+            Some(t) => {
+                self.sweep(&self.plan, &self.packed, 0..t.split, &op);
+                self.sweep(&t.plan, &self.packed[t.at..], t.split..self.n, &op);
+            }
+        }
+        Ok(())
+    }
+
+    /// Weight panels per sweep over the rows of an `m`-row product, for `cols` columns in
+    /// panels of `nr`: all of them (each call computes whole rows, reusing its rows of A from
+    /// L1 for every panel), unless the weights outgrow L1 while a panel fits and several row
+    /// blocks share it — then as many panels as fit [`L1_WEIGHTS`] go over every row block
+    /// before the next ones, so their weights come from L1 instead of streaming from L2 once
+    /// per row block.
+    fn panel_group(&self, plan: &TilePlan<GemmUkernel>, cols: usize, m: usize) -> usize {
+        let (tile, panel) = (plan.main().tile, (self.k + 1) * plan.main().tile.nr);
+        let panels = cols.div_ceil(tile.nr);
+        if m <= tile.mr || panel > L1_WEIGHTS || panels * panel <= L1_WEIGHTS {
+            panels
+        } else {
+            L1_WEIGHTS / panel
+        }
+    }
+
+    /// Computes columns `cols` of every row with `plan`'s kernels, whose panels (of those
+    /// columns) start at `packed[0]`.
+    fn sweep(
+        &self,
+        plan: &TilePlan<GemmUkernel>,
+        packed: &[f32],
+        cols: Range<usize>,
+        op: &Operands<'_>,
+    ) {
+        let nr = plan.main().tile.nr;
+        let panel = (self.k + 1) * nr;
+        let group = self.panel_group(plan, cols.len(), op.m);
+        for first in (0..cols.len().div_ceil(nr)).step_by(group) {
+            let col = cols.start + first * nr;
+            let n = (cols.end - col).min(group * nr);
+            plan.for_each_block(op.m, |uk, row, rows| {
                 let args = GemmArgs {
                     m: rows,
-                    n: cols,
+                    n,
                     k: self.k,
-                    a: a[row * a_stride..].as_ptr(),
-                    a_stride,
-                    w: self.packed[first * panel..].as_ptr(),
-                    c: c[row * c_stride + col..].as_mut_ptr(),
-                    c_stride,
-                    r: if r_ptr.is_null() {
-                        r_ptr
+                    a: op.a[row * op.a_stride..].as_ptr(),
+                    a_stride: op.a_stride,
+                    w: packed[first * panel..].as_ptr(),
+                    c: op.c.wrapping_add(row * op.c_stride + col),
+                    c_stride: op.c_stride,
+                    r: if op.r.is_null() {
+                        op.r
                     } else {
-                        r_ptr.wrapping_add(row * r_stride + col)
+                        op.r.wrapping_add(row * op.r_stride + col)
                     },
-                    r_stride,
+                    r_stride: op.r_stride,
                 };
-                // SAFETY: the buffer checks above cover rows `row..row + rows` of A, C and R
-                // with their strides, and columns `col..col + cols` lie within their `n`;
-                // `packed` was built by `pack::gemm` for this kernel's NR with `n` columns and
-                // `k` taps, so from panel `first` on it holds the panels of those columns;
-                // `rows ≤ MR`; C is a distinct `&mut` borrow; the kernel's ISA is in the table
-                // this plan was built from, so the CPU supports it.
+                // SAFETY: `run` checked that A, C and R hold `m` rows with their strides, and
+                // columns `col..col + n` lie within their `n`; `packed` was built by `pack::gemm`
+                // (or `pack::gemm_split`, whose parts are laid out the same) for this kernel's
+                // NR from the first column of `cols`, so from panel `first` on it holds the
+                // panels of those columns with `k` taps; `rows ≤ MR`; C comes from the distinct
+                // `&mut` borrow `run` was given and is written only through this pointer;
+                // the kernel's ISA is in the table this plan was built from, so the CPU
+                // supports it.
                 unsafe { (uk.func)(&args) };
             });
         }
-        Ok(())
+    }
+}
+
+/// The checked operands of one [`GemmPlan::run`].
+struct Operands<'a> {
+    m: usize,
+    a: &'a [f32],
+    a_stride: usize,
+    /// C, from the `&mut` borrow `run` was given (written only through this pointer).
+    c: *mut f32,
+    c_stride: usize,
+    r: *const f32,
+    r_stride: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::isa::{self, Isa, IsaSet};
+    use crate::{Activation, KernelTable};
+
+    /// AVX2 splits the 40-column layers (3x24 + 6x16 instead of 8x8), nothing else of
+    /// MobileNet's widths; AVX-512 splits none of them.
+    #[test]
+    fn column_splits() {
+        let widths = [
+            8, 16, 24, 32, 40, 48, 72, 88, 96, 120, 144, 184, 200, 240, 960,
+        ];
+        for level in [Isa::Avx2Fma, Isa::Avx512F] {
+            if !isa::detected().contains(level) {
+                continue;
+            }
+            let t = KernelTable::with_isa(IsaSet::up_to(level));
+            let slot = t.gemm(Activation::Linear, false);
+            for n in widths {
+                let want = (level == Isa::Avx2Fma && n == 40).then_some((24, 24, 16));
+                assert_eq!(column_split(slot, n), want, "{level} n = {n}");
+            }
+        }
+    }
+
+    /// A split GEMM computes the same columns as its two parts run alone.
+    #[test]
+    fn split_matches_parts() {
+        let t = KernelTable::best();
+        let slot = t.gemm(Activation::Relu6, false);
+        let (n, k, m) = (40, 37, 11);
+        let w: Vec<f32> = (0..n * k)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 40.0)
+            .collect();
+        let b: Vec<f32> = (0..n).map(|i| i as f32 / 7.0 - 2.0).collect();
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 13 % 29) as f32 - 14.0) / 9.0)
+            .collect();
+        let whole = GemmPlan::new(slot, "test", n, k, &w, Some(&b)).unwrap();
+        let mut c = vec![f32::NAN; m * n];
+        whole.run(m, &a, k, &mut c, n, None).unwrap();
+        let split = column_split(slot, n).map_or(n, |(_, s, _)| s);
+        for (cols, w, b) in [
+            (0..split, &w[..split * k], &b[..split]),
+            (split..n, &w[split * k..], &b[split..]),
+        ] {
+            if cols.is_empty() {
+                continue;
+            }
+            let part = GemmPlan::new(slot, "part", cols.len(), k, w, Some(b)).unwrap();
+            let mut p = vec![0.0; m * cols.len()];
+            part.run(m, &a, k, &mut p, cols.len(), None).unwrap();
+            for row in 0..m {
+                let got = &c[row * n + cols.start..row * n + cols.end];
+                let want = &p[row * cols.len()..(row + 1) * cols.len()];
+                assert_eq!(got, want, "row {row}, columns {cols:?}");
+            }
+        }
     }
 }
