@@ -8,7 +8,12 @@
 //! than exactly fitting 16x16); ties go to the group with the tallest tile (more rows per
 //! weight load: 12x32 over 5x80 on the 160- and 960-column layers), then the wider panel.
 //! On AVX2 this gives the 24-, 72- and 120-column layers to 3x24 (exact width, one broadcast
-//! per three FMAs) and keeps 6x16 where 16 divides too (48, 96, 144 columns: a tie).
+//! per three FMAs) and keeps 6x16 where 16 divides too (48, 96, 144 columns: a tie). Where
+//! the rule settles on one-vector panels although a wider group fits, the columns may be
+//! split instead (`column_split`: the first `⌊n/NR⌋·NR` in the wider panels, the rest in
+//! narrower ones, when that pads less by the same measure) — AVX2's 40-column layers run
+//! 24 + 16 on 3x24 and 6x16 rather than on 8x8, whose one broadcast per FMA holds it near
+//! 77% of peak. Kernel ids name the main group.
 //! That NR group's largest-MR kernel covers full row blocks and the remaining `m mod MR` rows
 //! are split by a small dynamic program minimising the estimated cost `max(MR·NV, MR + NV)`
 //! per reduction step (FMAs vs loads, NV = NR / lanes).
