@@ -92,23 +92,11 @@ pub fn gemm_split(
             "column split past the last column".into(),
         ));
     }
+    // Both parts checked above, so the slices are in range.
     let (main_b, tail_b) = bias.map(|b| b.split_at(split)).unzip();
-    let mut out = panels(
-        split,
-        nr,
-        k,
-        main_b,
-        |i| i * nr,
-        |col, kk| weights[col * k + kk],
-    )?;
-    out.extend(panels(
-        n - split,
-        tail_nr,
-        k,
-        tail_b,
-        |i| i * tail_nr,
-        |col, kk| weights[(split + col) * k + kk],
-    )?);
+    let (main_w, tail_w) = weights.split_at(split * k);
+    let mut out = gemm(main_w, main_b, split, k, nr)?;
+    out.extend(gemm(tail_w, tail_b, n - split, k, tail_nr)?);
     Ok(out)
 }
 

@@ -1,6 +1,7 @@
 //! Per-channel elementwise kernels over NHWC pixels: batch-norm (scale + shift + activation)
-//! and the squeeze-excitation channel scale. Full CB-channel steps, then a vector tail: masked, or where masks are slow
-//! (`Isa::masks_are_cheap`) whole vectors plainly and only a partial last one masked.
+//! and the squeeze-excitation channel scale. Full CB-channel steps, then a vector tail:
+//! masked, or where masks are slow (`Isa::masks_are_cheap`) whole vectors plainly and only a
+//! partial last one masked.
 
 use super::common::{act_apply, kernel_fn, lin, load, store};
 use crate::manifest::{Tile, Variant};

@@ -23,7 +23,7 @@ use std::ops::Range;
 use super::error::{Error, Result};
 use super::shape::{check_buf, product};
 use crate::table::Slot;
-use crate::ukernels::{GemmArgs, GemmUkernel, QgemmUkernel};
+use crate::ukernels::{GemmArgs, GemmTile, GemmUkernel, QgemmUkernel};
 
 /// A GEMM kernel descriptor as the tile planner sees it.
 pub(crate) trait GemmTiled: 'static {
@@ -245,30 +245,28 @@ impl GemmPlan {
         weights: &[f32],
         bias: Option<&[f32]>,
     ) -> Result<Self> {
-        if let Some((nr, split, tail_nr)) = column_split(slot, n) {
-            let packed = crate::pack::gemm_split(weights, bias, n, k, (nr, split, tail_nr))?;
-            let at = crate::pack::packed_len(split, nr, k)?;
-            let tail = Tail {
-                split,
-                at,
-                plan: TilePlan::with_nr(slot, tail_nr),
-            };
-            return Ok(GemmPlan {
-                n,
-                k,
-                packed,
-                plan: TilePlan::with_nr(slot, nr),
-                tail: Some(tail),
-            });
-        }
-        let plan = TilePlan::new(slot, what, n)?;
-        let packed = crate::pack::gemm(weights, bias, n, k, plan.main().tile.nr)?;
+        let (plan, packed, tail) = match column_split(slot, n) {
+            Some((nr, split, tail_nr)) => {
+                let packed = crate::pack::gemm_split(weights, bias, n, k, (nr, split, tail_nr))?;
+                let tail = Tail {
+                    split,
+                    at: crate::pack::packed_len(split, nr, k)?,
+                    plan: TilePlan::with_nr(slot, tail_nr),
+                };
+                (TilePlan::with_nr(slot, nr), packed, Some(tail))
+            }
+            None => {
+                let plan = TilePlan::new(slot, what, n)?;
+                let packed = crate::pack::gemm(weights, bias, n, k, plan.main().tile.nr)?;
+                (plan, packed, None)
+            }
+        };
         Ok(GemmPlan {
             n,
             k,
             packed,
             plan,
-            tail: None,
+            tail,
         })
     }
 
@@ -334,13 +332,12 @@ impl GemmPlan {
     }
 
     /// Weight panels per sweep over the rows of an `m`-row product, for `cols` columns in
-    /// panels of `nr`: all of them (each call computes whole rows, reusing its rows of A from
+    /// `tile`'s panels of `panel` floats: all of them (each call computes whole rows, reusing its rows of A from
     /// L1 for every panel), unless the weights outgrow L1 while a panel fits and several row
     /// blocks share it — then as many panels as fit [`L1_WEIGHTS`] go over every row block
     /// before the next ones, so their weights come from L1 instead of streaming from L2 once
     /// per row block.
-    fn panel_group(&self, plan: &TilePlan<GemmUkernel>, cols: usize, m: usize) -> usize {
-        let (tile, panel) = (plan.main().tile, (self.k + 1) * plan.main().tile.nr);
+    fn panel_group(tile: GemmTile, panel: usize, cols: usize, m: usize) -> usize {
         let panels = cols.div_ceil(tile.nr);
         if m <= tile.mr || panel > L1_WEIGHTS || panels * panel <= L1_WEIGHTS {
             panels
@@ -358,9 +355,9 @@ impl GemmPlan {
         cols: Range<usize>,
         op: &Operands<'_>,
     ) {
-        let nr = plan.main().tile.nr;
-        let panel = (self.k + 1) * nr;
-        let group = self.panel_group(plan, cols.len(), op.m);
+        let tile = plan.main().tile;
+        let (nr, panel) = (tile.nr, (self.k + 1) * tile.nr);
+        let group = Self::panel_group(tile, panel, cols.len(), op.m);
         for first in (0..cols.len().div_ceil(nr)).step_by(group) {
             let col = cols.start + first * nr;
             let n = (cols.end - col).min(group * nr);
