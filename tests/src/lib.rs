@@ -74,3 +74,8 @@ pub fn table_at(level: Isa) -> ruvector_cnn_kernels::KernelTable {
 pub fn values(seed: u64, len: usize, scale: f32) -> Vec<f32> {
     Rng::new(seed).vec(len, scale)
 }
+
+/// The bit patterns of `v`, for comparing results that must be identical (NaNs included).
+pub fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}

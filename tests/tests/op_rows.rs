@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use ruvector_cnn_kernels::Activation;
 use ruvector_cnn_kernels::ops::*;
-use ruvector_cnn_tests::{levels, table_at, values};
+use ruvector_cnn_tests::{bits, levels, table_at, values};
 
 /// Runs `rows_op` over the output rows split at `cuts` and compares with the whole `run`.
 fn check_split(
@@ -23,11 +23,7 @@ fn check_split(
     for w in bounds.windows(2) {
         rows_op(&mut split[w[0] * row_len..w[1] * row_len], w[0]..w[1]);
     }
-    assert_eq!(
-        split.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-        whole.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-        "rows split at {bounds:?}"
-    );
+    assert_eq!(bits(&split), bits(whole), "rows split at {bounds:?}");
 }
 
 /// `run_rows_band` for output rows `rows` from a band holding exactly the input rows their
@@ -61,10 +57,7 @@ fn band_rows(
     let mut again = vec![f32::NAN; y.len()];
     op.run_rows_band(shape, &exact, lo, &mut again, rows.clone())
         .unwrap();
-    assert_eq!(
-        again.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-        y.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-    );
+    assert_eq!(bits(&again), bits(y));
     let mut err = |b: &[f32], f: usize| op.run_rows_band(shape, b, f, &mut again, rows.clone());
     if hi - lo > 1 {
         assert!(

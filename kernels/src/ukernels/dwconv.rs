@@ -39,8 +39,8 @@ pub struct DwconvArgs {
     pub pad_top: usize,
     /// Zero columns left of the image.
     pub pad_left: usize,
-    /// Loop order: output rows outermost (for images larger than L2), or channel blocks
-    /// outermost (for images that fit L2). Both compute the same result.
+    /// Loop order: output rows outermost (for images larger than L2, and at stride 2), or
+    /// channel blocks outermost (stride-1 images that fit L2). Both compute the same result.
     pub rows_outer: bool,
 }
 
