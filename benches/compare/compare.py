@@ -160,45 +160,63 @@ def main():
     print(f"{'model':<20} {'weights':<12} {'max|y|':>9} {'max|diff|':>10} {'ours ms':>9} "
           f"{'ORT ms':>9} {'ours/ORT':>9} {'range':>11}")
     with tempfile.TemporaryDirectory() as tmp:
-        rng = np.random.default_rng(0)
-        x = rng.standard_normal((args.batch, 3, args.size, args.size), dtype=np.float32)
-        xin = os.path.join(tmp, "x.f32")
-        x.astype("<f4").tofile(xin)
         for arch in args.models.split(","):
-            wpath, kind = weights_for(arch, tmp)
-            model = build(load_file(wpath), arch)
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = args.threads
-            so.inter_op_num_threads = 1
-            so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-            want = sess.run(None, {"input": x})[0]
-            yout = os.path.join(tmp, "y.f32")
+            r = compare_f32(arch, tmp, args.batch, args.size, args.threads, args.runs,
+                            args.rounds, args.warmup)
+            print(f"{arch:<20} {r['kind']:<12} {r['scale']:>9.2e} {r['diff']:>10.2e} "
+                  f"{r['ours_ms']:>9.3f} {r['ort_ms']:>9.3f} {r['ratio']:>9.2f} "
+                  f"{min(r['ratios']):>5.2f}-{max(r['ratios']):.2f}")
 
-            def ours_ms(runs, out=()):
-                res = subprocess.run(
-                    [MBENCH, "--weights", wpath, "--input", xin,
-                     "--shape", f"{args.batch},3,{args.size},{args.size}", "--runs", str(runs),
-                     "--warmup", str(args.warmup), "--threads", str(args.threads), *out],
-                    check=True, capture_output=True, text=True)
-                return json.loads(res.stdout)["median_ms"]
 
-            ours_ms(1, ("--out", yout))
-            got = np.fromfile(yout, dtype="<f4").reshape(want.shape)
-            diff = float(np.abs(got - want).max())
-            rounds = []
-            for _ in range(args.rounds):
-                o = ours_ms(per_round)
-                t, _ = time_ort(sess, x, per_round, args.warmup)
-                rounds.append((o, t, o / t))
-            med = lambda v: sorted(v)[len(v) // 2]
-            ours_med, ort_med = med([r[0] for r in rounds]), med([r[1] for r in rounds])
-            ratios = [r[2] for r in rounds]
-            scale = float(np.abs(want).max())
-            print(f"{arch:<20} {kind:<12} {scale:>9.2e} {diff:>10.2e} {ours_med:>9.3f} "
-                  f"{ort_med:>9.3f} {med(ratios):>9.2f} {min(ratios):>5.2f}-{max(ratios):.2f}")
+def median(v):
+    return sorted(v)[len(v) // 2]
 
+
+def compare_f32(arch, tmp, batch, size, threads, runs, rounds, warmup):
+    """Both engines on `arch` (weights as in `weights_for`, written under `tmp`) with the same
+    seeded input: checks the outputs agree, then times both in `rounds` alternating rounds.
+    Returns the weights' kind, the output scale and max |diff|, each engine's median of round
+    medians (ms), the median per-round ratio ours / ORT and all per-round ratios."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, 3, size, size), dtype=np.float32)
+    xin = os.path.join(tmp, "x.f32")
+    x.astype("<f4").tofile(xin)
+    wpath, kind = weights_for(arch, tmp)
+    model = build(load_file(wpath), arch)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    want = sess.run(None, {"input": x})[0]
+    yout = os.path.join(tmp, "y.f32")
+
+    def ours_ms(n, out=()):
+        res = subprocess.run(
+            [MBENCH, "--weights", wpath, "--input", xin,
+             "--shape", f"{batch},3,{size},{size}", "--runs", str(n),
+             "--warmup", str(warmup), "--threads", str(threads), *out],
+            check=True, capture_output=True, text=True)
+        return json.loads(res.stdout)["median_ms"]
+
+    ours_ms(1, ("--out", yout))
+    got = np.fromfile(yout, dtype="<f4").reshape(want.shape)
+    per_round = runs // rounds
+    timed = []
+    for _ in range(rounds):
+        o = ours_ms(per_round)
+        t, _ = time_ort(sess, x, per_round, warmup)
+        timed.append((o, t, o / t))
+    return {
+        "kind": kind,
+        "scale": float(np.abs(want).max()),
+        "diff": float(np.abs(got - want).max()),
+        "ours_ms": median([r[0] for r in timed]),
+        "ort_ms": median([r[1] for r in timed]),
+        "ratio": median([r[2] for r in timed]),
+        "ratios": [r[2] for r in timed],
+    }
 
 if __name__ == "__main__":
     main()

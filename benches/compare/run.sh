@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Side-by-side ruvector-cnn vs ONNX Runtime (see compare.py). Creates a venv with onnx,
 # onnxruntime, numpy, safetensors and pillow (PyPI) under target/compare-venv, builds
-# rvcnn-mbench (and rvcnn) in release mode, then runs compare.py with the given arguments, or
-# with `fidelity` first, int8_fidelity.py (INT8-vs-f32 cosines on held-out images).
+# rvcnn-mbench, rvcnn-kbench (and rvcnn) in release mode, then runs compare.py with the given
+# arguments; with `fidelity` first, int8_fidelity.py (INT8-vs-f32 cosines on held-out images);
+# with `targets` first, targets.py (every performance target, measured, with its verdict).
 #   benches/compare/run.sh --batch 1 --threads 1
 #   benches/compare/run.sh fidelity --images DIR [--every 9]
+#   benches/compare/run.sh targets [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=target/compare-venv
@@ -12,10 +14,10 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import PIL" 2>/dev/nu
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q onnx onnxruntime numpy safetensors pillow
 fi
-cargo build --release -q -p ruvector-cnn-benches --bin rvcnn-mbench -p rvcnn
+cargo build --release -q -p ruvector-cnn-benches --bin rvcnn-mbench --bin rvcnn-kbench -p rvcnn
 script=compare.py
-if [ "${1:-}" = fidelity ]; then
-  script=int8_fidelity.py
-  shift
-fi
+case "${1:-}" in
+  fidelity) script=int8_fidelity.py; shift ;;
+  targets) script=targets.py; shift ;;
+esac
 exec "$venv/bin/python" "benches/compare/$script" "$@"
