@@ -1,26 +1,26 @@
 //! Depthwise KxK convolution, NHWC, zero padding, fused bias + activation.
 //!
 //! Loop order, chosen by the caller (`rows_outer`): channel blocks, then output rows, then
-//! tiles of 32 output pixels (a block's band of K rows stays in L1: best when the image fits
-//! L2); or rows, then tiles (aligned to the first interior pixel), then channel blocks (a
-//! tile's band of K rows × all channels stays in L1: best for large images; tiles are as
-//! narrow as needed, in whole W-pixel steps, to keep that band within 24 KiB — on
-//! MobileNetV3-Large's 3x3 stride-2 112x112x64 layer, 16 instead of 32 pixels took 203 to
-//! 157 µs on Zen 3). Within a
-//! (block, row, tile), a block's K·K weight vectors live in registers during the sweep when
-//! they fit (else they are read as memory operands). Pixels whose window lies inside the
-//! image horizontally are computed W at a time: each input vector of the `(W−1)·S + K`
-//! columns a row of taps touches is loaded once and feeds every output that uses it, and each
-//! output's K·K-long FMA chain is split into partial sums (one per group of tap rows) so
-//! enough independent chains hide the FMA latency. For K ≥ 5 at stride 1, where the window
-//! crosses the image's left or right edge or a step would run past the tile, a step of W
-//! pixels still runs when at least two pixels are left before the first fitting step or the
-//! tile end ("edge step": each column of taps outside the image is skipped by one branch for
-//! the whole step, outputs past the tile end are not stored) — on small images (5x5 on 7x7)
-//! every pixel is such a pixel. Other pixels are computed one at a time with the same
-//! unrolled taps (guarded per column at the image edges). Rows of taps outside the image are
-//! skipped by branches that are uniform across the output row. When C is not a multiple of
-//! CB, the last block starts at C − CB and recomputes channels of the block before it
+//! tiles of 32 output pixels (a block's band of K rows stays in L1: best for stride-1
+//! images that fit L2); or rows, then tiles (aligned to the first interior pixel), then
+//! channel blocks (a tile's band of K rows × all channels stays in L1: best for large
+//! images and at stride 2; tiles are as narrow as needed, in whole W-pixel steps, to keep
+//! that band within 24 KiB — on MobileNetV3-Large's 3x3 stride-2 112x112x64 layer, 16
+//! instead of 32 pixels took 203 to 157 µs on Zen 3). Within a (block, row, tile), a
+//! block's K·K weight vectors live in registers during the sweep when they fit (else they
+//! are read as memory operands). Pixels whose window lies inside the image horizontally are
+//! computed W at a time: each input vector of the `(W−1)·S + K` columns a row of taps
+//! touches is loaded once and feeds every output that uses it, and each output's K·K-long
+//! FMA chain is split into partial sums (one per group of tap rows) so enough independent
+//! chains hide the FMA latency. For K ≥ 5 at stride 1, where the window crosses the image's
+//! left or right edge or a step would run past the tile, a step of W pixels still runs when
+//! at least two pixels are left before the first fitting step or the tile end ("edge step":
+//! each column of taps outside the image is skipped by one branch for the whole step,
+//! outputs past the tile end are not stored) — on small images (5x5 on 7x7) every pixel is
+//! such a pixel. Other pixels are computed one at a time with the same unrolled taps
+//! (guarded per column at the image edges). Rows of taps outside the image are skipped by
+//! branches that are uniform across the output row. When C is not a multiple of CB, the
+//! last block starts at C − CB and recomputes channels of the block before it
 //! (`pack::dwconv_block_start`: no masked loads or stores, which cost AVX2 on AMD dearly);
 //! only a layer with fewer than CB channels uses masked input loads and stores.
 
