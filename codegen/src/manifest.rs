@@ -511,8 +511,18 @@ const ROWS: [IsaRow; 8] = [
         f32: Some(F32Tiles {
             // 3x24 fits 24-, 72- and 120-column layers exactly with one broadcast per three
             // FMAs (8x8 needs one per FMA and tops out near 77% of peak on Zen 3); 4x24 would
-            // need all 16 registers and spills.
-            gemm: &[(6, 16), (4, 16), (1, 16), (8, 8), (1, 8), (3, 24), (1, 24)],
+            // need all 16 registers and spills. 5x16 lets a 7x7 layer's 49 rows end 5 + 4 + 4
+            // instead of with a latency-bound single row (see `ops/gemm_plan.rs`).
+            gemm: &[
+                (6, 16),
+                (5, 16),
+                (4, 16),
+                (1, 16),
+                (8, 8),
+                (1, 8),
+                (3, 24),
+                (1, 24),
+            ],
             dw: &[(8, 4), (16, 4)],
             conv: (4, 16),
             stem: (4, 16),

@@ -14,9 +14,14 @@
 //! narrower ones, when that pads less by the same measure) — AVX2's 40-column layers run
 //! 24 + 16 on 3x24 and 6x16 rather than on 8x8, whose one broadcast per FMA holds it near
 //! 77% of peak. Kernel ids name the main group.
-//! That NR group's largest-MR kernel covers full row blocks and the remaining `m mod MR` rows
-//! are split by a small dynamic program minimising the estimated cost `max(MR·NV, MR + NV)`
-//! per reduction step (FMAs vs loads, NV = NR / lanes).
+//! That NR group's largest-MR kernel covers full row blocks, and the last rows (fewer than
+//! three blocks' worth) are split by a small dynamic program minimising the estimated cost
+//! `max(MR·NV, MR + NV, 8)` per reduction step (FMAs vs loads vs the 8 FMAs in flight that
+//! hide FMA latency; NV = NR / lanes) plus a little per call and per row computed in vain.
+//! Planning the last blocks too lets a 7x7 layer's 49 rows run as `6·6 + 5 + 4 + 4` on AVX2
+//! rather than ending in a single row, whose two FMA chains wait on latency (measured: the
+//! 7x7 GEMMs 4–5% faster); the latency floor sends two or three leftover rows to one taller
+//! tile instead of as many 1-row calls.
 
 use std::ops::Range;
 
@@ -63,14 +68,33 @@ gemm_tiled!(GemmUkernel, QgemmUkernel);
 pub(crate) struct TilePlan<U: 'static> {
     /// Kernels of the chosen NR, largest MR first.
     tiles: Vec<&'static U>,
-    /// For `r < MR` remaining rows, the index in `tiles` of the kernel to call next.
+    /// For `r < ROW_PLAN_BLOCKS·MR` remaining rows, the index in `tiles` of the kernel to call
+    /// next.
     rem_choice: Vec<usize>,
 }
 
+/// FMAs a core must have in flight to hide their latency: 4 cycles × 2 FMA pipes on the x86
+/// cores this is tuned on. A tile with fewer accumulators waits on its FMA chains.
+const LATENCY_FMAS: usize = 8;
+
+/// Estimated cost of one reduction step of `uk`: its FMAs, its loads (MR broadcasts and NV
+/// weight vectors), or the latency floor, whichever binds.
 fn step_cost<U: GemmTiled>(uk: &U) -> usize {
     let nv = (uk.nr() / uk.lanes()).max(1);
-    (uk.mr() * nv).max(uk.mr() + nv)
+    (uk.mr() * nv).max(uk.mr() + nv).max(LATENCY_FMAS)
 }
+
+/// Cost of one call of `uk` covering `rows ≤ MR` rows in the row plan: four units per
+/// [`step_cost`] unit, one for the call, one per row it computes in vain (a kernel given fewer
+/// rows than its MR repeats its last row), so that equal estimates prefer fewer calls, then
+/// less waste.
+fn call_cost<U: GemmTiled>(uk: &U, rows: usize) -> usize {
+    4 * step_cost(uk) + 1 + (uk.mr() - rows)
+}
+
+/// Rows planned by the dynamic program: fewer than `ROW_PLAN_BLOCKS` full blocks' worth, so
+/// that `6·8 + 1` rows can end `5 + 4 + 4` (the 7x7 layers of MobileNetV3).
+const ROW_PLAN_BLOCKS: usize = 3;
 
 /// Cost of covering `cols` columns with `uk`'s panels: the padded width, one-vector-wide
 /// panels counted 15% wider.
@@ -134,15 +158,18 @@ impl<U: GemmTiled> TilePlan<U> {
     fn with_nr(slot: Slot<U>, nr: usize) -> Self {
         let mut tiles: Vec<&'static U> = slot.iter().copied().filter(|uk| uk.nr() == nr).collect();
         tiles.sort_by_key(|uk| std::cmp::Reverse(uk.mr()));
-        let main_mr = tiles[0].mr();
+        let planned = ROW_PLAN_BLOCKS * tiles[0].mr();
         // best[r] = cheapest way to cover r rows; choice[r] = first kernel of that way.
-        let mut best = vec![0usize; main_mr];
-        let mut rem_choice = vec![0usize; main_mr];
-        for r in 1..main_mr {
+        let mut best = vec![0usize; planned];
+        let mut rem_choice = vec![0usize; planned];
+        for r in 1..planned {
             let (cost, idx) = tiles
                 .iter()
                 .enumerate()
-                .map(|(i, uk)| (step_cost(*uk) + best[r - r.min(uk.mr())], i))
+                .map(|(i, uk)| {
+                    let rows = r.min(uk.mr());
+                    (call_cost(*uk, rows) + best[r - rows], i)
+                })
                 .min()
                 .unwrap_or((0, 0));
             best[r] = cost;
@@ -166,14 +193,12 @@ impl<U: GemmTiled> TilePlan<U> {
         }
     }
 
-    /// The kernel to call next when `left ≥ 1` rows remain: the full-block kernel while a full
-    /// block remains, else the remainder plan's choice.
+    /// The kernel to call next when `left ≥ 1` rows remain: the full-block kernel while more
+    /// rows remain than the row plan covers, then the plan's choice.
     fn next_kernel(&self, left: usize) -> &'static U {
-        let main = self.tiles[0];
-        if left >= main.mr() {
-            main
-        } else {
-            self.tiles[self.rem_choice[left]]
+        match self.rem_choice.get(left) {
+            Some(&i) => self.tiles[i],
+            None => self.tiles[0],
         }
     }
 
@@ -426,6 +451,63 @@ mod tests {
             for n in widths {
                 let want = (level == Isa::Avx2Fma && n == 40).then_some((24, 24, 16));
                 assert_eq!(column_split(slot, n), want, "{level} n = {n}");
+            }
+        }
+    }
+
+    /// The row plan covers every row once, in order; on AVX2 a 7x7 layer's 49 rows end
+    /// `5 + 4 + 4` instead of a latency-bound single row, and two rows take one 4-row call.
+    #[test]
+    fn row_plans() {
+        for level in isa::available().iter() {
+            let t = KernelTable::with_isa(IsaSet::up_to(level));
+            let plan = TilePlan::new(t.gemm(Activation::Linear, false), "test", 960).unwrap();
+            for m in 1..80 {
+                let mut next = 0;
+                plan.for_each_block(m, |uk, row, rows| {
+                    assert_eq!(row, next, "{level} m = {m}");
+                    assert!(rows >= 1 && rows <= uk.tile.mr, "{level} m = {m}");
+                    next += rows;
+                });
+                assert_eq!(next, m, "{level} m = {m}");
+            }
+            if level == Isa::Avx2Fma {
+                let mut rows = Vec::new();
+                plan.for_each_block(49, |_, _, r| rows.push(r));
+                assert_eq!(rows, [6, 6, 6, 6, 6, 6, 5, 4, 4]);
+                assert!(plan.kernel_id_for(1).ends_with("_1x16"));
+                // Two rows: one 4-row call (latency-bound either way), not two 1-row calls.
+                assert!(plan.kernel_id_for(2).ends_with("_4x16"));
+            }
+        }
+    }
+
+    /// A row's values do not depend on which tile computed it: a 49-row product equals its
+    /// rows computed one at a time, bit for bit (banded blocks and thread splits rely on it).
+    #[test]
+    fn rows_do_not_depend_on_their_tile() {
+        for level in isa::available().iter() {
+            let t = KernelTable::with_isa(IsaSet::up_to(level));
+            let slot = t.gemm(Activation::Hswish, false);
+            let (n, k, m) = (40, 23, 49);
+            let w: Vec<f32> = (0..n * k)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 40.0)
+                .collect();
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 13 % 29) as f32 - 14.0) / 9.0)
+                .collect();
+            let plan = GemmPlan::new(slot, "test", n, k, &w, None).unwrap();
+            let mut all = vec![f32::NAN; m * n];
+            plan.run(m, &a, k, &mut all, n, None).unwrap();
+            for row in 0..m {
+                let mut one = vec![f32::NAN; n];
+                plan.run(1, &a[row * k..], k, &mut one, n, None).unwrap();
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&all[row * n..(row + 1) * n]),
+                    bits(&one),
+                    "{level} row {row}"
+                );
             }
         }
     }
