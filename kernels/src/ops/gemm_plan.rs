@@ -357,11 +357,11 @@ impl GemmPlan {
     }
 
     /// Weight panels per sweep over the rows of an `m`-row product, for `cols` columns in
-    /// `tile`'s panels of `panel` floats: all of them (each call computes whole rows, reusing its rows of A from
-    /// L1 for every panel), unless the weights outgrow L1 while a panel fits and several row
-    /// blocks share it — then as many panels as fit [`L1_WEIGHTS`] go over every row block
-    /// before the next ones, so their weights come from L1 instead of streaming from L2 once
-    /// per row block.
+    /// `tile`'s panels of `panel` floats: all of them (each call computes whole rows, reusing
+    /// its rows of A from L1 for every panel), unless the weights outgrow L1 while a panel
+    /// fits and several row blocks share it — then as many panels as fit [`L1_WEIGHTS`] go
+    /// over every row block before the next ones, so their weights come from L1 instead of
+    /// streaming from L2 once per row block.
     fn panel_group(tile: GemmTile, panel: usize, cols: usize, m: usize) -> usize {
         let panels = cols.div_ceil(tile.nr);
         if m <= tile.mr || panel > L1_WEIGHTS || panels * panel <= L1_WEIGHTS {
@@ -435,6 +435,17 @@ mod tests {
     use crate::isa::{self, Isa, IsaSet};
     use crate::{Activation, KernelTable};
 
+    /// Weights `[n][k]` and `m` rows of A for the GEMM tests.
+    fn operands(n: usize, k: usize, m: usize) -> (Vec<f32>, Vec<f32>) {
+        let w = (0..n * k)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 40.0)
+            .collect();
+        let a = (0..m * k)
+            .map(|i| ((i * 13 % 29) as f32 - 14.0) / 9.0)
+            .collect();
+        (w, a)
+    }
+
     /// AVX2 splits the 40-column layers (3x24 + 6x16 instead of 8x8), nothing else of
     /// MobileNet's widths; AVX-512 splits none of them.
     #[test]
@@ -490,12 +501,7 @@ mod tests {
             let t = KernelTable::with_isa(IsaSet::up_to(level));
             let slot = t.gemm(Activation::Hswish, false);
             let (n, k, m) = (40, 23, 49);
-            let w: Vec<f32> = (0..n * k)
-                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 40.0)
-                .collect();
-            let a: Vec<f32> = (0..m * k)
-                .map(|i| ((i * 13 % 29) as f32 - 14.0) / 9.0)
-                .collect();
+            let (w, a) = operands(n, k, m);
             let plan = GemmPlan::new(slot, "test", n, k, &w, None).unwrap();
             let mut all = vec![f32::NAN; m * n];
             plan.run(m, &a, k, &mut all, n, None).unwrap();
@@ -518,13 +524,8 @@ mod tests {
         let t = KernelTable::best();
         let slot = t.gemm(Activation::Relu6, false);
         let (n, k, m) = (40, 37, 11);
-        let w: Vec<f32> = (0..n * k)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 40.0)
-            .collect();
+        let (w, a) = operands(n, k, m);
         let b: Vec<f32> = (0..n).map(|i| i as f32 / 7.0 - 2.0).collect();
-        let a: Vec<f32> = (0..m * k)
-            .map(|i| ((i * 13 % 29) as f32 - 14.0) / 9.0)
-            .collect();
         let whole = GemmPlan::new(slot, "test", n, k, &w, Some(&b)).unwrap();
         let mut c = vec![f32::NAN; m * n];
         whole.run(m, &a, k, &mut c, n, None).unwrap();
