@@ -6,8 +6,8 @@ use std::fmt;
 
 use ruvector_cnn_kernels::ops::{
     BatchNormDesc, Conv2d, Conv2dDesc, ConvAlgorithm, DepthwiseConv2d, DepthwiseDesc,
-    GlobalAvgPool, Linear, LinearDesc, Nhwc, Padding, Pointwise, PointwiseDesc, SqueezeExcite,
-    SqueezeExciteDesc,
+    GlobalAvgPool, HasPacked, Linear, LinearDesc, Nhwc, Padding, Pointwise, PointwiseDesc,
+    SqueezeExcite, SqueezeExciteDesc, share_packed,
 };
 use ruvector_cnn_kernels::parallel::{MAX_THREADS, ThreadPool};
 use ruvector_cnn_kernels::{Activation, KernelTable};
@@ -590,7 +590,7 @@ impl Network {
         let spec = Spec::new(arch, width_mult)?;
         let eps = arch.bn_eps();
         let r = Reader::new(weights);
-        let net = Network {
+        let mut net = Network {
             arch,
             width_mult,
             stem: dense(&r, &spec.stem, eps, false, ConvAlgorithm::Auto, table)?,
@@ -606,7 +606,30 @@ impl Network {
             threads: None,
         };
         r.finish()?;
+        net.share_weights();
         Ok(net)
+    }
+
+    /// Moves the packed weights of every GEMM and depthwise layer into one huge-page block
+    /// ([`share_packed`]): a batch-1 pass reads them all, and in 4 KiB pages they overflow the
+    /// data TLB.
+    fn share_weights(&mut self) {
+        let mut bufs = Vec::new();
+        for b in &mut self.blocks {
+            if let Some(e) = &mut b.expand {
+                e.packed_buffers(&mut bufs);
+            }
+            b.dw.packed_buffers(&mut bufs);
+            if let Some(se) = &mut b.se {
+                se.packed_buffers(&mut bufs);
+            }
+            b.project.packed_buffers(&mut bufs);
+        }
+        self.last.packed_buffers(&mut bufs);
+        for l in &mut self.head {
+            l.packed_buffers(&mut bufs);
+        }
+        share_packed(&mut bufs);
     }
 
     /// Builds the architecture the weights' metadata names (`arch`, and `width_mult`

@@ -1,6 +1,7 @@
 //! Depthwise KxK convolution (K = 3 or 5, stride 1 or 2, zero padding) over NHWC tensors.
 
 use super::error::{Error, Result};
+use super::packed::{HasPacked, Packed};
 use super::pick_block;
 use super::shape::{
     Nhwc, Padding, RowOp, RowWindow, check_input, check_nonzero, check_window, row_op,
@@ -43,7 +44,7 @@ pub struct DepthwiseConv2d {
     kernel: usize,
     stride: usize,
     padding: Padding,
-    packed: Vec<f32>,
+    packed: Packed,
     uk: &'static DwconvUkernel,
 }
 
@@ -73,7 +74,7 @@ impl DepthwiseConv2d {
             kernel: k,
             stride: s,
             padding: desc.padding,
-            packed,
+            packed: Packed::new(packed),
             uk,
         })
     }
@@ -165,5 +166,11 @@ impl DepthwiseConv2d {
         // `packed` was built by `pack::dwconv` for this kernel's CB and K; all dimensions are
         // ≥ 1; the kernel's ISA is in the table the op was built from.
         unsafe { (self.uk.func)(&args) };
+    }
+}
+
+impl HasPacked for DepthwiseConv2d {
+    fn packed_buffers<'a>(&'a mut self, out: &mut Vec<&'a mut Packed>) {
+        out.push(&mut self.packed);
     }
 }

@@ -26,6 +26,7 @@
 use std::ops::Range;
 
 use super::error::{Error, Result};
+use super::packed::Packed;
 use super::shape::{check_buf, product};
 use crate::table::Slot;
 use crate::ukernels::{GemmArgs, GemmTile, GemmUkernel, QgemmUkernel};
@@ -239,7 +240,7 @@ const L1_WEIGHTS: usize = 8 << 10;
 pub(crate) struct GemmPlan {
     n: usize,
     k: usize,
-    packed: Vec<f32>,
+    packed: Packed,
     plan: TilePlan<GemmUkernel>,
     /// Columns `split..n` in narrower panels after the main ones (see `column_split`).
     tail: Option<Tail>,
@@ -289,10 +290,15 @@ impl GemmPlan {
         Ok(GemmPlan {
             n,
             k,
-            packed,
+            packed: Packed::new(packed),
             plan,
             tail,
         })
+    }
+
+    /// The packed weights (for [`super::share_packed`]).
+    pub fn packed_mut(&mut self) -> &mut Packed {
+        &mut self.packed
     }
 
     /// The kernel used for full row blocks (of the main columns, when they are split).

@@ -3,6 +3,7 @@
 
 use super::error::Result;
 use super::gemm_plan::GemmPlan;
+use super::packed::{HasPacked, Packed};
 use super::shape::{check_buf, check_nonzero, product};
 use crate::{Activation, KernelTable};
 
@@ -86,5 +87,11 @@ impl Linear {
         )?;
         self.plan
             .run(batch, input, self.inputs, output, self.outputs, None)
+    }
+}
+
+impl HasPacked for Linear {
+    fn packed_buffers<'a>(&'a mut self, out: &mut Vec<&'a mut Packed>) {
+        out.push(self.plan.packed_mut());
     }
 }

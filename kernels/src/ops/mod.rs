@@ -15,6 +15,7 @@ pub mod error;
 mod gemm_plan;
 mod im2col;
 pub mod linear;
+pub mod packed;
 pub mod pointwise;
 pub mod pool;
 pub mod qconvert;
@@ -30,6 +31,7 @@ pub use depthwise::{DepthwiseConv2d, DepthwiseDesc};
 pub use elementwise::Elementwise;
 pub use error::{Error, Result};
 pub use linear::{Linear, LinearDesc};
+pub use packed::{HasPacked, Packed, share_packed};
 pub use pointwise::{Pointwise, PointwiseDesc};
 pub use pool::{GlobalAvgPool, Pool, PoolDesc, PoolKind};
 pub use qconvert::{

@@ -2,6 +2,7 @@
 
 use super::error::Result;
 use super::gemm_plan::{GemmPlan, Residual};
+use super::packed::{HasPacked, Packed};
 use super::shape::{Nhwc, check_buf, check_input, check_nonzero, check_residual};
 use crate::{Activation, KernelTable};
 
@@ -85,5 +86,11 @@ impl Pointwise {
         });
         self.plan.run(m, input, self.cin, output, self.cout, res)?;
         Ok(out)
+    }
+}
+
+impl HasPacked for Pointwise {
+    fn packed_buffers<'a>(&'a mut self, out: &mut Vec<&'a mut Packed>) {
+        out.push(self.plan.packed_mut());
     }
 }

@@ -4,6 +4,7 @@
 use super::error::Result;
 use super::first;
 use super::gemm_plan::GemmPlan;
+use super::packed::{HasPacked, Packed};
 use super::pool::GlobalAvgPool;
 use super::shape::{Nhwc, check_buf, check_input, check_nonzero};
 use crate::ukernels::ChannelArgs;
@@ -172,5 +173,12 @@ impl SqueezeExcite {
             self.scale(pixels, p, p, &workspace[..self.channels]);
         }
         Ok(())
+    }
+}
+
+impl HasPacked for SqueezeExcite {
+    fn packed_buffers<'a>(&'a mut self, out: &mut Vec<&'a mut Packed>) {
+        out.push(self.fc1.packed_mut());
+        out.push(self.fc2.packed_mut());
     }
 }
