@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// The packed weights of one operator: a buffer of its own, or its range of a block shared
 /// with other operators (after [`share_packed`]). Contents never change after packing.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Packed {
     block: Arc<Vec<f32>>,
     start: usize,
@@ -35,6 +35,16 @@ impl Packed {
     /// Whether these weights live in a block shared with other operators.
     pub fn is_shared(&self) -> bool {
         Arc::strong_count(&self.block) > 1
+    }
+}
+
+/// Prints the length and whether the block is shared, not the weights.
+impl std::fmt::Debug for Packed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Packed")
+            .field("len", &self.len)
+            .field("shared", &self.is_shared())
+            .finish()
     }
 }
 
@@ -132,6 +142,7 @@ mod tests {
         share_packed(&mut [&mut a, &mut b, &mut c]);
         assert_eq!((&a[..], &b[..], &c[..]), (&wa[..], &wb[..], &wc[..]));
         assert!(a.is_shared() && c.is_shared());
+        assert_eq!(format!("{c:?}"), "Packed { len: 77, shared: true }");
         assert_eq!(
             a.as_ptr() as usize % HUGE_PAGE,
             0,
