@@ -6,7 +6,7 @@ use std::fmt;
 
 use ruvector_cnn_kernels::ops::{
     BatchNormDesc, Conv2d, Conv2dDesc, ConvAlgorithm, DepthwiseConv2d, DepthwiseDesc,
-    GlobalAvgPool, HasPacked, Linear, LinearDesc, Nhwc, Padding, Pointwise, PointwiseDesc,
+    GlobalAvgPool, HasPacked, Linear, LinearDesc, Nhwc, Packed, Padding, Pointwise, PointwiseDesc,
     SqueezeExcite, SqueezeExciteDesc, share_packed,
 };
 use ruvector_cnn_kernels::parallel::{MAX_THREADS, ThreadPool};
@@ -614,6 +614,11 @@ impl Network {
     /// ([`share_packed`]): a batch-1 pass reads them all, and in 4 KiB pages they overflow the
     /// data TLB.
     fn share_weights(&mut self) {
+        share_packed(&mut self.packed_buffers());
+    }
+
+    /// The packed weights of every GEMM and depthwise layer, in network order.
+    fn packed_buffers(&mut self) -> Vec<&mut Packed> {
         let mut bufs = Vec::new();
         for b in &mut self.blocks {
             if let Some(e) = &mut b.expand {
@@ -629,7 +634,7 @@ impl Network {
         for l in &mut self.head {
             l.packed_buffers(&mut bufs);
         }
-        share_packed(&mut bufs);
+        bufs
     }
 
     /// Builds the architecture the weights' metadata names (`arch`, and `width_mult`
@@ -1252,4 +1257,24 @@ fn run_block<P: Probe>(
     probe.point(|| format!("{name}.project"), out, residual);
     probe.point(|| name.to_string(), out, None);
     Ok((s, next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every GEMM and depthwise layer of a loaded network reads its weights from one shared
+    /// block, one layer after another in network order.
+    #[test]
+    fn weights_live_in_one_block() {
+        let w = Weights::random(Arch::MobileNetV3Small, 0.5, Some(10), 3).unwrap();
+        let mut net = Network::new(Arch::MobileNetV3Small, 0.5, &w, KernelTable::best()).unwrap();
+        let bufs = net.packed_buffers();
+        assert!(bufs.len() > 40);
+        for pair in bufs.windows(2) {
+            assert!(pair[0].is_shared(), "{:?}", pair[0]);
+            let end = pair[0].as_ptr().wrapping_add(pair[0].len());
+            assert_eq!(end, pair[1].as_ptr(), "buffers not back to back");
+        }
+    }
 }
