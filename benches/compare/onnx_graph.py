@@ -3,6 +3,12 @@
 torchvision's own ONNX export produces (Conv + BatchNormalization + activation nodes; ONNX
 Runtime folds the BatchNorms itself).
 
+Node names start with the layer they belong to, as `rvcnn-mbench --layers` names it
+(`features.5 expand/Conv_12`; roles conv, expand, dw, se, project — a residual Add counts to
+its project, as ours fuses it —, `last conv`, `avgpool`, `classifier`), so ONNX Runtime's
+profile (whose fused nodes keep a name of the nodes they replace) can be summed per layer:
+see layers.py.
+
 The architecture tables mirror model/src/arch.rs (torchvision's mobilenetv3.py and
 mobilenetv2.py); keys are torchvision state_dict names.
 """
@@ -42,10 +48,11 @@ class Builder:
     def __init__(self, weights):
         self.w = weights
         self.nodes, self.inits, self.used, self.n = [], [], set(), 0
+        self.scope = None  # the layer the next nodes belong to (see the module docs)
 
     def name(self, p):
         self.n += 1
-        return f"{p}_{self.n}"
+        return f"{self.scope}/{p}_{self.n}" if self.scope else f"{p}_{self.n}"
 
     def init(self, key):
         if key not in self.used:
@@ -99,27 +106,34 @@ def build(weights, arch, width=1.0, output="pooled"):
         eps = 1e-3
         rows = V3_SMALL if arch == "mobilenet_v3_small" else V3_LARGE
         adj = lambda c: make_divisible(c * width)
+        b.scope = "features.0 conv"
         y = b.conv_bn(x, "features.0.0.weight", "features.0.1", 3, 2, 1, "HS", eps)
         for i, (cin, k, exp, cout, se, a, s) in enumerate(rows):
             cin, exp, cout = adj(cin), adj(exp), adj(cout)
             p, j, inp = f"features.{i + 1}.block", 0, y
             if exp != cin:
+                b.scope = f"features.{i + 1} expand"
                 y = b.conv_bn(y, f"{p}.{j}.0.weight", f"{p}.{j}.1", 1, 1, 1, a, eps)
                 j += 1
+            b.scope = f"features.{i + 1} dw"
             y = b.conv_bn(y, f"{p}.{j}.0.weight", f"{p}.{j}.1", k, s, exp, a, eps)
             j += 1
             if se:
+                b.scope = f"features.{i + 1} se"
                 y = b.se(y, f"{p}.{j}")
                 j += 1
+            b.scope = f"features.{i + 1} project"
             y = b.conv_bn(y, f"{p}.{j}.0.weight", f"{p}.{j}.1", 1, 1, 1, None, eps)
             if s == 1 and cin == cout:
                 y = b.node("Add", [y, inp])
         n = len(rows) + 1
+        b.scope = "last conv"
         y = b.conv_bn(y, f"features.{n}.0.weight", f"features.{n}.1", 1, 1, 1, "HS", eps)
         head = [("classifier.0", "HS"), ("classifier.3", None)]
     else:
         eps = 1e-5
         cin = make_divisible(32 * width)
+        b.scope = "features.0 conv"
         y = b.conv_bn(x, "features.0.0.weight", "features.0.1", 3, 2, 1, "R6", eps)
         i = 1
         for t, c, n, s in V2_TABLE:
@@ -129,16 +143,22 @@ def build(weights, arch, width=1.0, output="pooled"):
                 p, inp, hidden = f"features.{i}.conv", y, int(round(cin * t))
                 j = 0
                 if t != 1:
+                    b.scope = f"features.{i} expand"
                     y = b.conv_bn(y, f"{p}.0.0.weight", f"{p}.0.1", 1, 1, 1, "R6", eps)
                     j = 1
+                b.scope = f"features.{i} dw"
                 y = b.conv_bn(y, f"{p}.{j}.0.weight", f"{p}.{j}.1", 3, stride, hidden, "R6", eps)
+                b.scope = f"features.{i} project"
                 y = b.conv_bn(y, f"{p}.{j + 1}.weight", f"{p}.{j + 2}", 1, 1, 1, None, eps)
                 if stride == 1 and cin == cout:
                     y = b.node("Add", [y, inp])
                 cin, i = cout, i + 1
+        b.scope = "last conv"
         y = b.conv_bn(y, f"features.{i}.0.weight", f"features.{i}.1", 1, 1, 1, "R6", eps)
         head = [("classifier.1", None)]
+    b.scope = "avgpool"
     y = b.node("Flatten", [b.node("GlobalAveragePool", [y])])
+    b.scope = "classifier"
     if output != "pooled":
         stop = len(head) if output == "logits" else len(head) - 1
         for p, a in head[:stop]:
