@@ -128,6 +128,15 @@ def int8_compare(args, tmp, arch, wpath, kind):
           f"{f['median_ms'] / q['median_ms']:>9.2f}")
 
 
+def check_args(ap, args):
+    """Rejects unknown `--models` and a `--rounds` outside 1..=`--runs`."""
+    for arch in args.models.split(","):
+        if arch not in MODELS:
+            ap.error(f"unknown model {arch!r} (known: {', '.join(MODELS)})")
+    if args.runs < 1 or args.rounds < 1 or args.rounds > args.runs:
+        ap.error("need 1 <= --rounds <= --runs")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="mobilenet_v3_small,mobilenet_v3_large,mobilenet_v2")
@@ -141,11 +150,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5,
                     help="alternating timing rounds per engine (f32 comparison)")
     args = ap.parse_args()
-    for arch in args.models.split(","):
-        if arch not in MODELS:
-            ap.error(f"unknown model {arch!r} (known: {', '.join(MODELS)})")
-    if args.runs < 1 or args.rounds < 1 or args.rounds > args.runs:
-        ap.error("need 1 <= --rounds <= --runs")
+    check_args(ap, args)
     if args.int8:
         print(f"onnxruntime {ort.__version__}; INT8, batch 1, {args.size}x{args.size}, 1 thread, "
               f"median of {args.runs} runs; calibration on {args.calib} images")

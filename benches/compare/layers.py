@@ -35,7 +35,7 @@ import onnxruntime as ort
 from safetensors.numpy import load_file
 
 sys.path.insert(0, os.path.dirname(__file__))
-from compare import MBENCH, MODELS, median, time_ort, weights_for  # noqa: E402
+from compare import MBENCH, check_args, median, time_ort, weights_for  # noqa: E402
 from onnx_graph import build  # noqa: E402
 
 ROW = re.compile(r"^(?P<layer>.+?)\s+(?P<kernel>\S+/\S+)\s+(?P<us>[\d.]+)\s")
@@ -184,11 +184,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="alternating rounds per engine")
     ap.add_argument("--warmup", type=int, default=30)
     args = ap.parse_args()
-    for arch in args.models.split(","):
-        if arch not in MODELS:
-            ap.error(f"unknown model {arch!r} (known: {', '.join(MODELS)})")
-    if args.runs < 1 or args.rounds < 1 or args.rounds > args.runs:
-        ap.error("need 1 <= --rounds <= --runs")
+    check_args(ap, args)
     os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[-1:])
     print(f"onnxruntime {ort.__version__}; batch 1, 224x224, one thread on one core, "
           f"{args.runs} passes per engine in {args.rounds} alternating rounds")
