@@ -410,8 +410,10 @@ impl GemmPlan {
             // row block does not wait on L3 or memory. (Prefetching L2-sized groups as well
             // measured slower: two of them and A crowd a 512 KiB L2.)
             let next = if panel <= L1_WEIGHTS && group < panels {
-                &packed[((first + group) * panel).min(packed.len())
-                    ..((first + 2 * group).min(panels) * panel).min(packed.len())]
+                // Panels `first + group ..` of this sweep's `panels` (all within `packed`,
+                // which may hold a column split's narrower panels after them).
+                let (lo, hi) = ((first + group).min(panels), (first + 2 * group).min(panels));
+                &packed[lo * panel..hi * panel]
             } else {
                 &[]
             };
