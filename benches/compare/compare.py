@@ -39,6 +39,12 @@ from onnx_graph import build  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MBENCH = os.path.join(ROOT, "target", "release", "rvcnn-mbench")
+ALLOWED = sorted(os.sched_getaffinity(0))
+
+
+def pin(cores):
+    """Runs this process (and what it starts from now on) on the last `cores` allowed CPUs."""
+    os.sched_setaffinity(0, ALLOWED[-cores:])
 
 
 def cache_weights():

@@ -35,7 +35,7 @@ import onnxruntime as ort
 from safetensors.numpy import load_file
 
 sys.path.insert(0, os.path.dirname(__file__))
-from compare import MBENCH, check_args, median, time_ort, weights_for  # noqa: E402
+from compare import MBENCH, check_args, median, pin, time_ort, weights_for  # noqa: E402
 from onnx_graph import build  # noqa: E402
 
 ROW = re.compile(r"^(?P<layer>.+?)\s+(?P<kernel>\S+/\S+)\s+(?P<us>[\d.]+)\s")
@@ -61,6 +61,7 @@ class OrtProfile:
         self.x = np.random.default_rng(0).standard_normal((1, 3, 224, 224), dtype=np.float32)
         self.model = model
         self.sess = self.session(True)
+        self.plain = self.session(False)
         self.passes = 0
 
     def session(self, profile):
@@ -75,9 +76,7 @@ class OrtProfile:
         return ort.InferenceSession(self.model, so, providers=["CPUExecutionProvider"])
 
     def unprofiled_ms(self, runs, warmup):
-        """The median time of a pass without the profiler (a second session, kept)."""
-        if not hasattr(self, "plain"):
-            self.plain = self.session(False)
+        """The median time of a pass without the profiler (the second session)."""
         return time_ort(self.plain, self.x, runs, warmup)[0]
 
     def run(self, passes, timed=True):
@@ -185,7 +184,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=30)
     args = ap.parse_args()
     check_args(ap, args)
-    os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[-1:])
+    pin(1)
     print(f"onnxruntime {ort.__version__}; batch 1, 224x224, one thread on one core, "
           f"{args.runs} passes per engine in {args.rounds} alternating rounds")
     with tempfile.TemporaryDirectory() as tmp:

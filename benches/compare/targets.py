@@ -28,10 +28,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from compare import MBENCH, ROOT, compare_f32, median, weights_for  # noqa: E402
+from compare import ALLOWED, MBENCH, ROOT, compare_f32, median, pin, weights_for  # noqa: E402
 
 KBENCH = os.path.join(ROOT, "target", "release", "rvcnn-kbench")
-ALLOWED = sorted(os.sched_getaffinity(0))
 NOMINAL_PEAK = 285.0
 
 ROW = re.compile(
@@ -67,11 +66,6 @@ def network_gemms(weights, runs):
     if not rows:
         raise RuntimeError("rvcnn-mbench --layers printed no GEMM layers")
     return rows
-
-
-def pin(cores):
-    """Runs this process (and what it starts from now on) on the last `cores` allowed CPUs."""
-    os.sched_setaffinity(0, ALLOWED[-cores:])
 
 
 def scaling(weights, batch, runs, rounds):
